@@ -1,0 +1,25 @@
+# leasehold: the README's commands. Each installs what it needs itself.
+GO ?= go
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: test unit lint azurite
+
+## test: vet, staticcheck, then every test (unit, conformance, integration)
+## with the race detector against a local Azurite that it starts and stops.
+test: lint
+	tools/azurite/with-azurite.sh $(GO) test -race -count=1 -timeout 15m ./...
+
+## unit: the tests that need no Azurite (the integration package fails without it).
+unit:
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /integration)
+
+## lint: gofmt, go vet and staticcheck.
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## azurite: the emulator in the foreground, for development.
+azurite:
+	tools/azurite/run.sh

@@ -1,0 +1,322 @@
+package renewer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// A Lease is one holding of a container's lease, kept alive by a background
+// goroutine that renews it. Its context is cancelled, with a cause, when the
+// lease is released or lost, and always before the lease could pass to
+// anyone else: at the latest at the validity deadline, the send time of the
+// last successful acquire or renew plus the validity window, less the
+// margin.
+//
+// A holder must stop acting as holder when the context is done:
+//
+//	errors.Is(context.Cause(lease.Context()), renewer.ErrLeaseLost)
+//
+// A Lease is safe for concurrent use.
+type Lease struct {
+	r    *Renewer
+	term int64 // written once, before the Lease is handed out
+
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	stopped chan struct{} // closed by run when it returns, after any release call
+
+	mu          sync.Mutex // guards the fields below
+	ended       bool       // ctx is cancelled; nothing may extend the lease any more
+	lastRenewed time.Time  // send time of the last successful acquire or renew
+	deadline    time.Time  // validity deadline: lastRenewed + window - margin
+	watchdog    *time.Timer
+	lastErr     error // last failed renew, for the loss cause
+
+	// Used only by the goroutine that owns the lease (tryAcquire, then run).
+	md        map[string]string // metadata last written under the lease
+	heartbeat int64
+}
+
+func newLease(r *Renewer, sent time.Time) *Lease {
+	ls := &Lease{r: r, stopped: make(chan struct{})}
+	ls.ctx, ls.cancel = context.WithCancelCause(context.Background())
+	ls.lastRenewed = sent
+	ls.deadline = sent.Add(r.cfg.window() - r.cfg.margin)
+	ls.watchdog = time.AfterFunc(time.Until(ls.deadline), ls.expire)
+	return ls
+}
+
+// Context returns a context that is cancelled when the lease ends. Its cause
+// wraps ErrLeaseLost (and the reason) on loss, or is ErrReleased after
+// Release.
+func (ls *Lease) Context() context.Context { return ls.ctx }
+
+// Done returns a channel closed when the lease ends: Context().Done().
+func (ls *Lease) Done() <-chan struct{} { return ls.ctx.Done() }
+
+// Term returns the lease's term: one more than the previous holder's,
+// written under the lease before the Lease was handed out. Terms strictly
+// increase across holders, so the term is a fencing token: a store that
+// rejects writes carrying a term lower than the highest it has seen
+// rejects a stale holder's late writes.
+func (ls *Lease) Term() int64 { return ls.term }
+
+// Identity returns the identity the holder wrote with its term.
+func (ls *Lease) Identity() string { return ls.r.cfg.identity }
+
+// LastRenewed returns the send time, on the local monotonic clock, of the
+// last successful acquire or renew.
+func (ls *Lease) LastRenewed() time.Time {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return ls.lastRenewed
+}
+
+// Deadline returns the current validity deadline: the context is cancelled
+// at this moment unless a renew succeeds first.
+func (ls *Lease) Deadline() time.Time {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return ls.deadline
+}
+
+// Release stops the holder first (the context is cancelled with
+// ErrReleased), then releases the lease so that another holder can acquire
+// it at once, and waits for the background goroutine, or for ctx. The
+// release call is bounded by the call timeout; if it fails, the lease
+// expires by itself and the failure is logged.
+//
+// Release returns nil if the lease was held until released, or the loss
+// cause (wrapping ErrLeaseLost) if it had been lost before. It is
+// idempotent: later calls return the same.
+func (ls *Lease) Release(ctx context.Context) error {
+	ls.end(ErrReleased)
+	select {
+	case <-ls.stopped:
+	case <-ctx.Done():
+		return fmt.Errorf("renewer: release: %w", context.Cause(ctx))
+	}
+	if cause := context.Cause(ls.ctx); !errors.Is(cause, ErrReleased) {
+		return cause
+	}
+	return nil
+}
+
+// end cancels the context with cause unless it has already ended, and
+// reports whether it did.
+func (ls *Lease) end(cause error) bool {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.ended {
+		return false
+	}
+	ls.ended = true
+	ls.watchdog.Stop()
+	ls.cancel(cause)
+	return true
+}
+
+// lose ends the lease with a loss cause, logged at Warn.
+func (ls *Lease) lose(cause error) {
+	if ls.end(cause) {
+		ls.r.log.Warn("lease lost", zap.Int64("term", ls.term), zap.Error(cause))
+	}
+}
+
+// expire runs on the watchdog timer at the validity deadline.
+func (ls *Lease) expire() {
+	ls.mu.Lock()
+	last := ls.lastErr
+	ls.mu.Unlock()
+	if last == nil {
+		last = errors.New("no renew answered")
+	}
+	ls.lose(fmt.Errorf("%w: validity deadline passed without a successful renew: %w", ErrLeaseLost, last))
+}
+
+// extend records a successful acquire or renew sent at sent, and moves the
+// validity deadline. It reports false if the lease had already ended.
+func (ls *Lease) extend(sent time.Time) bool {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.ended {
+		return false
+	}
+	ls.lastRenewed = sent
+	ls.deadline = sent.Add(ls.r.cfg.window() - ls.r.cfg.margin)
+	ls.lastErr = nil
+	ls.watchdog.Reset(time.Until(ls.deadline))
+	return true
+}
+
+func (ls *Lease) setLastErr(err error) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.lastErr = err
+}
+
+// callContext bounds one storage call made under the lease: by the call
+// timeout and by parent, which the lease's context (cancelled at the
+// validity deadline) must bound.
+func (ls *Lease) callContext(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, ls.r.cfg.callTimeout)
+}
+
+// writeTerm reads the previous term and writes term+1 and the holder's
+// identity under the lease, keeping other metadata keys. Transient errors
+// are retried until the validity deadline or until ctx, the caller's, ends.
+func (ls *Lease) writeTerm(ctx context.Context) error {
+	r := ls.r
+	wctx, cancel := context.WithCancelCause(ls.ctx)
+	defer cancel(nil)
+	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+	defer stop()
+	b := r.newBackOff()
+	for {
+		err := ls.tryWriteTerm(wctx)
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("renewer: acquire: %w", context.Cause(ctx))
+		case ls.ctx.Err() != nil:
+			return fmt.Errorf("renewer: acquire: write term: %w", context.Cause(ls.ctx))
+		case definitive(err):
+			return fmt.Errorf("renewer: acquire: %w", err)
+		}
+		ls.setLastErr(err)
+		r.log.Debug("write term failed; retrying", zap.Error(err))
+		sleep(wctx, b.NextBackOff()) // if wctx ended, the next try fails at once and the checks above say why
+	}
+}
+
+func (ls *Lease) tryWriteTerm(ctx context.Context) error {
+	cctx, cancel := ls.callContext(ctx)
+	defer cancel()
+	p, err := ls.r.l.Properties(cctx)
+	if err != nil {
+		return fmt.Errorf("read term: %w", err)
+	}
+	term := statusOf(p).Term + 1
+	md := withHolder(p.Metadata, ls.r.cfg.identity, term, 0)
+	if err := ls.r.l.SetMetadata(cctx, ls.r.id, md); err != nil {
+		return fmt.Errorf("write term: %w", err)
+	}
+	ls.term, ls.md, ls.heartbeat = term, md, 0
+	return nil
+}
+
+// abandon ends a lease whose acquisition failed after the service granted
+// it, and releases it so that nothing stays held.
+func (ls *Lease) abandon(cause error) {
+	ls.end(cause)
+	ls.release(cause)
+	close(ls.stopped)
+}
+
+// run renews the lease every renew interval until it ends, then releases it
+// if that can help.
+func (ls *Lease) run() {
+	defer close(ls.stopped)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		t.Reset(time.Until(ls.LastRenewed().Add(ls.r.cfg.renewInterval)))
+		select {
+		case <-ls.ctx.Done():
+			ls.release(context.Cause(ls.ctx))
+			return
+		case <-t.C:
+		}
+		if ls.renew() {
+			ls.beat()
+		}
+	}
+}
+
+// renew renews the lease, retrying transient errors with backoff until it
+// succeeds, the lease is lost, or the lease ends. It reports success.
+func (ls *Lease) renew() bool {
+	r := ls.r
+	b := r.newBackOff()
+	for failures := 0; ; failures++ {
+		cctx, cancel := ls.callContext(ls.ctx)
+		sent := time.Now()
+		got, err := r.l.Renew(cctx, r.id)
+		cancel()
+		switch {
+		case ls.ctx.Err() != nil:
+			return false
+		case err == nil && !sameID(got, r.id):
+			ls.lose(fmt.Errorf("%w: renew answered with another holder's lease ID: %w", ErrLeaseLost, ErrLeaseIDMismatch))
+			return false
+		case err == nil:
+			ok := ls.extend(sent)
+			if ok {
+				r.log.Debug("lease renewed", zap.Int64("term", ls.term), zap.Int("retries", failures))
+			}
+			return ok
+		case definitive(err):
+			ls.lose(fmt.Errorf("%w: %w", ErrLeaseLost, err))
+			return false
+		}
+		ls.setLastErr(err)
+		r.log.Warn("renew failed; retrying until the validity deadline", zap.Int64("term", ls.term),
+			zap.Time("deadline", ls.Deadline()), zap.Error(err))
+		if !sleep(ls.ctx, b.NextBackOff()) {
+			return false
+		}
+	}
+}
+
+// beat advances the heartbeat in the container's metadata, if heartbeats
+// are on. A definitive failure means the lease is gone; a transient one is
+// logged and the next renew tries again.
+func (ls *Lease) beat() {
+	r := ls.r
+	if !r.cfg.heartbeat {
+		return
+	}
+	md := withHolder(ls.md, r.cfg.identity, ls.term, ls.heartbeat+1)
+	cctx, cancel := ls.callContext(ls.ctx)
+	err := r.l.SetMetadata(cctx, r.id, md)
+	cancel()
+	switch {
+	case err == nil:
+		ls.md, ls.heartbeat = md, ls.heartbeat+1
+	case ls.ctx.Err() != nil:
+	case definitive(err):
+		ls.lose(fmt.Errorf("%w: heartbeat: %w", ErrLeaseLost, err))
+	default:
+		r.log.Warn("heartbeat failed", zap.Int64("term", ls.term), zap.Error(err))
+	}
+}
+
+// release gives the lease back after it ended, unless an answer proved it
+// is no longer ours, bounded by a fresh call timeout.
+func (ls *Lease) release(cause error) {
+	r := ls.r
+	if errors.Is(cause, ErrLeaseIDMismatch) || errors.Is(cause, ErrLeaseNotPresent) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.callTimeout)
+	defer cancel()
+	err := r.l.Release(ctx, r.id)
+	switch {
+	case err == nil && errors.Is(cause, ErrReleased):
+		r.log.Info("lease released", zap.Int64("term", ls.term))
+	case err == nil:
+		r.log.Info("lease released after loss", zap.Int64("term", ls.term))
+	case errors.Is(err, ErrLeaseIDMismatch):
+		// Someone else holds it now, or a retried release had already
+		// succeeded: either way it is not ours.
+		r.log.Debug("lease release: not ours any more", zap.Int64("term", ls.term), zap.Error(err))
+	default:
+		r.log.Warn("lease release failed; it will expire by itself", zap.Int64("term", ls.term), zap.Error(err))
+	}
+}

@@ -1,0 +1,248 @@
+package renewer
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"go.uber.org/zap"
+)
+
+// A Renewer acquires one container's lease and holds it in the background
+// until it is released or lost. It holds at most one [Lease] at a time and
+// may acquire again once that lease has ended.
+//
+// A Renewer is safe for concurrent use.
+type Renewer struct {
+	l   Leaser
+	cfg config
+	id  string // our lease ID: a lower-case GUID, fixed for the Renewer's life
+	log *zap.Logger
+
+	mu        sync.Mutex // guards cur and acquiring
+	cur       *Lease     // the latest lease handed out, nil before the first
+	acquiring bool       // an Acquire or TryAcquire is under way
+}
+
+// New returns a Renewer for the lease of the container behind l. It checks
+// the options and returns an error wrapping ErrInvalidOption that names the
+// field and value at fault.
+func New(l Leaser, opts ...Option) (*Renewer, error) {
+	if l == nil {
+		return nil, fmt.Errorf("%w: leaser is nil", ErrInvalidOption)
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	id, err := newLeaseID()
+	if err != nil {
+		return nil, fmt.Errorf("renewer: make lease ID: %w", err)
+	}
+	log := cfg.log.With(zap.String("identity", cfg.identity))
+	if s, ok := l.(fmt.Stringer); ok {
+		log = log.With(zap.Stringer("container", s))
+	}
+	return &Renewer{l: l, cfg: cfg, id: id, log: log}, nil
+}
+
+// Identity returns the identity the Renewer writes as holder.
+func (r *Renewer) Identity() string { return r.cfg.identity }
+
+// Leaser returns the Leaser the Renewer acts through.
+func (r *Renewer) Leaser() Leaser { return r.l }
+
+// TryAcquire makes one attempt to acquire the lease. It returns an error
+// wrapping ErrLeaseHeld if someone else holds it, and ErrInUse if this
+// Renewer's previous lease is still live. ctx bounds the attempt only: the
+// lease lives until it is released or lost. An attempt that fails or is
+// cancelled leaves nothing held.
+func (r *Renewer) TryAcquire(ctx context.Context) (*Lease, error) {
+	if err := r.begin(ctx); err != nil {
+		return nil, err
+	}
+	ls, err := r.tryAcquire(ctx)
+	r.end(ls)
+	return ls, err
+}
+
+// Acquire blocks until it holds the lease or ctx ends, asking every poll
+// interval (jittered) while someone else holds it and retrying transient
+// errors. It gives up at once on answers no retry can change: refused
+// credentials, a missing container, a rejected request. ctx bounds the
+// acquisition only; a call that returns an error leaves nothing held.
+func (r *Renewer) Acquire(ctx context.Context) (*Lease, error) {
+	if err := r.begin(ctx); err != nil {
+		return nil, err
+	}
+	var ls *Lease
+	defer func() { r.end(ls) }()
+	for attempt := 1; ; attempt++ {
+		var err error
+		ls, err = r.tryAcquire(ctx)
+		if err == nil {
+			return ls, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
+		}
+		if final(err) {
+			return nil, err
+		}
+		r.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
+		if !sleep(ctx, jitter(r.cfg.pollInterval)) {
+			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
+		}
+	}
+}
+
+// final reports whether an acquire error is one that polling cannot get past.
+func final(err error) bool {
+	for _, f := range []error{ErrForbidden, ErrContainerNotFound, ErrBadRequest, ErrInUse} {
+		if errors.Is(err, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// begin claims the right to acquire: no other acquisition under way and the
+// previous lease ended. It waits for the previous lease's goroutine to
+// finish its release.
+func (r *Renewer) begin(ctx context.Context) error {
+	r.mu.Lock()
+	if r.acquiring || (r.cur != nil && r.cur.ctx.Err() == nil) {
+		r.mu.Unlock()
+		return ErrInUse
+	}
+	r.acquiring = true
+	prev := r.cur
+	r.mu.Unlock()
+	if prev == nil {
+		return nil
+	}
+	select {
+	case <-prev.stopped:
+		return nil
+	case <-ctx.Done():
+		r.end(nil)
+		return fmt.Errorf("renewer: acquire: %w", context.Cause(ctx))
+	}
+}
+
+func (r *Renewer) end(ls *Lease) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.acquiring = false
+	if ls != nil {
+		r.cur = ls
+	}
+}
+
+// tryAcquire is one attempt: acquire, then write the term under the lease.
+// Only once the term is written does the lease count as held.
+func (r *Renewer) tryAcquire(ctx context.Context) (*Lease, error) {
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.callTimeout)
+	sent := time.Now()
+	got, err := r.l.Acquire(cctx, r.id, r.cfg.duration)
+	cancel()
+	switch {
+	case errors.Is(err, ErrLeaseAlreadyPresent) || errors.Is(err, ErrLeaseBreaking):
+		return nil, fmt.Errorf("%w: %w", ErrLeaseHeld, err)
+	case err != nil:
+		return nil, fmt.Errorf("renewer: acquire: %w", err)
+	case !sameID(got, r.id):
+		return nil, fmt.Errorf("%w: acquire answered with another lease ID: %w", ErrLeaseHeld, ErrLeaseIDMismatch)
+	}
+	ls := newLease(r, sent)
+	if err := ls.writeTerm(ctx); err != nil {
+		ls.abandon(err)
+		return nil, err
+	}
+	go ls.run()
+	r.log.Info("lease acquired", zap.Int64("term", ls.term), zap.Duration("duration", r.cfg.duration))
+	return ls, nil
+}
+
+// Break breaks the container's lease, whoever holds it, with the configured
+// break period (see WithBreakPeriod), and logs at Warn what it broke and why.
+// It returns the time until the break completes; until then no one can
+// acquire. Breaking is for operators and recovery: a holder sees the break
+// at its next renew and loses the lease.
+func (r *Renewer) Break(ctx context.Context, reason string) (time.Duration, error) {
+	st, serr := Inspect(ctx, r.l)
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.callTimeout)
+	defer cancel()
+	left, err := r.l.Break(cctx, r.cfg.breakPeriod)
+	fields := []zap.Field{zap.String("reason", reason), zap.Duration("period", r.cfg.breakPeriod)}
+	if serr == nil {
+		fields = append(fields, zap.Stringer("state", st.State), zap.String("holder", st.Holder), zap.Int64("term", st.Term))
+	}
+	if err != nil {
+		r.log.Warn("lease break failed", append(fields, zap.Error(err))...)
+		return 0, fmt.Errorf("renewer: break: %w", err)
+	}
+	r.log.Warn("lease broken", append(fields, zap.Duration("left", left))...)
+	return left, nil
+}
+
+// Inspect reads the lease state and its last holder's identity and term,
+// with one storage call and no lease.
+func Inspect(ctx context.Context, l Leaser) (Status, error) {
+	p, err := l.Properties(ctx)
+	if err != nil {
+		return Status{}, fmt.Errorf("renewer: inspect: %w", err)
+	}
+	return statusOf(p), nil
+}
+
+// newBackOff returns the retry schedule for calls made while holding:
+// jittered exponential, capped well inside the renew interval; the validity
+// deadline, not a count, ends the retries.
+func (r *Renewer) newBackOff() backoff.BackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = min(200*time.Millisecond, r.cfg.renewInterval/10)
+	b.MaxInterval = max(b.InitialInterval, r.cfg.renewInterval/4)
+	b.RandomizationFactor = 0.5
+	b.Multiplier = 2
+	b.MaxElapsedTime = 0
+	b.Reset()
+	return b
+}
+
+// sleep waits d or until ctx ends, and reports whether it waited d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// jitter spreads d by ±20% so that standbys do not poll in step.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*mrand.Float64()))
+}
+
+// sameID compares lease IDs as the service does: GUIDs, case-insensitively.
+func sameID(a, b string) bool { return strings.EqualFold(a, b) }
+
+// newLeaseID returns a random (version 4) GUID in lower case.
+func newLeaseID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
