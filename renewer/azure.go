@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -259,14 +260,14 @@ func leaseSeconds(d time.Duration) (int32, error) {
 		return -1, nil
 	}
 	if d < MinDuration || d > MaxDuration || d%time.Second != 0 {
-		return 0, fmt.Errorf("%w: lease duration %v: want whole seconds from %v to %v, or Infinite", ErrInvalidOption, d, MinDuration, MaxDuration)
+		return 0, fmt.Errorf("%w: lease duration %v: want whole seconds from %v to %v, or Infinite", ErrBadRequest, d, MinDuration, MaxDuration)
 	}
 	return int32(d / time.Second), nil
 }
 
 func breakSeconds(d time.Duration) (int32, error) {
 	if d < 0 || d > MaxBreakPeriod || d%time.Second != 0 {
-		return 0, fmt.Errorf("%w: break period %v: want whole seconds from 0s to %v, or BreakAtExpiry", ErrInvalidOption, d, MaxBreakPeriod)
+		return 0, fmt.Errorf("%w: break period %v: want whole seconds from 0s to %v, or BreakAtExpiry", ErrBadRequest, d, MaxBreakPeriod)
 	}
 	return int32(d / time.Second), nil
 }
@@ -276,4 +277,14 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// String returns the container's URL without its query string (where a SAS
+// token would be), for logs.
+func (l *ContainerLeaser) String() string {
+	u, err := url.Parse(l.cc.URL())
+	if err != nil {
+		return "container"
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
 }

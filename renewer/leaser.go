@@ -58,8 +58,8 @@ type Leaser interface {
 type Properties struct {
 	// State is the lease state.
 	State LeaseState
-	// Infinite reports an infinite lease; it is meaningful only while a
-	// lease is present (leased or breaking).
+	// Infinite reports an infinite lease; it is meaningful only while
+	// leased (Azurite reports no duration while a lease is breaking).
 	Infinite bool
 	// Metadata is the container's metadata, with lower-case keys (the
 	// service treats names case-insensitively and HTTP mangles their case).

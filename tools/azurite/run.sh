@@ -6,6 +6,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 "$here/install.sh"
 port=${AZURITE_PORT:-10000}
 echo "Azurite on 127.0.0.1:$port; for the library and CLI:" >&2
-echo "  export AZURE_STORAGE_CONNECTION_STRING='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFeoBD2CS6R9UDtl8eVfDBvYGUeuSy3jfkbUt1s6DuQu0ohGcHWw==;BlobEndpoint=http://127.0.0.1:$port/devstoreaccount1;'" >&2
+echo "  export AZURE_STORAGE_CONNECTION_STRING='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$port/devstoreaccount1;'" >&2
+cd "$(mktemp -d)"
 exec "$here/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
-	--inMemoryPersistence --skipApiVersionCheck --disableTelemetry --location "$(mktemp -d)"
+	--inMemoryPersistence --skipApiVersionCheck --disableTelemetry

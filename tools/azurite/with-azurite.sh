@@ -19,8 +19,8 @@ free_port() {
 port=$(free_port)
 workdir=$(mktemp -d)
 log="$workdir/azurite.log"
-"$bin" --blobHost 127.0.0.1 --blobPort "$port" --inMemoryPersistence \
-	--skipApiVersionCheck --disableTelemetry --silent --location "$workdir" >"$log" 2>&1 &
+(cd "$workdir" && exec "$bin" --blobHost 127.0.0.1 --blobPort "$port" --inMemoryPersistence \
+	--skipApiVersionCheck --disableTelemetry --silent) >"$log" 2>&1 &
 pid=$!
 cleanup() {
 	kill "$pid" 2>/dev/null || true
@@ -48,7 +48,7 @@ if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 fi
 
 # Azurite's well-known development account; it is public and only ever local.
-key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFeoBD2CS6R9UDtl8eVfDBvYGUeuSy3jfkbUt1s6DuQu0ohGcHWw=='
+key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$port/devstoreaccount1;"
 export AZURITE_BLOB="$bin"
 echo "with-azurite: Azurite $("$bin" --version 2>/dev/null || echo '?') on 127.0.0.1:$port"

@@ -1,0 +1,80 @@
+// Package renewer holds one Azure Blob Storage container lease in the
+// background and says, before anyone else could take it, when it no longer
+// holds it.
+//
+// A [Renewer] acquires the lease ([Renewer.Acquire] polls until it gets it,
+// [Renewer.TryAcquire] tries once), writes the holder's identity and a new
+// term into the container's metadata under the lease, and hands out a
+// [Lease]. A goroutine renews the lease every renew interval R, retrying
+// failures with jittered backoff. The lease's context is cancelled, with a
+// cause, when the lease is released or lost:
+//
+//	ls, err := r.Acquire(ctx)
+//	if err != nil { ... }
+//	defer ls.Release(context.Background())
+//	doWork(ls.Context()) // must stop when the context is done
+//	if errors.Is(context.Cause(ls.Context()), renewer.ErrLeaseLost) { ... }
+//
+// The [Leaser] interface is the storage underneath: [ContainerLeaser] for
+// Azure (from a *container.Client, a connection string, or an account URL and
+// a credential such as azidentity's DefaultAzureCredential), and
+// renewer/leasetest in memory for tests.
+//
+// # What "held" means
+//
+// Every time is measured on the holder's own monotonic clock; no clock is
+// ever compared with the service's or another machine's. When an acquire or
+// renew sent at local time t0 succeeds, the service's lease runs at least
+// until t0 + L (L is the lease duration). The holder counts itself as holder
+// until the validity deadline t0 + L - M, where M is the safety margin
+// ([WithMargin]), and not a moment longer: a watchdog timer cancels the
+// lease's context at that deadline unless a later renew has moved it. Every
+// storage call made under the lease is bounded by the deadline too, so no
+// SDK retry can carry a call past it.
+//
+// Answers that settle the question (another lease ID in the response, lease
+// not present, lease broken or being broken) cancel the context at once.
+// Transient failures (timeouts, 5xx, throttling, refused connections) are
+// retried until the deadline. Every acquire and renew response's lease ID is
+// compared with ours: Azurite answers a renew of an expired lease with the
+// previous holder's ID and revives that lease.
+//
+// For an infinite lease ([Infinite]), which only a break can end, each renew
+// proves the lease for one break period ([WithBreakPeriod]) instead of L:
+// a break started after the renew completes no sooner than that. Every
+// breaker of an infinite lease must use at least that period.
+//
+// # Terms
+//
+// After each acquisition the new holder reads the container's metadata and
+// writes it back, under its lease, with its identity and term = previous
+// term + 1 (other keys are kept). Only the active holder can make that
+// write, so terms strictly increase across holders, and the lease is handed
+// out only once the write has succeeded. [Lease.Term] is therefore a fencing
+// token: a downstream store that rejects writes carrying a term lower than
+// the highest it has seen rejects a stale holder's late writes. [Inspect]
+// reads the current state, holder and term without a lease.
+//
+// # What it does not guarantee
+//
+// A lease is a lock with a timeout, and every such lock shares one limit: a
+// process paused for longer than the margin M (a stop-the-world pause, a VM
+// freeze, SIGSTOP, a suspended laptop: Go's monotonic clock does not run
+// while the machine sleeps) can wake up still believing it holds a lease
+// that has already passed to someone else. Its context is cancelled as soon
+// as its timers run again, but whatever it does in between is unprotected.
+// Fencing tokens are the answer: pass the term along with every write that
+// matters and have the store reject older terms.
+//
+// An operator's break with a period shorter than the lease's validity window
+// (for example 0) ends the lease before the holder can notice; the default
+// break period never does. The container's metadata can be written by
+// anyone with access to the account, without a lease: the library trusts
+// that only lease holders write its keys ([MetadataTerm] and friends).
+//
+// On Azure, another holder may wait up to about 60 s after an expiry before
+// it can acquire; Azurite lets it acquire at once, so failover measured on
+// Azurite is a floor.
+//
+// All types in this package are safe for concurrent use.
+package renewer
