@@ -37,6 +37,8 @@ var (
 	// ErrReleased is wrapped by the cause of a lease context cancelled by
 	// Release.
 	ErrReleased = errors.New("renewer: lease released")
+	// ErrAbandoned is the cause of a lease context cancelled by Abandon.
+	ErrAbandoned = errors.New("renewer: lease abandoned")
 	// ErrLeaseHeld: someone else holds the lease (TryAcquire).
 	ErrLeaseHeld = errors.New("renewer: lease is held by another holder")
 	// ErrInUse: the Renewer already holds its lease; release it first.

@@ -101,7 +101,26 @@ func (ls *Lease) Release(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("renewer: release: %w", context.Cause(ctx))
 	}
-	if cause := context.Cause(ls.ctx); !errors.Is(cause, ErrReleased) {
+	if cause := context.Cause(ls.ctx); !errors.Is(cause, ErrReleased) && !errors.Is(cause, ErrAbandoned) {
+		return cause
+	}
+	return nil
+}
+
+// Abandon stops the holder (the context is cancelled with ErrAbandoned) and
+// stops renewing, without releasing: the lease stays with the service until
+// it expires (after at most one lease duration) or is broken. It is for
+// holders that must not hand the lease over early, such as an election with
+// release-on-cancel off. Like Release it waits for the background goroutine,
+// or for ctx, and returns the loss cause if the lease had been lost before.
+func (ls *Lease) Abandon(ctx context.Context) error {
+	ls.end(ErrAbandoned)
+	select {
+	case <-ls.stopped:
+	case <-ctx.Done():
+		return fmt.Errorf("renewer: abandon: %w", context.Cause(ctx))
+	}
+	if cause := context.Cause(ls.ctx); !errors.Is(cause, ErrAbandoned) && !errors.Is(cause, ErrReleased) {
 		return cause
 	}
 	return nil
@@ -302,6 +321,10 @@ func (ls *Lease) beat() {
 func (ls *Lease) release(cause error) {
 	r := ls.r
 	if errors.Is(cause, ErrLeaseIDMismatch) || errors.Is(cause, ErrLeaseNotPresent) {
+		return
+	}
+	if errors.Is(cause, ErrAbandoned) {
+		r.log.Info("lease abandoned; it will expire by itself", zap.Int64("term", ls.term))
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.callTimeout)

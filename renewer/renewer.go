@@ -92,7 +92,7 @@ func (r *Renewer) Acquire(ctx context.Context) (*Lease, error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
 		}
-		if final(err) {
+		if Permanent(err) {
 			return nil, err
 		}
 		r.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
@@ -102,8 +102,11 @@ func (r *Renewer) Acquire(ctx context.Context) (*Lease, error) {
 	}
 }
 
-// final reports whether an acquire error is one that polling cannot get past.
-func final(err error) bool {
+// Permanent reports whether an error of Acquire or TryAcquire is one that
+// polling cannot get past: refused credentials, a missing container, a
+// request the service rejects, or ErrInUse. Other errors (the lease is held,
+// a timeout, throttling) may clear on a later attempt.
+func Permanent(err error) bool {
 	for _, f := range []error{ErrForbidden, ErrContainerNotFound, ErrBadRequest, ErrInUse} {
 		if errors.Is(err, f) {
 			return true
@@ -176,7 +179,7 @@ func (r *Renewer) tryAcquire(ctx context.Context) (*Lease, error) {
 // acquire. Breaking is for operators and recovery: a holder sees the break
 // at its next renew and loses the lease.
 func (r *Renewer) Break(ctx context.Context, reason string) (time.Duration, error) {
-	st, serr := Inspect(ctx, r.l)
+	st, serr := r.Inspect(ctx)
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.callTimeout)
 	defer cancel()
 	left, err := r.l.Break(cctx, r.cfg.breakPeriod)
@@ -193,7 +196,42 @@ func (r *Renewer) Break(ctx context.Context, reason string) (time.Duration, erro
 }
 
 // Inspect reads the lease state and its last holder's identity and term,
-// with one storage call and no lease.
+// with one storage call bounded by the call timeout.
+func (r *Renewer) Inspect(ctx context.Context) (Status, error) {
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.callTimeout)
+	defer cancel()
+	return Inspect(cctx, r.l)
+}
+
+// Timing is a Renewer's effective lease timing, defaults filled in.
+type Timing struct {
+	Duration      time.Duration // L, or Infinite
+	RenewInterval time.Duration // R
+	Margin        time.Duration // M
+	BreakPeriod   time.Duration // the period Break uses; for infinite leases also the validity window
+	PollInterval  time.Duration // P, before jitter
+	CallTimeout   time.Duration // bound of one storage call
+}
+
+// Window returns how long one successful renew proves the lease held,
+// counted from its send time: L, or the break period for infinite leases.
+func (t Timing) Window() time.Duration {
+	if t.Duration == Infinite {
+		return t.BreakPeriod
+	}
+	return t.Duration
+}
+
+// Timing returns the Renewer's effective timing.
+func (r *Renewer) Timing() Timing {
+	c := r.cfg
+	return Timing{Duration: c.duration, RenewInterval: c.renewInterval, Margin: c.margin,
+		BreakPeriod: c.breakPeriod, PollInterval: c.pollInterval, CallTimeout: c.callTimeout}
+}
+
+// Inspect reads the lease state and its last holder's identity and term,
+// with one storage call and no lease. ctx bounds the call: give it a
+// deadline, since the SDK has no per-try timeout by default.
 func Inspect(ctx context.Context, l Leaser) (Status, error) {
 	p, err := l.Properties(ctx)
 	if err != nil {

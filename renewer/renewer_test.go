@@ -526,3 +526,51 @@ func TestNewValidation(t *testing.T) {
 		t.Errorf("New(nil) = %v, want ErrInvalidOption", err)
 	}
 }
+
+// TestAbandonKeepsTheLease: Abandon stops the holder and the renewals but
+// sends no release, so the lease stays until it expires.
+func TestAbandonKeepsTheLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := leasetest.New()
+		ls := mustAcquire(t, newRenewer(t, c, "a"))
+		abandoned := time.Now()
+		if err := ls.Abandon(t.Context()); err != nil {
+			t.Fatalf("Abandon = %v", err)
+		}
+		if cause := context.Cause(ls.Context()); !errors.Is(cause, renewer.ErrAbandoned) {
+			t.Errorf("cause = %v, want ErrAbandoned", cause)
+		}
+		if n := c.Calls(leasetest.OpRelease); n != 0 {
+			t.Errorf("release calls = %d, want 0", n)
+		}
+		renews := c.Calls(leasetest.OpRenew)
+		time.Sleep(renewer.DefaultDuration - time.Second)
+		if got := c.State(); got != renewer.StateLeased {
+			t.Errorf("state %v after abandon = %v, want still leased", time.Since(abandoned), got)
+		}
+		if n := c.Calls(leasetest.OpRenew); n != renews {
+			t.Errorf("renewed %d times after Abandon", n-renews)
+		}
+		time.Sleep(2 * time.Second)
+		if got := c.State(); got != renewer.StateExpired {
+			t.Errorf("state after L = %v, want expired", got)
+		}
+		if err := ls.Release(t.Context()); err != nil {
+			t.Errorf("Release after Abandon = %v, want nil", err)
+		}
+	})
+}
+
+func TestTiming(t *testing.T) {
+	r := newRenewer(t, leasetest.New(), "a", renewer.WithDuration(30*time.Second))
+	got := r.Timing()
+	want := renewer.Timing{Duration: 30 * time.Second, RenewInterval: 10 * time.Second, Margin: 6 * time.Second,
+		BreakPeriod: 30 * time.Second, PollInterval: renewer.DefaultPollInterval, CallTimeout: 5 * time.Second}
+	if got != want || got.Window() != 30*time.Second {
+		t.Errorf("Timing = %+v, want %+v", got, want)
+	}
+	inf := newRenewer(t, leasetest.New(), "a", renewer.WithDuration(renewer.Infinite), renewer.WithBreakPeriod(30*time.Second)).Timing()
+	if inf.Window() != 30*time.Second || inf.RenewInterval != 10*time.Second {
+		t.Errorf("infinite Timing = %+v, want window 30s, R 10s", inf)
+	}
+}
