@@ -1,0 +1,114 @@
+package election
+
+import (
+	"context"
+	"fmt"
+	mrand "math/rand/v2"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/leasehold/leasehold/renewer"
+)
+
+// Campaign blocks until this candidate leads, or ctx ends. Every poll
+// interval (jittered) it reads the lease's state, one storage call, and
+// when no lease is held it tries to acquire it. It returns the Leadership
+// once the lease is acquired and the new term written.
+//
+// ctx bounds the campaign only: the leadership lasts until it is resigned
+// or lost. A Campaign that returns an error leaves nothing held; if ctx
+// ends just as the lease is won, Campaign releases it and returns the
+// context's error. It gives up at once on errors polling cannot get past
+// (wrapping renewer.ErrForbidden, renewer.ErrContainerNotFound,
+// renewer.ErrBadRequest), and returns ErrInUse while this candidate
+// already campaigns or leads.
+func (e *Election) Campaign(ctx context.Context) (*Leadership, error) {
+	return e.campaign(ctx, time.Time{}, func(renewer.Status, error) {})
+}
+
+// campaign is Campaign, handing every poll's result to observe, and making
+// no attempt to acquire before notBefore.
+func (e *Election) campaign(ctx context.Context, notBefore time.Time, observe func(renewer.Status, error)) (*Leadership, error) {
+	if err := e.begin(); err != nil {
+		return nil, err
+	}
+	var won *Leadership
+	defer func() { e.end(won) }()
+	for attempt := 1; ; attempt++ {
+		st, err := e.inspect(ctx)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
+		}
+		observe(st, err)
+		switch {
+		case err == nil && st.Held():
+			e.log.Debug("lease held; polling", zap.String("holder", st.Holder), zap.Int64("term", st.Term), zap.Int("attempt", attempt))
+		case time.Now().Before(notBefore):
+			e.log.Debug("lease free; standing aside after resigning", zap.Int("attempt", attempt))
+		default:
+			ls, err := e.r.TryAcquire(ctx)
+			switch {
+			case err == nil && ctx.Err() != nil:
+				// Won as ctx ended: a cancelled campaign holds nothing.
+				_ = ls.Release(context.WithoutCancel(ctx))
+				return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
+			case err == nil:
+				won = newLeadership(e, ls)
+				e.log.Info("elected", zap.Int64("term", ls.Term()))
+				return won, nil
+			case ctx.Err() != nil:
+				return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
+			case renewer.Permanent(err):
+				return nil, fmt.Errorf("election: campaign: %w", err)
+			}
+			e.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
+		}
+		if !sleep(ctx, jitter(e.cfg.pollInterval)) {
+			return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
+		}
+	}
+}
+
+// begin claims the right to campaign: no campaign under way and no
+// leadership live.
+func (e *Election) begin() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.busy || (e.cur != nil && e.cur.ctx.Err() == nil) {
+		return ErrInUse
+	}
+	e.busy = true
+	return nil
+}
+
+func (e *Election) end(won *Leadership) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.busy = false
+	if won != nil {
+		e.cur = won
+	}
+}
+
+// inspect reads the lease's state, bounded by the call timeout.
+func (e *Election) inspect(ctx context.Context) (renewer.Status, error) {
+	return e.r.Inspect(ctx)
+}
+
+// sleep waits d or until ctx ends, and reports whether it waited d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// jitter spreads d by ±20% so that candidates do not poll in step.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*mrand.Float64()))
+}

@@ -1,0 +1,60 @@
+// Package election is leader election among replicas of a service, on the
+// lease of one Azure Blob Storage container: whoever holds the lease leads.
+//
+// Each replica makes a candidate with [New] (or [NewFromContainer]) and its
+// own identity, then either calls [Election.Run] with [Callbacks], or
+// drives the campaign itself with [Election.Campaign] and
+// [Leadership.Resign]. Anyone can ask who leads with [Election.Leader] or
+// follow it with [Election.Observe]. [Election.Check] and
+// [Election.HealthHandler] are for health probes.
+//
+// # What it guarantees
+//
+//   - At most one candidate holds the lease at a time, as far as the storage
+//     service's lease is correct. A leader's context ([Leadership.Context])
+//     is cancelled, with a cause wrapping [ErrLost], before its lease could
+//     pass to anyone else: the renewer cancels it at its validity deadline,
+//     a safety margin (L/5 by default) before the lease could expire on the
+//     service, measured on the leader's own monotonic clock from the moment
+//     its last successful renewal was sent.
+//   - Every leader has a term, written to the container under its lease
+//     before it counts as elected: one more than the previous leader's.
+//     Terms strictly increase, so a term is a fencing token.
+//   - Resign and the end of Run's context stop the leader first (cancel its
+//     context; Run also waits for OnElected to return) and release the
+//     lease after, so a standby takes over at its next poll: handoff takes
+//     up to one poll interval P (2 s by default), plus a round trip.
+//   - A leader that dies without releasing is replaced after its lease
+//     expires: up to L + P (15 s + 2 s by default).
+//   - A Campaign that fails or is cancelled leaves nothing held. Run's
+//     callbacks come in the documented order (see [Callbacks]): OnDemoted
+//     only after an OnElected has returned.
+//
+// # What it does not guarantee
+//
+//   - Leadership is a belief held with a deadline, not a fact. A process
+//     that is paused longer than the safety margin (a stop-the-world pause,
+//     a frozen VM, SIGSTOP, a laptop lid) can wake up with its context not
+//     yet cancelled while another candidate already leads. No lease can
+//     prevent this; only fencing can: pass the term with every write the
+//     leader makes, and have the store reject writes that carry a term
+//     lower than the highest it has seen.
+//   - The clock rates of the leader and the storage service are assumed to
+//     differ by much less than the safety margin over a lease duration.
+//   - Observers (Leader, Observe, OnNewLeader) learn of changes by polling,
+//     up to a poll interval late, and can miss a leader that came and went
+//     between two polls. Right after a takeover the container may still
+//     name the previous leader for one round trip (see [Election.Leader]).
+//     Observation is for humans and routing, never for safety: only the
+//     leader's own context says whether it leads.
+//   - Failover times measured against Azurite are a floor: Azurite lets
+//     another candidate acquire the instant a lease expires, where the cloud
+//     may refuse for up to about a minute after expiry.
+//   - Standbys poll: each standby makes one billed storage call per poll
+//     interval (1,800 an hour at the default 2 s), and a leader one per
+//     renew interval.
+//
+// Release on cancel is on by default (see [WithReleaseOnCancel]); turned
+// off, a leader whose Run ends leaves the lease to expire, and the service
+// has no leader for up to L + P.
+package election

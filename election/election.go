@@ -1,0 +1,87 @@
+package election
+
+import (
+	"sync"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"go.uber.org/zap"
+
+	"github.com/leasehold/leasehold/renewer"
+)
+
+// An Election is one candidate's place in the election for the lease of one
+// container: it campaigns (Campaign, Run), resigns, and observes who leads
+// (Leader, Observe). Every candidate of one election uses the same
+// container and its own identity.
+//
+// An Election is safe for concurrent use. It campaigns at most once at a
+// time: a second Campaign or Run while one is under way, or while this
+// candidate leads, returns ErrInUse. Leader, Observe, Check and Resign may
+// be called at any time.
+type Election struct {
+	r        *renewer.Renewer
+	identity string
+	cfg      config
+	log      *zap.Logger
+
+	timing renewer.Timing // the renewer's effective timing
+
+	mu    sync.Mutex  // guards the fields below
+	busy  bool        // a Campaign (or Run) is under way
+	cur   *Leadership // the latest leadership won; live until its context ends
+	track tracker     // what Leader has seen
+}
+
+// New returns the candidate identity for the election on the container
+// behind l (renewer.ContainerLeaser over Azure, or leasetest.Container in
+// tests). The identity is written to the container's metadata while this
+// candidate leads, for everyone to read: printable ASCII, at most 256
+// bytes, unique among the candidates. New validates identity and options
+// and returns an error wrapping ErrInvalidOption that names the field and
+// value at fault. It makes no storage call.
+func New(l renewer.Leaser, identity string, opts ...Option) (*Election, error) {
+	if l == nil {
+		return nil, invalid("leaser is nil")
+	}
+	cfg, ropts, err := newConfig(identity, opts)
+	if err != nil {
+		return nil, err
+	}
+	r, err := renewer.New(l, ropts...)
+	if err != nil {
+		return nil, fromRenewer(err)
+	}
+	e := &Election{
+		r:        r,
+		timing:   r.Timing(),
+		identity: identity,
+		cfg:      cfg,
+		log:      cfg.log.With(zap.String("identity", identity)),
+	}
+	return e, nil
+}
+
+// NewFromContainer is New over the Azure container behind cc:
+// New(renewer.NewContainerLeaser(cc, nil), identity, opts...). The
+// container must exist. For clients built from a connection string or a
+// credential, see the renewer.NewContainerLeaser* constructors and New.
+func NewFromContainer(cc *container.Client, identity string, opts ...Option) (*Election, error) {
+	l, err := renewer.NewContainerLeaser(cc, nil)
+	if err != nil {
+		return nil, fromRenewer(err)
+	}
+	return New(l, identity, opts...)
+}
+
+// Identity returns this candidate's identity.
+func (e *Election) Identity() string { return e.identity }
+
+// current returns the leadership this candidate holds, or nil.
+func (e *Election) current() *Leadership {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur == nil || e.cur.ctx.Err() != nil {
+		return nil
+	}
+	return e.cur
+}

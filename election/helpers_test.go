@@ -1,0 +1,187 @@
+package election_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/renewer/leasetest"
+)
+
+// Timing of the unit tests: the defaults (L = 15 s, R = 5 s, P = 2 s), on
+// synctest's fake clock.
+const (
+	leaseL = 15 * time.Second
+	pollP  = 2 * time.Second
+)
+
+// newCandidate returns a candidate on c, logging to t.
+func newCandidate(t *testing.T, c *leasetest.Container, id string, opts ...election.Option) *election.Election {
+	t.Helper()
+	opts = append([]election.Option{election.WithLogger(zaptest.NewLogger(t))}, opts...)
+	e, err := election.New(c, id, opts...)
+	if err != nil {
+		t.Fatalf("New(%q): %v", id, err)
+	}
+	return e
+}
+
+// recorder records callbacks as events, in the order they happen, and
+// checks the invariants every candidate must keep.
+type recorder struct {
+	t *testing.T
+
+	mu     sync.Mutex // guards the fields below
+	events []event
+	live   map[string]context.Context // each candidate's leadership context while OnElected runs
+}
+
+// event is one callback call, or the return of OnElected ("returned").
+type event struct {
+	id   string // the candidate
+	what string // "new-leader", "elected", "returned", "demoted"
+	who  string // new-leader: the leader's identity
+	term int64
+}
+
+func (e event) String() string {
+	switch e.what {
+	case "new-leader":
+		return fmt.Sprintf("%s: new-leader %q %d", e.id, e.who, e.term)
+	case "elected", "returned":
+		return fmt.Sprintf("%s: %s %d", e.id, e.what, e.term)
+	}
+	return e.id + ": " + e.what
+}
+
+func newRecorder(t *testing.T) *recorder {
+	return &recorder{t: t, live: map[string]context.Context{}}
+}
+
+func (r *recorder) add(ev event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, ev)
+}
+
+// callbacks returns the callbacks of candidate id. work runs inside
+// OnElected; nil means wait for ctx.
+func (r *recorder) callbacks(id string, work func(ctx context.Context, term int64)) election.Callbacks {
+	return election.Callbacks{
+		OnNewLeader: func(who string, term int64) {
+			r.add(event{id: id, what: "new-leader", who: who, term: term})
+		},
+		OnElected: func(ctx context.Context, term int64) {
+			r.mu.Lock()
+			for other, octx := range r.live {
+				if octx.Err() == nil {
+					r.t.Errorf("%s elected (term %d) while %s's leadership context is live", id, term, other)
+				}
+			}
+			if _, ok := r.live[id]; ok {
+				r.t.Errorf("%s: OnElected while its previous OnElected runs", id)
+			}
+			r.live[id] = ctx
+			r.events = append(r.events, event{id: id, what: "elected", term: term})
+			r.mu.Unlock()
+			if work != nil {
+				work(ctx, term)
+			}
+			<-ctx.Done()
+			r.mu.Lock()
+			delete(r.live, id)
+			r.events = append(r.events, event{id: id, what: "returned", term: term})
+			r.mu.Unlock()
+		},
+		OnDemoted: func() {
+			r.add(event{id: id, what: "demoted"})
+		},
+	}
+}
+
+// of returns the events of candidate id, as strings.
+func (r *recorder) of(id string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, ev := range r.events {
+		if ev.id == id {
+			out = append(out, ev.String())
+		}
+	}
+	return out
+}
+
+// elected returns the terms of all OnElected calls, in order.
+func (r *recorder) elected() []int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []int64
+	for _, ev := range r.events {
+		if ev.what == "elected" {
+			out = append(out, ev.term)
+		}
+	}
+	return out
+}
+
+// checkOrder checks the order of Callbacks for candidate id: OnElected(T)
+// right after OnNewLeader(id, T); OnDemoted right after OnElected returned
+// and never otherwise; no OnNewLeader repeating the previous one.
+func (r *recorder) checkOrder(id string) {
+	r.t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var prev *event
+	var lastLeader *event
+	for i := range r.events {
+		ev := &r.events[i]
+		if ev.id != id {
+			continue
+		}
+		switch ev.what {
+		case "new-leader":
+			if lastLeader != nil && lastLeader.who == ev.who && lastLeader.term == ev.term {
+				r.t.Errorf("%s: repeated %v", id, ev)
+			}
+			lastLeader = ev
+		case "elected":
+			if prev == nil || prev.what != "new-leader" || prev.who != id || prev.term != ev.term {
+				r.t.Errorf("%s: %v not right after new-leader %q %d (after %v)", id, ev, id, ev.term, prev)
+			}
+		case "returned":
+			if prev == nil || prev.what != "elected" || prev.term != ev.term {
+				r.t.Errorf("%s: %v not right after elected (after %v)", id, ev, prev)
+			}
+		case "demoted":
+			if prev == nil || prev.what != "returned" {
+				r.t.Errorf("%s: demoted not right after OnElected returned (after %v)", id, prev)
+			}
+		}
+		prev = ev
+	}
+	if prev != nil && (prev.what == "elected") {
+		r.t.Errorf("%s: ended with OnElected still running", id)
+	}
+}
+
+// recv receives one value from ch within d, or fails the test.
+func recv[T any](t *testing.T, ch <-chan T, d time.Duration) T {
+	t.Helper()
+	select {
+	case v, ok := <-ch:
+		if !ok {
+			t.Fatalf("channel closed")
+		}
+		return v
+	case <-time.After(d):
+		t.Fatalf("nothing received within %v", d)
+	}
+	var zero T
+	return zero
+}

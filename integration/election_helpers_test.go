@@ -1,0 +1,215 @@
+package integration_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/renewer"
+)
+
+// errPartitioned is what a cut partitionLeaser answers: a transient error,
+// as a dropped connection would be.
+var errPartitioned = errors.New("test: partitioned from storage")
+
+// partitionLeaser passes calls to a real Leaser until it is cut; then every
+// call fails at once without reaching storage, as for a process that
+// crashed or lost the network: no renew, no release.
+type partitionLeaser struct {
+	renewer.Leaser
+	cut atomic.Bool
+}
+
+func (p *partitionLeaser) check() error {
+	if p.cut.Load() {
+		return errPartitioned
+	}
+	return nil
+}
+
+func (p *partitionLeaser) Acquire(ctx context.Context, id string, d time.Duration) (string, error) {
+	if err := p.check(); err != nil {
+		return "", err
+	}
+	return p.Leaser.Acquire(ctx, id, d)
+}
+
+func (p *partitionLeaser) Renew(ctx context.Context, id string) (string, error) {
+	if err := p.check(); err != nil {
+		return "", err
+	}
+	return p.Leaser.Renew(ctx, id)
+}
+
+func (p *partitionLeaser) Release(ctx context.Context, id string) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	return p.Leaser.Release(ctx, id)
+}
+
+func (p *partitionLeaser) Properties(ctx context.Context) (renewer.Properties, error) {
+	if err := p.check(); err != nil {
+		return renewer.Properties{}, err
+	}
+	return p.Leaser.Properties(ctx)
+}
+
+func (p *partitionLeaser) SetMetadata(ctx context.Context, id string, md map[string]string) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	return p.Leaser.SetMetadata(ctx, id, md)
+}
+
+// electCandidate is one election candidate of a test, with its own SDK client
+// (as a separate process would have) behind a partitionLeaser.
+type electCandidate struct {
+	id   string
+	e    *election.Election
+	link *partitionLeaser
+}
+
+func newElectCandidates(t *testing.T, name string, ids []string, opts ...election.Option) []*electCandidate {
+	t.Helper()
+	var out []*electCandidate
+	for _, id := range ids {
+		link := &partitionLeaser{Leaser: newLeaser(t, name)}
+		o := append([]election.Option{election.WithLogger(zaptest.NewLogger(t))}, opts...)
+		e, err := election.New(link, id, o...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, &electCandidate{id: id, e: e, link: link})
+	}
+	return out
+}
+
+// electTerm is one leadership seen by an electLedger, on the test process's clock.
+type electTerm struct {
+	id      string
+	term    int64
+	elected time.Time
+	ended   time.Time // when OnElected saw its context done; zero while live
+	cause   error
+}
+
+// electLedger records every leadership of a test's candidates on one clock and
+// checks that no two leadership contexts are ever live at once.
+type electLedger struct {
+	t *testing.T
+
+	mu    sync.Mutex // guards terms and live
+	terms []*electTerm
+	live  map[string]context.Context // leadership contexts of running OnElected calls
+	// changed is closed and replaced on every new term; guarded by mu.
+	changed chan struct{}
+}
+
+func newElectLedger(t *testing.T) *electLedger {
+	return &electLedger{t: t, live: map[string]context.Context{}, changed: make(chan struct{})}
+}
+
+// onElected returns an OnElected for candidate id that records the term,
+// runs work (if any), then waits for the context to end.
+func (l *electLedger) onElected(id string, work func(ctx context.Context, term int64)) func(ctx context.Context, n int64) {
+	return func(ctx context.Context, n int64) {
+		tm := &electTerm{id: id, term: n, elected: time.Now()}
+		l.mu.Lock()
+		for other, octx := range l.live {
+			if octx.Err() == nil {
+				l.t.Errorf("%s elected for term %d while %s's leadership context is live", id, n, other)
+			}
+		}
+		l.live[id] = ctx
+		l.terms = append(l.terms, tm)
+		close(l.changed)
+		l.changed = make(chan struct{})
+		l.mu.Unlock()
+		if work != nil {
+			work(ctx, n)
+		}
+		<-ctx.Done()
+		l.mu.Lock()
+		tm.ended, tm.cause = time.Now(), context.Cause(ctx)
+		delete(l.live, id)
+		l.mu.Unlock()
+	}
+}
+
+// waitTerms waits until at least n terms were seen, or d passed, and
+// returns a copy of the terms seen.
+func (l *electLedger) waitTerms(n int, d time.Duration) []electTerm {
+	deadline := time.After(d)
+	for {
+		l.mu.Lock()
+		got, changed := len(l.terms), l.changed
+		l.mu.Unlock()
+		if got >= n {
+			break
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return l.snapshot()
+		}
+	}
+	return l.snapshot()
+}
+
+func (l *electLedger) snapshot() []electTerm {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]electTerm, len(l.terms))
+	for i, tm := range l.terms {
+		out[i] = *tm
+	}
+	return out
+}
+
+// liveCount returns how many leadership contexts are live now.
+func (l *electLedger) liveCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, ctx := range l.live {
+		if ctx.Err() == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// runElection runs every candidate's Run with OnElected from l and work, and
+// returns a func that cancels them and waits for every Run to return nil.
+func runElection(t *testing.T, cs []*electCandidate, l *electLedger, work func(c *electCandidate) func(context.Context, int64)) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		var w func(context.Context, int64)
+		if work != nil {
+			w = work(c)
+		}
+		wg.Go(func() {
+			if err := c.e.Run(ctx, election.Callbacks{OnElected: l.onElected(c.id, w)}); err != nil {
+				t.Errorf("%s: Run = %v", c.id, err)
+			}
+		})
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			wg.Wait()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
