@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ## test: vet, staticcheck, then every test (unit, conformance, integration)
 ## with the race detector against a local Azurite that it starts and stops.
 test: lint
-	tools/azurite/with-azurite.sh $(GO) test -race -count=1 -timeout 15m ./...
+	tools/azurite/with-azurite.sh $(GO) test -race -count=1 -parallel 16 -timeout 15m ./...
 
 ## unit: the tests that need no Azurite (the integration package fails without it).
 unit:

@@ -158,6 +158,13 @@ func (r *Renewer) tryAcquire(ctx context.Context) (*Lease, error) {
 	switch {
 	case errors.Is(err, ErrLeaseAlreadyPresent) || errors.Is(err, ErrLeaseBreaking):
 		return nil, fmt.Errorf("%w: %w", ErrLeaseHeld, err)
+	case err != nil && !definitive(err):
+		// The service may have applied the acquire and the answer been
+		// lost (a timeout, a reset, ctx cancelled in flight): release our
+		// ID so that no lease stays granted to no one. A release with our
+		// own ID can only ever touch our own lease.
+		r.releaseUncertain()
+		return nil, fmt.Errorf("renewer: acquire: %w", err)
 	case err != nil:
 		return nil, fmt.Errorf("renewer: acquire: %w", err)
 	case !sameID(got, r.id):
@@ -171,6 +178,16 @@ func (r *Renewer) tryAcquire(ctx context.Context) (*Lease, error) {
 	go ls.run()
 	r.log.Info("lease acquired", zap.Int64("term", ls.term), zap.Duration("duration", r.cfg.duration))
 	return ls, nil
+}
+
+// releaseUncertain releases our lease ID after an acquire whose outcome is
+// unknown, bounded by a fresh call timeout; the answer is only logged.
+func (r *Renewer) releaseUncertain() {
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.callTimeout)
+	defer cancel()
+	if err := r.l.Release(ctx, r.id); err != nil && !errors.Is(err, ErrLeaseIDMismatch) && !errors.Is(err, ErrLeaseNotPresent) {
+		r.log.Debug("release after an uncertain acquire failed", zap.Error(err))
+	}
 }
 
 // Break breaks the container's lease, whoever holds it, with the configured

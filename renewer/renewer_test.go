@@ -574,3 +574,27 @@ func TestTiming(t *testing.T) {
 		t.Errorf("infinite Timing = %+v, want window 30s, R 10s", inf)
 	}
 }
+
+// TestUncertainAcquireReleases: an acquire the service applied but whose
+// answer was lost leaves nothing held once the attempt returns.
+func TestUncertainAcquireReleases(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := leasetest.New()
+		c.SetAfter(func(_ context.Context, call leasetest.Call, err error) error {
+			if call.Op == leasetest.OpAcquire && err == nil {
+				return errors.New("test: answer lost")
+			}
+			return err
+		})
+		r := newRenewer(t, c, "a")
+		if _, err := r.TryAcquire(t.Context()); err == nil {
+			t.Fatal("TryAcquire succeeded with its answer lost")
+		}
+		if got := c.State(); got != renewer.StateAvailable {
+			t.Errorf("state after an acquire with a lost answer = %v, want available", got)
+		}
+		c.SetAfter(nil)
+		ls := mustAcquire(t, r)
+		_ = ls.Release(t.Context())
+	})
+}

@@ -1,0 +1,176 @@
+package mutex_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/leasehold/leasehold/mutex"
+	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/leasetest"
+)
+
+// infinite are the options of every Mutex in the infinite-lease tests:
+// renew every 5 s (a third of the default 15 s break period), break after
+// 30 s without a sign of life.
+var infinite = []mutex.Option{
+	mutex.WithDuration(renewer.Infinite),
+	mutex.WithBreakOnTimeout(30 * time.Second),
+	mutex.WithPollInterval(time.Second),
+}
+
+func TestBreakOnTimeoutDeadHolder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := leasetest.New()
+		crashedHolder(t, c, renewer.Infinite, 7)
+		m := newMutex(t, c, infinite...)
+
+		start := time.Now()
+		h := mustLock(t, m)
+		took := time.Since(start)
+
+		// Timeout 30 s, then the 15 s break period, plus up to two polls.
+		if took < 45*time.Second || took > 48*time.Second {
+			t.Errorf("Lock took %v, want 45s to 48s (timeout, then break period)", took)
+		}
+		if got := c.Calls(leasetest.OpBreak); got != 1 {
+			t.Errorf("break calls = %d, want 1", got)
+		}
+		if got, want := h.Term(), int64(8); got != want {
+			t.Errorf("Term() = %d, want %d", got, want)
+		}
+		mustUnlock(t, h)
+	})
+}
+
+func TestBreakOnTimeoutNeverBreaksLiveHolder(t *testing.T) {
+	tests := []struct {
+		name string
+		give []mutex.Option // of the waiter, on top of infinite
+	}{
+		{name: "break-on-timeout", give: nil},
+		{name: "break-on-timeout at its minimum", give: []mutex.Option{mutex.WithBreakOnTimeout(15 * time.Second)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := leasetest.New()
+				holder := mustLock(t, newMutex(t, c, append(infinite, mutex.WithIdentity("live"))...))
+				waiter := newMutex(t, c, append(infinite, tt.give...)...)
+
+				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+				defer cancel()
+				if h, err := waiter.Lock(ctx); !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("waiter's Lock = %v, %v; want DeadlineExceeded", h, err)
+				}
+				if got := c.Calls(leasetest.OpBreak); got != 0 {
+					t.Errorf("break calls = %d, want 0", got)
+				}
+				if err := holder.Context().Err(); err != nil {
+					t.Errorf("live holder's context ended: %v", context.Cause(holder.Context()))
+				}
+				mustUnlock(t, holder)
+			})
+		})
+	}
+}
+
+// TestBrokenHolderStopsFirst checks that a holder whose lease is broken by
+// a waiter sees its context cancelled before the waiter holds the lock.
+func TestBrokenHolderStopsFirst(t *testing.T) {
+	tests := []struct {
+		name  string
+		give  []mutex.Option // of both holder and waiter
+		stall func(f *faultyLeaser)
+		want  time.Duration // when the waiter breaks: it holds between then and the break period later
+	}{
+		{
+			name:  "infinite lease whose heartbeat stalls",
+			give:  infinite,
+			stall: func(f *faultyLeaser) { f.noBeat.Store(true) },
+			want:  30 * time.Second,
+		},
+		{
+			name:  "fixed lease held past max-hold",
+			give:  []mutex.Option{mutex.WithMaxHold(time.Minute), mutex.WithPollInterval(time.Second)},
+			stall: func(*faultyLeaser) {},
+			want:  time.Minute,
+		},
+		{
+			name:  "infinite lease held past max-hold",
+			give:  append([]mutex.Option{mutex.WithMaxHold(time.Minute)}, infinite...),
+			stall: func(*faultyLeaser) {},
+			want:  time.Minute,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := leasetest.New()
+				f := &faultyLeaser{Leaser: c}
+				holder := mustLock(t, newMutex(t, f, append(tt.give, mutex.WithIdentity("stuck"))...))
+				tt.stall(f)
+				var stoppedAt time.Time
+				go func() { <-holder.Done(); stoppedAt = time.Now() }()
+
+				start := time.Now()
+				h := mustLock(t, newMutex(t, c, append(tt.give, mutex.WithIdentity("waiter"))...))
+				heldAt := time.Now()
+				synctest.Wait()
+
+				if stoppedAt.IsZero() || !stoppedAt.Before(heldAt) {
+					t.Errorf("broken holder stopped at %v, waiter held at %v: want strictly before", stoppedAt.Sub(start), heldAt.Sub(start))
+				}
+				// The broken holder's next renew fails, it stops and releases
+				// (a release ends a breaking lease), so the waiter may hold
+				// before the 15 s break period is over.
+				if got, most := heldAt.Sub(start), tt.want+18*time.Second; got < tt.want || got > most {
+					t.Errorf("waiter held after %v, want %v to %v", got, tt.want, most)
+				}
+				if cause := context.Cause(holder.Context()); !errors.Is(cause, mutex.ErrLost) {
+					t.Errorf("broken holder's cause = %v, want ErrLost", cause)
+				}
+				if got := c.Calls(leasetest.OpBreak); got != 1 {
+					t.Errorf("break calls = %d, want 1", got)
+				}
+				if err := holder.Unlock(t.Context()); !errors.Is(err, mutex.ErrLost) {
+					t.Errorf("broken holder's Unlock = %v, want ErrLost", err)
+				}
+				mustUnlock(t, h)
+			})
+		})
+	}
+}
+
+func TestOperatorBreak(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := leasetest.New()
+		holder := mustLock(t, newMutex(t, c, mutex.WithIdentity("holder")))
+		op := newMutex(t, c, mutex.WithIdentity("operator"))
+
+		left, err := op.Break(t.Context(), "test: operator says so")
+		if err != nil {
+			t.Fatalf("Break: %v", err)
+		}
+		if left <= 0 || left > 15*time.Second {
+			t.Errorf("Break left %v, want up to the 15 s lease", left)
+		}
+		start := time.Now()
+		<-holder.Done()
+		if got := time.Since(start); got >= left {
+			t.Errorf("holder stopped %v after the break, want before it completes (%v)", got, left)
+		}
+		if err := holder.Unlock(t.Context()); !errors.Is(err, mutex.ErrLost) {
+			t.Errorf("Unlock after a break = %v, want ErrLost", err)
+		}
+		st, err := op.Status(t.Context())
+		if err != nil {
+			t.Fatalf("Status: %v", err)
+		}
+		if st.Holder != "holder" || st.Term != 1 {
+			t.Errorf("Status = holder %q term %d, want \"holder\" 1", st.Holder, st.Term)
+		}
+	})
+}

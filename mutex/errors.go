@@ -1,0 +1,30 @@
+package mutex
+
+import (
+	"errors"
+
+	"github.com/leasehold/leasehold/renewer"
+)
+
+// The errors of this package. Storage errors are wrapped as they come from
+// the renewer package, so errors.Is reaches renewer's sentinels (for example
+// renewer.ErrForbidden, renewer.ErrContainerNotFound) and errors.As reaches
+// the SDK's *azcore.ResponseError.
+var (
+	// ErrLocked: someone else holds the lock, in this process or another
+	// (TryLock). When another process holds it, the error also wraps
+	// renewer.ErrLeaseHeld.
+	ErrLocked = errors.New("mutex: locked by another holder")
+	// ErrUnlocked: the Held was already unlocked (Unlock called twice). It is
+	// also the cause of a Held's context after Unlock:
+	// errors.Is(context.Cause(held.Context()), ErrUnlocked).
+	ErrUnlocked = errors.New("mutex: already unlocked")
+	// ErrLost is wrapped by the cause of a Held's context cancelled because
+	// the lock was lost (or could no longer be proven held), and by the error
+	// of Unlock on such a Held. It is renewer.ErrLeaseLost, so either
+	// sentinel matches.
+	ErrLost = renewer.ErrLeaseLost
+	// ErrInvalidOption wraps every validation error of New and
+	// NewFromContainer; the message names the field and the value.
+	ErrInvalidOption = errors.New("mutex: invalid option")
+)

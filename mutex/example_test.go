@@ -1,0 +1,167 @@
+package mutex_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/leasehold/leasehold/mutex"
+	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/leasetest"
+)
+
+func ExampleNew() {
+	// In production: mutex.NewFromContainer(containerClient, ...).
+	c := leasetest.New()
+	m, err := mutex.New(c, mutex.WithIdentity("nightly-report"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(m.Identity())
+
+	// Infinite leases need break-on-timeout recovery.
+	_, err = mutex.New(c, mutex.WithDuration(renewer.Infinite))
+	fmt.Println(errors.Is(err, mutex.ErrInvalidOption))
+	// Output:
+	// nightly-report
+	// true
+}
+
+func ExampleMutex_Lock() {
+	ctx := context.Background()
+	m, err := mutex.New(leasetest.New(), mutex.WithIdentity("worker-1"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	held, err := m.Lock(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Do the work under held.Context(): it is cancelled, with a cause
+	// wrapping mutex.ErrLost, if the lock is lost.
+	work := held.Context()
+	fmt.Println("locked, term", held.Term(), "live:", work.Err() == nil)
+
+	if err := held.Unlock(ctx); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println("unlocked:", errors.Is(context.Cause(work), mutex.ErrUnlocked))
+	fmt.Println("again:", held.Unlock(ctx))
+	// Output:
+	// locked, term 1 live: true
+	// unlocked: true
+	// again: mutex: already unlocked
+}
+
+func ExampleMutex_TryLock() {
+	ctx := context.Background()
+	c := leasetest.New()
+	a, _ := mutex.New(c, mutex.WithIdentity("a"))
+	b, _ := mutex.New(c, mutex.WithIdentity("b"))
+
+	held, err := a.TryLock(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = b.TryLock(ctx)
+	fmt.Println("b locked out:", errors.Is(err, mutex.ErrLocked))
+	_ = held.Unlock(ctx)
+
+	held, err = b.TryLock(ctx)
+	fmt.Println("b after a unlocked:", err == nil)
+	_ = held.Unlock(ctx)
+	// Output:
+	// b locked out: true
+	// b after a unlocked: true
+}
+
+// store is a downstream resource that fences writes: it rejects any write
+// whose token is lower than the highest it has accepted.
+type store struct {
+	mu      sync.Mutex // guards highest and value
+	highest int64
+	value   string
+}
+
+var errStale = errors.New("store: stale fencing token")
+
+func (s *store) write(token int64, v string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if token < s.highest {
+		return errStale
+	}
+	s.highest, s.value = token, v
+	return nil
+}
+
+// A holder that paused past its lease and wakes up after the lock has
+// passed on is stopped by the fencing token, not by the lock.
+func ExampleHeld_Token() {
+	ctx := context.Background()
+	c := leasetest.New()
+	var s store
+
+	a, _ := mutex.New(c, mutex.WithIdentity("a"))
+	first, _ := a.Lock(ctx)
+	_ = s.write(first.Token(), "from a")
+	_ = first.Unlock(ctx)
+
+	b, _ := mutex.New(c, mutex.WithIdentity("b"))
+	second, _ := b.Lock(ctx)
+	_ = s.write(second.Token(), "from b")
+	fmt.Println("tokens increase:", second.Token() > first.Token())
+
+	// a, paused and unaware, writes late with its old token.
+	fmt.Println(s.write(first.Token(), "late from a"))
+	fmt.Println(s.value)
+	_ = second.Unlock(ctx)
+	// Output:
+	// tokens increase: true
+	// store: stale fencing token
+	// from b
+}
+
+// Goroutines sharing one Mutex queue locally and hand the lease over
+// without a storage call; each hold gets a higher token.
+func ExampleHeld_Unlock() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := leasetest.New()
+	m, _ := mutex.New(c)
+
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex // guards tokens
+		tokens []int64
+	)
+	for range 3 {
+		wg.Go(func() {
+			held, err := m.Lock(ctx)
+			if err != nil {
+				fmt.Println(err)
+				return
+			}
+			mu.Lock()
+			tokens = append(tokens, held.Token())
+			mu.Unlock()
+			_ = held.Unlock(ctx)
+		})
+	}
+	wg.Wait()
+	increasing := true
+	for i := 1; i < len(tokens); i++ {
+		increasing = increasing && tokens[i] > tokens[i-1]
+	}
+	fmt.Println("holds:", len(tokens), "increasing tokens:", increasing)
+	fmt.Println("releases:", c.Calls(leasetest.OpRelease) >= 1)
+	// Output:
+	// holds: 3 increasing tokens: true
+	// releases: true
+}

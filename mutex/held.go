@@ -1,0 +1,91 @@
+package mutex
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/leasehold/leasehold/renewer"
+)
+
+// seqBits is the number of low bits of a fencing token that count local
+// hand-overs of one lease; the term is in the bits above.
+const seqBits = 20
+
+// A Held is one holding of the lock, returned by Lock and TryLock. Its
+// holder must stop acting as holder as soon as its context is done, and
+// must call Unlock exactly once, even after the lock is lost: until then,
+// other goroutines of the same Mutex keep waiting.
+//
+// A Held is safe for concurrent use.
+type Held struct {
+	m     *Mutex
+	lease *renewer.Lease
+	token int64
+
+	ctx      context.Context         // child of lease.Context(): cancelled, with its cause, when the lease ends
+	cancel   context.CancelCauseFunc // cancels ctx with ErrUnlocked on Unlock
+	unlocked atomic.Bool             // Unlock was called
+}
+
+func newHeld(m *Mutex, ls *renewer.Lease, seq int64) *Held {
+	h := &Held{m: m, lease: ls, token: ls.Term()<<seqBits | seq}
+	h.ctx, h.cancel = context.WithCancelCause(ls.Context())
+	return h
+}
+
+// Context returns a context that is cancelled when the lock ends, always
+// before anyone else can take it. After a loss its cause wraps ErrLost (and
+// the reason):
+//
+//	errors.Is(context.Cause(held.Context()), mutex.ErrLost)
+//
+// After Unlock its cause is ErrUnlocked. Cancellation is synchronous with
+// the renewer's: there is no extra goroutine between the loss and this
+// context.
+func (h *Held) Context() context.Context { return h.ctx }
+
+// Done returns a channel closed when the lock ends: Context().Done().
+func (h *Held) Done() <-chan struct{} { return h.ctx.Done() }
+
+// Term returns the term of the lease under this hold: one more than the
+// previous storage holder's, the value others read with Mutex.Status. It
+// stays the same across local hand-overs.
+func (h *Held) Term() int64 { return h.lease.Term() }
+
+// Token returns the fencing token: Term() << 20 | n, where n counts the
+// local hand-overs of this lease before this hold (0 for a hold that
+// acquired the lease from storage). Tokens strictly increase across every
+// holding of the lock, local hand-overs included, since terms strictly
+// increase across storage holders and n restarts only with a new term (a
+// lease is released and taken anew after 2^20-1 hand-overs). A downstream
+// store that rejects writes carrying a token lower than the highest it has
+// seen rejects a stale holder's late writes.
+func (h *Held) Token() int64 { return h.token }
+
+// Unlock stops the holder (the context is cancelled with ErrUnlocked), then
+// hands the lock to the next goroutine waiting on the same Mutex, keeping
+// the lease without any storage call, or, if none waits, releases the lease
+// so that anyone can take it at once. ctx bounds only the wait for the
+// release, which goes on without it; a failed release is logged, and the
+// lease then expires by itself.
+//
+// Unlock returns nil if the lock was held until now; an error wrapping
+// ErrLost if it had been lost before; ErrUnlocked if Unlock was already
+// called; or ctx's cause, wrapped, if ctx ended before the release
+// completed. Whatever it returns, this hold is over.
+func (h *Held) Unlock(ctx context.Context) error {
+	if !h.unlocked.CompareAndSwap(false, true) {
+		return ErrUnlocked
+	}
+	lost := context.Cause(h.ctx) // nil unless the lease ended first
+	h.cancel(ErrUnlocked)
+	err := h.m.passTurn(ctx)
+	switch {
+	case lost != nil:
+		return fmt.Errorf("mutex: unlock: %w", lost)
+	case err != nil:
+		return fmt.Errorf("mutex: unlock: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package mutex_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/leasehold/leasehold/mutex"
+	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/leasetest"
+	"go.uber.org/goleak"
+	"go.uber.org/zap/zaptest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// newMutex returns a Mutex on l that logs to the test, failing the test if
+// New refuses the options.
+func newMutex(t *testing.T, l renewer.Leaser, opts ...mutex.Option) *mutex.Mutex {
+	t.Helper()
+	m, err := mutex.New(l, append([]mutex.Option{mutex.WithLogger(zaptest.NewLogger(t))}, opts...)...)
+	if err != nil {
+		t.Fatalf("mutex.New: %v", err)
+	}
+	return m
+}
+
+// mustLock locks m or fails the test.
+func mustLock(t *testing.T, m *mutex.Mutex) *mutex.Held {
+	t.Helper()
+	h, err := m.Lock(t.Context())
+	if err != nil {
+		t.Fatalf("Lock: %v", err)
+	}
+	return h
+}
+
+// mustUnlock unlocks h or fails the test.
+func mustUnlock(t *testing.T, h *mutex.Held) {
+	t.Helper()
+	if err := h.Unlock(t.Context()); err != nil {
+		t.Fatalf("Unlock: %v", err)
+	}
+}
+
+// errDown is the transient error of a faultyLeaser that is down.
+var errDown = errors.New("test: storage unreachable")
+
+// faultyLeaser passes every call to the Leaser it wraps until it is told to
+// fail: down fails every call (a holder cut off or crashed), noBeat fails
+// only metadata writes (a holder that renews but whose heartbeat stalls).
+type faultyLeaser struct {
+	renewer.Leaser
+	down   atomic.Bool
+	noBeat atomic.Bool
+}
+
+func (f *faultyLeaser) fail() error {
+	if f.down.Load() {
+		return errDown
+	}
+	return nil
+}
+
+func (f *faultyLeaser) Acquire(ctx context.Context, id string, d time.Duration) (string, error) {
+	if err := f.fail(); err != nil {
+		return "", err
+	}
+	return f.Leaser.Acquire(ctx, id, d)
+}
+
+func (f *faultyLeaser) Renew(ctx context.Context, id string) (string, error) {
+	if err := f.fail(); err != nil {
+		return "", err
+	}
+	return f.Leaser.Renew(ctx, id)
+}
+
+func (f *faultyLeaser) Release(ctx context.Context, id string) error {
+	if err := f.fail(); err != nil {
+		return err
+	}
+	return f.Leaser.Release(ctx, id)
+}
+
+func (f *faultyLeaser) Properties(ctx context.Context) (renewer.Properties, error) {
+	if err := f.fail(); err != nil {
+		return renewer.Properties{}, err
+	}
+	return f.Leaser.Properties(ctx)
+}
+
+func (f *faultyLeaser) SetMetadata(ctx context.Context, id string, md map[string]string) error {
+	if err := f.fail(); err != nil {
+		return err
+	}
+	if f.noBeat.Load() {
+		return errDown
+	}
+	return f.Leaser.SetMetadata(ctx, id, md)
+}
+
+// crashedHolder leaves the container leased for d (renewer.Infinite for an
+// infinite lease) by a holder that then crashed, with its term and
+// heartbeat written, as a real holder would have.
+func crashedHolder(t *testing.T, c *leasetest.Container, d time.Duration, term int64) {
+	t.Helper()
+	const id = "0f0f0f0f-0000-4000-8000-000000000001"
+	if _, err := c.Acquire(t.Context(), id, d); err != nil {
+		t.Fatalf("crashed holder: acquire: %v", err)
+	}
+	md := map[string]string{
+		renewer.MetadataHolder:    "crashed",
+		renewer.MetadataTerm:      strconv.FormatInt(term, 10),
+		renewer.MetadataHeartbeat: "3",
+	}
+	if err := c.SetMetadata(t.Context(), id, md); err != nil {
+		t.Fatalf("crashed holder: write term: %v", err)
+	}
+}

@@ -1,0 +1,156 @@
+package mutex
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/leasehold/leasehold/renewer"
+	"go.uber.org/zap"
+)
+
+// A Mutex is a lock held through one container's lease: at most one holder
+// at a time across every Mutex, in every process, that locks the same
+// container. Lock and TryLock return a [Held], whose context is cancelled
+// when the lock is lost and whose Token is a fencing token.
+//
+// Goroutines of one process that lock the same Mutex queue locally, first
+// come first served: only the goroutine at the head of the queue asks
+// storage, and when a holder unlocks while another goroutine waits, the
+// lease is handed over without any storage call. Give each process one
+// Mutex per container and share it; the queue does not extend across
+// processes, so a busy process may keep the lock for as long as its own
+// goroutines want it (see WithMaxHold for a bound).
+//
+// A Mutex is safe for concurrent use. It must not be copied after first use.
+type Mutex struct {
+	r   *renewer.Renewer
+	l   renewer.Leaser
+	cfg config
+	log *zap.Logger
+
+	mu      sync.Mutex     // guards the fields below
+	owned   bool           // a goroutine has the local turn: it holds the lock or is acquiring it
+	waiters list.List      // of *waiter, in arrival order, waiting for the local turn
+	lease   *renewer.Lease // the lease of the goroutine with the turn, kept for hand-over; nil when none
+	seq     int64          // local hand-overs of lease so far
+	since   time.Time      // when lease was acquired, on the local monotonic clock
+}
+
+// New returns a Mutex on the container behind l. It validates the options
+// and returns an error wrapping ErrInvalidOption that names the field and
+// value at fault.
+func New(l renewer.Leaser, opts ...Option) (*Mutex, error) {
+	if l == nil {
+		return nil, fmt.Errorf("%w: leaser is nil", ErrInvalidOption)
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	r, err := renewer.New(l, cfg.renewerOptions()...)
+	if err != nil {
+		if errors.Is(err, renewer.ErrInvalidOption) {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+		}
+		return nil, fmt.Errorf("mutex: %w", err)
+	}
+	if err := cfg.validate(r.Timing()); err != nil {
+		return nil, err
+	}
+	return &Mutex{r: r, l: l, cfg: cfg, log: cfg.log.With(zap.String("identity", r.Identity()))}, nil
+}
+
+// NewFromContainer returns a Mutex on the container cc names, through
+// renewer.NewContainerLeaser. The container must exist.
+func NewFromContainer(cc *container.Client, opts ...Option) (*Mutex, error) {
+	l, err := renewer.NewContainerLeaser(cc, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
+	return New(l, opts...)
+}
+
+// Lock blocks until the lock is held or ctx ends. While someone else holds
+// it, the goroutine at the head of this Mutex's local queue asks storage
+// every poll interval and, with WithBreakOnTimeout or WithMaxHold, breaks a
+// lease whose holder is dead or held it too long. ctx bounds the wait only:
+// the lock is held until Unlock or loss. If ctx ends first, Lock returns an
+// error wrapping ctx's cause and nothing is held. It gives up at once on
+// answers that no retry can change (renewer.ErrForbidden,
+// renewer.ErrContainerNotFound, renewer.ErrBadRequest).
+func (m *Mutex) Lock(ctx context.Context) (*Held, error) {
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("mutex: lock: %w", context.Cause(ctx))
+	}
+	if err := m.waitTurn(ctx); err != nil {
+		return nil, fmt.Errorf("mutex: lock: %w", err)
+	}
+	if h := m.takeOver(); h != nil {
+		return h, nil
+	}
+	ls, err := m.acquire(ctx)
+	if err != nil {
+		m.passTurn(ctx)
+		return nil, err
+	}
+	return m.hold(ls), nil
+}
+
+// TryLock makes one attempt to take the lock, without waiting. It returns an
+// error wrapping ErrLocked if someone else holds it: another goroutine of
+// this Mutex (answered without a storage call) or another holder of the
+// container's lease. It never breaks a lease. An attempt that fails leaves
+// nothing held.
+func (m *Mutex) TryLock(ctx context.Context) (*Held, error) {
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("mutex: trylock: %w", context.Cause(ctx))
+	}
+	if !m.tryTurn() {
+		return nil, fmt.Errorf("%w (in this process)", ErrLocked)
+	}
+	ls, err := m.r.TryAcquire(ctx)
+	if err != nil {
+		m.passTurn(ctx)
+		if errors.Is(err, renewer.ErrLeaseHeld) {
+			return nil, fmt.Errorf("%w: %w", ErrLocked, err)
+		}
+		return nil, fmt.Errorf("mutex: trylock: %w", err)
+	}
+	return m.hold(ls), nil
+}
+
+// Break breaks the container's lease, whoever holds it, with the configured
+// break period, and logs at Warn what it broke and why. It is for operators:
+// the holder sees the break at its next renew and its context is cancelled
+// before the break completes. No one else can acquire until the break
+// completes, or until the holder, having stopped, releases the lease (a
+// release ends a breaking lease at once). It returns the time until the
+// break completes.
+func (m *Mutex) Break(ctx context.Context, reason string) (time.Duration, error) {
+	if reason == "" {
+		reason = "operator break (no reason given)"
+	}
+	left, err := m.r.Break(ctx, reason)
+	if err != nil {
+		return 0, fmt.Errorf("mutex: %w", err)
+	}
+	return left, nil
+}
+
+// Status reads the lock's state and its last holder's identity and term
+// with one storage call, holding nothing.
+func (m *Mutex) Status(ctx context.Context) (renewer.Status, error) {
+	st, err := renewer.Inspect(ctx, m.l)
+	if err != nil {
+		return renewer.Status{}, fmt.Errorf("mutex: %w", err)
+	}
+	return st, nil
+}
+
+// Identity returns the identity this Mutex writes as holder.
+func (m *Mutex) Identity() string { return m.r.Identity() }

@@ -1,0 +1,163 @@
+package mutex
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/leasehold/leasehold/renewer"
+	"go.uber.org/zap"
+)
+
+// An Option configures a Mutex. Options are validated together by New.
+//
+// Every Mutex on one container must use the same timing options (duration,
+// break period, renew interval, break-on-timeout, max-hold): a waiter judges
+// the holder's signs of life by its own settings.
+type Option func(*config)
+
+// config is the Mutex's configuration: its own fields and the renewer
+// options it passes on. Zero durations mean "the renewer's default".
+type config struct {
+	duration      time.Duration // L, or renewer.Infinite
+	breakPeriod   time.Duration
+	breakSet      bool
+	renewInterval time.Duration // R; 0 = the renewer's default
+	pollInterval  time.Duration // P
+	pollSet       bool
+	identity      string
+	identitySet   bool
+	log           *zap.Logger
+	breakTimeout  time.Duration // 0 = off
+	maxHold       time.Duration // 0 = off
+}
+
+// WithDuration sets the lease duration: whole seconds from 15 s to 60 s, or
+// renewer.Infinite. Default 15 s. An infinite lease is accepted only with
+// WithBreakOnTimeout: without it, a crashed holder keeps the lock forever.
+func WithDuration(d time.Duration) Option { return func(c *config) { c.duration = d } }
+
+// WithBreakPeriod sets the break period of every break this Mutex makes
+// (Break, break-on-timeout, max-hold): whole seconds. Default: the lease
+// duration, or 15 s for an infinite lease. It may not be shorter than the
+// lease's validity window (the lease duration; for infinite leases the
+// period is the window), so that a holder whose lease is being broken
+// always sees its context cancelled before the break completes.
+func WithBreakPeriod(d time.Duration) Option {
+	return func(c *config) { c.breakPeriod, c.breakSet = d, true }
+}
+
+// WithRenewInterval sets how often the holder renews. Default: a third of
+// the validity window. See renewer.WithRenewInterval.
+func WithRenewInterval(d time.Duration) Option { return func(c *config) { c.renewInterval = d } }
+
+// WithPollInterval sets how often a waiting Lock asks storage while someone
+// else holds the lock (jittered by ±20%). Default 2 s. One goroutine per
+// Mutex polls, however many goroutines wait in Lock.
+func WithPollInterval(d time.Duration) Option {
+	return func(c *config) { c.pollInterval, c.pollSet = d, true }
+}
+
+// WithIdentity sets the holder identity written to the container's metadata
+// on every acquisition. Default: hostname-pid. See renewer.WithIdentity.
+func WithIdentity(id string) Option {
+	return func(c *config) { c.identity, c.identitySet = id, true }
+}
+
+// WithLogger sets the logger, also passed to the renewer. Breaks are logged
+// at Warn with what was broken and why. Default: no logging; nil means the
+// default.
+func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithBreakOnTimeout makes a waiting Lock break an infinite lease whose
+// holder has shown no sign of life for longer than d, measured on the
+// waiter's own clock. A sign of life is any change of the holder, the term or
+// the heartbeat that an infinite lease's holder advances after every renew.
+// The break uses the break period (see WithBreakPeriod), so a live holder
+// that is merely slow sees its context cancelled before the break
+// completes; the waiter then acquires the lock.
+//
+// d must be at least 3 renew intervals, so that a live holder, which
+// advances its heartbeat every renew interval, is never broken; 0 turns it
+// off. It is required with an infinite lease. Fixed-duration leases of dead
+// holders expire by themselves, so it does not apply to them (see
+// WithMaxHold).
+func WithBreakOnTimeout(d time.Duration) Option { return func(c *config) { c.breakTimeout = d } }
+
+// WithMaxHold makes a waiting Lock break the lease of a holder that has held
+// the same term for longer than d, measured on the waiter's own clock, even
+// though it keeps renewing: a stuck job. It applies to fixed and infinite
+// leases. d must be at least the validity window (the lease duration, or the
+// break period of an infinite lease); 0 (the default) turns it off.
+//
+// A term kept through local hand-overs (see Mutex) counts as one hold, so a
+// Mutex with max-hold stops handing its lease over locally once the term is
+// older than d/2, and releases it instead.
+func WithMaxHold(d time.Duration) Option { return func(c *config) { c.maxHold = d } }
+
+// newConfig applies opts over the defaults; New validates the result.
+func newConfig(opts []Option) (config, error) {
+	c := config{duration: renewer.DefaultDuration}
+	for _, o := range opts {
+		if o == nil {
+			return config{}, fmt.Errorf("%w: nil Option", ErrInvalidOption)
+		}
+		o(&c)
+	}
+	if c.log == nil {
+		c.log = zap.NewNop()
+	}
+	if !c.breakSet {
+		c.breakPeriod = c.duration
+		if c.duration == renewer.Infinite {
+			c.breakPeriod = renewer.DefaultInfiniteBreakPeriod
+		}
+	}
+	return c, nil
+}
+
+// validate checks what the mutex adds, against t, the renewer's effective
+// timing (the renewer has validated the rest).
+func (c *config) validate(t renewer.Timing) error {
+	switch {
+	case c.duration == renewer.Infinite && c.breakTimeout == 0:
+		return fmt.Errorf("%w: lease duration Infinite: want WithBreakOnTimeout too, or a crashed holder keeps the lock forever", ErrInvalidOption)
+	case c.duration != renewer.Infinite && c.breakPeriod < c.duration:
+		return fmt.Errorf("%w: break period %v: want at least the lease duration %v, so that a broken holder stops before the break completes", ErrInvalidOption, c.breakPeriod, c.duration)
+	case c.breakTimeout < 0:
+		return fmt.Errorf("%w: break-on-timeout %v: want 0 (off) or more", ErrInvalidOption, c.breakTimeout)
+	case c.breakTimeout > 0 && c.breakTimeout < 3*t.RenewInterval:
+		return fmt.Errorf("%w: break-on-timeout %v: want at least 3 renew intervals (%v), or a live holder may be broken", ErrInvalidOption, c.breakTimeout, 3*t.RenewInterval)
+	case c.maxHold < 0:
+		return fmt.Errorf("%w: max hold %v: want 0 (off) or more", ErrInvalidOption, c.maxHold)
+	case c.maxHold > 0 && c.maxHold < t.Window():
+		return fmt.Errorf("%w: max hold %v: want at least the validity window %v", ErrInvalidOption, c.maxHold, t.Window())
+	}
+	return nil
+}
+
+// renewerOptions are the options the Mutex passes to its renewer.
+func (c *config) renewerOptions() []renewer.Option {
+	opts := []renewer.Option{
+		renewer.WithDuration(c.duration),
+		renewer.WithBreakPeriod(c.breakPeriod),
+		renewer.WithLogger(c.log),
+	}
+	if c.renewInterval != 0 {
+		opts = append(opts, renewer.WithRenewInterval(c.renewInterval))
+	}
+	if c.pollSet {
+		opts = append(opts, renewer.WithPollInterval(c.pollInterval))
+	}
+	if c.identitySet {
+		opts = append(opts, renewer.WithIdentity(c.identity))
+	}
+	return opts
+}
+
+// poll is the effective poll interval.
+func (c *config) poll() time.Duration {
+	if c.pollSet {
+		return c.pollInterval
+	}
+	return renewer.DefaultPollInterval
+}

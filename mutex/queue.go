@@ -1,0 +1,143 @@
+package mutex
+
+import (
+	"context"
+	"time"
+
+	"github.com/leasehold/leasehold/renewer"
+	"go.uber.org/zap"
+)
+
+// The local queue. The goroutine with the turn (Mutex.owned) is the only
+// one of its Mutex that holds the lock or asks storage for it; the others
+// wait in Mutex.waiters, in arrival order. The turn passes from one
+// goroutine to the next with the lease still held when it is live, so a
+// local hand-over costs no storage call.
+
+// waiter is a goroutine waiting for the local turn.
+type waiter struct {
+	ready chan struct{} // closed, under Mutex.mu, by the goroutine that hands it the turn
+}
+
+// maxSeq bounds the local hand-overs of one lease, so that they fit in the
+// low bits of the fencing token (see Held.Token). After that many, the
+// lease is released and acquired again, with a new term.
+const maxSeq = 1<<seqBits - 1
+
+// waitTurn returns nil once the caller has the turn, or ctx's cause if ctx
+// ends first, leaving nothing held.
+func (m *Mutex) waitTurn(ctx context.Context) error {
+	m.mu.Lock()
+	if !m.owned && m.waiters.Len() == 0 {
+		m.owned = true
+		m.mu.Unlock()
+		return nil
+	}
+	w := &waiter{ready: make(chan struct{})}
+	elem := m.waiters.PushBack(w)
+	m.mu.Unlock()
+
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+	}
+	m.mu.Lock()
+	select {
+	case <-w.ready:
+		// The turn came as ctx ended: pass it on, as if it had come later.
+		m.mu.Unlock()
+		m.passTurn(ctx)
+	default:
+		m.waiters.Remove(elem)
+		m.mu.Unlock()
+	}
+	return context.Cause(ctx)
+}
+
+// tryTurn takes the turn if no one has it or waits for it.
+func (m *Mutex) tryTurn() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.owned || m.waiters.Len() > 0 {
+		return false
+	}
+	m.owned = true
+	return true
+}
+
+// takeOver returns a Held on the lease handed over with the turn, or nil if
+// there is none or it has ended (the caller then acquires anew; the ended
+// lease's goroutine stops by itself, and the renewer waits for it).
+func (m *Mutex) takeOver() *Held {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ls := m.lease
+	if ls == nil {
+		return nil
+	}
+	if ls.Context().Err() != nil {
+		m.lease = nil
+		return nil
+	}
+	m.log.Debug("lock handed over locally", zap.Int64("term", ls.Term()), zap.Int64("seq", m.seq))
+	return newHeld(m, ls, m.seq)
+}
+
+// hold records a lease newly acquired from storage by the goroutine with
+// the turn and returns its Held.
+func (m *Mutex) hold(ls *renewer.Lease) *Held {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lease, m.seq, m.since = ls, 0, time.Now()
+	return newHeld(m, ls, 0)
+}
+
+// passTurn gives up the turn of the calling goroutine. If another goroutine
+// waits and the lease is live (and may still be handed over), the lease is
+// kept and handed to it with the turn: no storage call. Otherwise the lease,
+// if any, is released (ctx bounds the wait for that; the release goes on
+// without it), and then the turn passes to the next waiter, who acquires
+// anew, or becomes free. It returns the lease's Release error, if any.
+func (m *Mutex) passTurn(ctx context.Context) error {
+	m.mu.Lock()
+	ls := m.lease
+	if front := m.waiters.Front(); front != nil && ls != nil && ls.Context().Err() == nil && m.mayHandOver() {
+		m.seq++
+		m.waiters.Remove(front)
+		close(front.Value.(*waiter).ready)
+		m.mu.Unlock()
+		return nil
+	}
+	m.lease = nil
+	m.mu.Unlock()
+
+	var err error
+	if ls != nil {
+		// Release ends the lease before it waits, so the next owner's
+		// renewer.Acquire finds it ended and waits for its goroutine.
+		err = ls.Release(ctx)
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if front := m.waiters.Front(); front != nil {
+		m.waiters.Remove(front)
+		close(front.Value.(*waiter).ready)
+	} else {
+		m.owned = false
+	}
+	return err
+}
+
+// mayHandOver reports whether the current lease may pass to another local
+// holder: the hand-over count fits in the token, and with max-hold, the term
+// is younger than half of it, so that waiters elsewhere, which see one term
+// held throughout, do not break a process that merely keeps handing over.
+// m.mu must be held.
+func (m *Mutex) mayHandOver() bool {
+	if m.seq >= maxSeq {
+		return false
+	}
+	return m.cfg.maxHold == 0 || time.Since(m.since) < m.cfg.maxHold/2
+}

@@ -1,0 +1,154 @@
+package mutex_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/leasehold/leasehold/mutex"
+	"github.com/leasehold/leasehold/renewer/leasetest"
+)
+
+// TestLocalQueue checks that goroutines of one Mutex take the lock in
+// arrival order, that each hand-over keeps the lease (one acquire and one
+// release in all), that each holder's context ends before the next one's
+// hold begins, and that tokens strictly increase.
+func TestLocalQueue(t *testing.T) {
+	tests := []struct {
+		name string
+		give int // goroutines queued behind the first holder
+	}{
+		{name: "one waiter", give: 1},
+		{name: "four waiters", give: 4},
+		{name: "sixteen waiters", give: 16},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := leasetest.New()
+				m := newMutex(t, c)
+				first := mustLock(t, m)
+
+				var (
+					prev   = first // the previous holder; guarded by the lock under test
+					order  []int   // who held, in order; guarded by the lock under test
+					tokens = []int64{first.Token()}
+					wg     sync.WaitGroup
+				)
+				for i := range tt.give {
+					wg.Go(func() {
+						h, err := m.Lock(t.Context())
+						if err != nil {
+							t.Errorf("goroutine %d: Lock: %v", i, err)
+							return
+						}
+						if prev.Context().Err() == nil {
+							t.Errorf("goroutine %d holds while the previous holder's context is live", i)
+						}
+						if err := h.Context().Err(); err != nil {
+							t.Errorf("goroutine %d: context done on hand-over: %v", i, err)
+						}
+						prev, order, tokens = h, append(order, i), append(tokens, h.Token())
+						time.Sleep(time.Second) // work
+						if err := h.Unlock(t.Context()); err != nil {
+							t.Errorf("goroutine %d: Unlock: %v", i, err)
+						}
+					})
+					synctest.Wait() // queued in order i
+				}
+				mustUnlock(t, first)
+				wg.Wait()
+
+				for i, got := range order {
+					if got != i {
+						t.Fatalf("hold order %v, want arrival order", order)
+					}
+				}
+				for i := 1; i < len(tokens); i++ {
+					if tokens[i] <= tokens[i-1] {
+						t.Fatalf("tokens %v do not strictly increase", tokens)
+					}
+				}
+				for _, tc := range []struct {
+					op   leasetest.Op
+					want int
+				}{{op: leasetest.OpAcquire, want: 1}, {op: leasetest.OpRelease, want: 1}} {
+					if got := c.Calls(tc.op); got != tc.want {
+						t.Errorf("%s calls = %d, want %d", tc.op, got, tc.want)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestOnePollerPerMutex checks that goroutines waiting on one Mutex while
+// another process holds the lock poll storage once per poll interval in
+// all, not once each.
+func TestOnePollerPerMutex(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := leasetest.New()
+		holder := mustLock(t, newMutex(t, c, mutex.WithIdentity("other")))
+		m := newMutex(t, c, mutex.WithPollInterval(time.Second))
+
+		ctx, cancel := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				if _, err := m.Lock(ctx); !errors.Is(err, context.Canceled) {
+					t.Errorf("Lock = %v, want Canceled", err)
+				}
+			})
+		}
+		synctest.Wait()
+		before := c.Calls(leasetest.OpAcquire)
+		time.Sleep(20 * time.Second)
+		polls := c.Calls(leasetest.OpAcquire) - before
+		cancel()
+		wg.Wait()
+
+		// One poller, every 0.8 s to 1.2 s: 17 to 25 attempts in 20 s.
+		if polls < 16 || polls > 26 {
+			t.Errorf("%d acquire attempts in 20 s by 8 waiters polling every 1 s, want 17 to 25 (one poller)", polls)
+		}
+		mustUnlock(t, holder)
+	})
+}
+
+// TestHandOverAfterLoss checks that a lease lost under a local holder is not
+// handed over: the next local holder acquires anew, with a higher token.
+func TestHandOverAfterLoss(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := leasetest.New()
+		f := &faultyLeaser{Leaser: c}
+		m := newMutex(t, f, mutex.WithPollInterval(time.Second))
+		h := mustLock(t, m)
+
+		done := make(chan *mutex.Held)
+		go func() {
+			h2, err := m.Lock(t.Context())
+			if err != nil {
+				t.Errorf("waiter: Lock: %v", err)
+			}
+			done <- h2
+		}()
+		synctest.Wait()
+		f.down.Store(true)
+		<-h.Done()
+		f.down.Store(false)
+		if err := h.Unlock(t.Context()); !errors.Is(err, mutex.ErrLost) {
+			t.Errorf("Unlock after loss = %v, want ErrLost", err)
+		}
+		h2 := <-done
+		if h2 == nil {
+			t.FailNow()
+		}
+		if h2.Term() != h.Term()+1 || h2.Token() <= h.Token() {
+			t.Errorf("after loss: term %d token %d, want term %d and a higher token than %d", h2.Term(), h2.Token(), h.Term()+1, h.Token())
+		}
+		mustUnlock(t, h2)
+	})
+}
