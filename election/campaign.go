@@ -3,8 +3,9 @@ package election
 import (
 	"context"
 	"fmt"
-	mrand "math/rand/v2"
 	"time"
+
+	"github.com/leasehold/leasehold/internal/wait"
 
 	"go.uber.org/zap"
 
@@ -64,7 +65,7 @@ func (e *Election) campaign(ctx context.Context, notBefore time.Time, observe fu
 			}
 			e.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
 		}
-		if !sleep(ctx, jitter(e.cfg.pollInterval)) {
+		if !wait.Sleep(ctx, wait.Jitter(e.cfg.pollInterval)) {
 			return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
 		}
 	}
@@ -94,21 +95,4 @@ func (e *Election) end(won *Leadership) {
 // inspect reads the lease's state, bounded by the call timeout.
 func (e *Election) inspect(ctx context.Context) (renewer.Status, error) {
 	return e.r.Inspect(ctx)
-}
-
-// sleep waits d or until ctx ends, and reports whether it waited d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// jitter spreads d by ±20% so that candidates do not poll in step.
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*mrand.Float64()))
 }

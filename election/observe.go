@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/leasehold/leasehold/internal/wait"
+
 	"go.uber.org/zap"
 
 	"github.com/leasehold/leasehold/renewer"
@@ -127,7 +129,7 @@ func (e *Election) observe(ctx context.Context, out chan<- Leader) {
 					pending = &l
 				}
 			}
-			poll.Reset(jitter(e.cfg.pollInterval))
+			poll.Reset(wait.Jitter(e.cfg.pollInterval))
 		}
 	}
 }

@@ -4,83 +4,32 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/zap/zaptest"
 
 	"github.com/leasehold/leasehold/election"
-	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
-// errPartitioned is what a cut partitionLeaser answers: a transient error,
+// errPartitioned is what a cut-off candidate's calls answer: a transient error,
 // as a dropped connection would be.
 var errPartitioned = errors.New("test: partitioned from storage")
 
-// partitionLeaser passes calls to a real Leaser until it is cut; then every
-// call fails at once without reaching storage, as for a process that
-// crashed or lost the network: no renew, no release.
-type partitionLeaser struct {
-	renewer.Leaser
-	cut atomic.Bool
-}
-
-func (p *partitionLeaser) check() error {
-	if p.cut.Load() {
-		return errPartitioned
-	}
-	return nil
-}
-
-func (p *partitionLeaser) Acquire(ctx context.Context, id string, d time.Duration) (string, error) {
-	if err := p.check(); err != nil {
-		return "", err
-	}
-	return p.Leaser.Acquire(ctx, id, d)
-}
-
-func (p *partitionLeaser) Renew(ctx context.Context, id string) (string, error) {
-	if err := p.check(); err != nil {
-		return "", err
-	}
-	return p.Leaser.Renew(ctx, id)
-}
-
-func (p *partitionLeaser) Release(ctx context.Context, id string) error {
-	if err := p.check(); err != nil {
-		return err
-	}
-	return p.Leaser.Release(ctx, id)
-}
-
-func (p *partitionLeaser) Properties(ctx context.Context) (renewer.Properties, error) {
-	if err := p.check(); err != nil {
-		return renewer.Properties{}, err
-	}
-	return p.Leaser.Properties(ctx)
-}
-
-func (p *partitionLeaser) SetMetadata(ctx context.Context, id string, md map[string]string) error {
-	if err := p.check(); err != nil {
-		return err
-	}
-	return p.Leaser.SetMetadata(ctx, id, md)
-}
-
 // electCandidate is one election candidate of a test, with its own SDK client
-// (as a separate process would have) behind a partitionLeaser.
+// (as a separate process would have) behind a leasetest.Faulty.
 type electCandidate struct {
 	id   string
 	e    *election.Election
-	link *partitionLeaser
+	link *leasetest.Faulty
 }
 
 func newElectCandidates(t *testing.T, name string, ids []string, opts ...election.Option) []*electCandidate {
 	t.Helper()
 	var out []*electCandidate
 	for _, id := range ids {
-		link := &partitionLeaser{Leaser: newLeaser(t, name)}
+		link := leasetest.Wrap(newLeaser(t, name))
 		o := append([]election.Option{election.WithLogger(zaptest.NewLogger(t))}, opts...)
 		e, err := election.New(link, id, o...)
 		if err != nil {

@@ -116,7 +116,7 @@ func TestElectionCrashedLeaderReplaced(t *testing.T) {
 	}
 	cur := terms[0]
 	start := time.Now()
-	byID(t, cs, cur.id).link.cut.Store(true)
+	byID(t, cs, cur.id).link.CutOff(errPartitioned)
 	terms = l.waitTerms(2, lease+poll+electSlack+5*time.Second)
 	if len(terms) < 2 {
 		t.Fatalf("no new leader within %v of the leader's crash", lease+poll+electSlack+5*time.Second)
@@ -217,7 +217,7 @@ func TestElectionDefaultTimings(t *testing.T) {
 	cur := terms[len(terms)-1]
 	time.Sleep(poll)
 	start := time.Now()
-	byID(t, cs, cur.id).link.cut.Store(true)
+	byID(t, cs, cur.id).link.CutOff(errPartitioned)
 	terms = l.waitTerms(len(terms)+1, lease+poll+2*electSlack)
 	if len(terms) < handoffs+2 {
 		t.Fatalf("no new leader within %v of the leader's crash", lease+poll+2*electSlack)

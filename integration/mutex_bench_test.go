@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leasehold/leasehold/mutex"
+	"github.com/leasehold/leasehold/renewer/leasetest"
 	"go.uber.org/zap"
 )
 
@@ -30,16 +31,16 @@ func BenchmarkMutex(b *testing.B) {
 	for _, n := range []int{1, 4, 16} {
 		b.Run(fmt.Sprintf("contenders=%d", n), func(b *testing.B) {
 			name, _ := newContainer(b, "mutex-bench")
-			ls := make([]*killableLeaser, n)
+			ls := make([]*leasetest.Faulty, n)
 			ms := make([]*mutex.Mutex, n)
 			for i := range n {
-				ls[i] = &killableLeaser{Leaser: newLeaser(b, name)}
+				ls[i] = leasetest.Wrap(newLeaser(b, name))
 				ms[i] = benchMutex(b, ls[i], fmt.Sprintf("contender-%d", i))
 			}
 			runCycles(b, ms, func() int64 {
 				var calls int64
 				for _, l := range ls {
-					calls += l.calls.Load()
+					calls += l.Calls()
 				}
 				return calls
 			})
@@ -53,18 +54,18 @@ func BenchmarkMutexLocal(b *testing.B) {
 	for _, n := range []int{1, 4, 16} {
 		b.Run(fmt.Sprintf("goroutines=%d", n), func(b *testing.B) {
 			name, _ := newContainer(b, "mutex-bench")
-			l := &killableLeaser{Leaser: newLeaser(b, name)}
+			l := leasetest.Wrap(newLeaser(b, name))
 			m := benchMutex(b, l, "local")
 			ms := make([]*mutex.Mutex, n)
 			for i := range ms {
 				ms[i] = m
 			}
-			runCycles(b, ms, l.calls.Load)
+			runCycles(b, ms, l.Calls)
 		})
 	}
 }
 
-func benchMutex(b *testing.B, l *killableLeaser, id string) *mutex.Mutex {
+func benchMutex(b *testing.B, l *leasetest.Faulty, id string) *mutex.Mutex {
 	m, err := mutex.New(l, mutex.WithIdentity(id), mutex.WithPollInterval(benchPoll), mutex.WithLogger(zap.NewNop()))
 	if err != nil {
 		b.Fatal(err)

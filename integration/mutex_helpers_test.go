@@ -1,12 +1,10 @@
 package integration_test
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer"
@@ -30,76 +28,8 @@ func newMutexOn(t testing.TB, l renewer.Leaser, opts ...mutex.Option) *mutex.Mut
 	return m
 }
 
-// errKilled is what every call of a killed killableLeaser returns.
+// errKilled is what every call of a killed holder returns.
 var errKilled = errors.New("test: holder process killed")
-
-// killableLeaser passes calls to a real Leaser until kill, after which every
-// call fails: the holder's process is gone, as far as storage can tell (its
-// lease is neither renewed nor released). It counts the calls made.
-type killableLeaser struct {
-	renewer.Leaser
-	killed atomic.Bool
-	calls  atomic.Int64
-}
-
-func (k *killableLeaser) kill() { k.killed.Store(true) }
-
-func (k *killableLeaser) check() error {
-	k.calls.Add(1)
-	if k.killed.Load() {
-		return errKilled
-	}
-	return nil
-}
-
-func (k *killableLeaser) Acquire(ctx context.Context, id string, d time.Duration) (string, error) {
-	if err := k.check(); err != nil {
-		return "", err
-	}
-	return k.Leaser.Acquire(ctx, id, d)
-}
-
-func (k *killableLeaser) Renew(ctx context.Context, id string) (string, error) {
-	if err := k.check(); err != nil {
-		return "", err
-	}
-	return k.Leaser.Renew(ctx, id)
-}
-
-func (k *killableLeaser) Change(ctx context.Context, id, proposed string) (string, error) {
-	if err := k.check(); err != nil {
-		return "", err
-	}
-	return k.Leaser.Change(ctx, id, proposed)
-}
-
-func (k *killableLeaser) Release(ctx context.Context, id string) error {
-	if err := k.check(); err != nil {
-		return err
-	}
-	return k.Leaser.Release(ctx, id)
-}
-
-func (k *killableLeaser) Break(ctx context.Context, period time.Duration) (time.Duration, error) {
-	if err := k.check(); err != nil {
-		return 0, err
-	}
-	return k.Leaser.Break(ctx, period)
-}
-
-func (k *killableLeaser) Properties(ctx context.Context) (renewer.Properties, error) {
-	if err := k.check(); err != nil {
-		return renewer.Properties{}, err
-	}
-	return k.Leaser.Properties(ctx)
-}
-
-func (k *killableLeaser) SetMetadata(ctx context.Context, id string, md map[string]string) error {
-	if err := k.check(); err != nil {
-		return err
-	}
-	return k.Leaser.SetMetadata(ctx, id, md)
-}
 
 // fenceChecker is a downstream resource that accepts a write only with a
 // fencing token higher than every token it accepted before, and counts the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
 // TestMutexExclusion runs several Mutex instances, each with its own SDK
@@ -72,13 +73,13 @@ func TestMutexExclusion(t *testing.T) {
 func TestMutexKilledHolderReplaced(t *testing.T) {
 	t.Parallel()
 	name, _ := newContainer(t, "mutex-kill")
-	k := &killableLeaser{Leaser: newLeaser(t, name)}
+	k := leasetest.Wrap(newLeaser(t, name))
 	victim := newMutexOn(t, k, mutex.WithIdentity("victim"))
 	held, err := victim.Lock(t.Context())
 	if err != nil {
 		t.Fatalf("victim Lock: %v", err)
 	}
-	k.kill()
+	k.CutOff(errKilled)
 	killedAt := time.Now()
 
 	next := newMutex(t, name, mutex.WithIdentity("next"), mutex.WithPollInterval(250*time.Millisecond))
@@ -124,13 +125,13 @@ func TestMutexInfiniteLeaseRecovered(t *testing.T) {
 		mutex.WithBreakOnTimeout(15 * time.Second), // 3 renew intervals of 5 s
 		mutex.WithPollInterval(500 * time.Millisecond),
 	}
-	k := &killableLeaser{Leaser: newLeaser(t, name)}
+	k := leasetest.Wrap(newLeaser(t, name))
 	crashed := newMutexOn(t, k, append(opts, mutex.WithIdentity("crashed"))...)
 	held, err := crashed.Lock(t.Context())
 	if err != nil {
 		t.Fatalf("crashed Lock: %v", err)
 	}
-	k.kill()
+	k.CutOff(errKilled)
 	killedAt := time.Now()
 
 	waiter := newMutex(t, name, append(opts, mutex.WithIdentity("waiter"))...)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/leasetest"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -60,39 +61,6 @@ func TestRenewerHoldsAcrossDurations(t *testing.T) {
 	}
 }
 
-// stopRenewing is a Leaser whose calls fail once stopped, like a holder
-// that died or was cut off from storage, without releasing.
-type stopRenewing struct {
-	renewer.Leaser
-	mu      sync.Mutex
-	stopped bool
-}
-
-func (s *stopRenewing) stop() { s.mu.Lock(); s.stopped = true; s.mu.Unlock() }
-
-func (s *stopRenewing) err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped {
-		return errors.New("test: holder cut off")
-	}
-	return nil
-}
-
-func (s *stopRenewing) Renew(ctx context.Context, id string) (string, error) {
-	if err := s.err(); err != nil {
-		return "", err
-	}
-	return s.Leaser.Renew(ctx, id)
-}
-
-func (s *stopRenewing) Release(ctx context.Context, id string) error {
-	if err := s.err(); err != nil {
-		return err
-	}
-	return s.Leaser.Release(ctx, id)
-}
-
 // TestRenewerExpiryHandsOver stops a holder's renewals without a release:
 // its context must be cancelled before the lease could expire, and another
 // renewer must hold the lease soon after it does. It logs the measured
@@ -100,7 +68,7 @@ func (s *stopRenewing) Release(ctx context.Context, id string) error {
 func TestRenewerExpiryHandsOver(t *testing.T) {
 	t.Parallel()
 	name, _ := newContainer(t, "expiry")
-	cut := &stopRenewing{Leaser: newLeaser(t, name)}
+	cut := leasetest.Wrap(newLeaser(t, name))
 	holder, err := renewer.New(cut, renewer.WithIdentity("dying"), renewer.WithLogger(zaptest.NewLogger(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +80,7 @@ func TestRenewerExpiryHandsOver(t *testing.T) {
 	const poll = 250 * time.Millisecond
 	other := newRenewer(t, name, "survivor", renewer.WithPollInterval(poll))
 
-	cut.stop()
+	cut.CutOff(errors.New("test: holder cut off"))
 	stopped := time.Now()
 	lastRenewed := ls.LastRenewed()
 	got := make(chan *renewer.Lease, 1)

@@ -3,8 +3,9 @@ package mutex
 import (
 	"context"
 	"fmt"
-	mrand "math/rand/v2"
 	"time"
+
+	"github.com/leasehold/leasehold/internal/wait"
 
 	"github.com/leasehold/leasehold/renewer"
 	"go.uber.org/zap"
@@ -49,7 +50,7 @@ func (m *Mutex) acquire(ctx context.Context) (*renewer.Lease, error) {
 		if err != nil {
 			m.log.Debug("lock not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
 		}
-		if !sleep(ctx, jitter(m.cfg.poll())) {
+		if !wait.Sleep(ctx, wait.Jitter(m.cfg.poll())) {
 			return nil, fmt.Errorf("mutex: lock: %w", context.Cause(ctx))
 		}
 	}
@@ -67,21 +68,4 @@ func (m *Mutex) breakFor(ctx context.Context, st renewer.Status, reason string) 
 	m.log.Info("breaking the lock", zap.String("holder", st.Holder), zap.Int64("term", st.Term),
 		zap.Int64("heartbeat", st.Heartbeat), zap.Bool("infinite", st.Infinite), zap.String("reason", reason))
 	_, _ = m.r.Break(ctx, reason) // logged by the renewer
-}
-
-// sleep waits d or until ctx ends, and reports whether it waited d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// jitter spreads d by ±20% so that waiters do not poll in step.
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*mrand.Float64()))
 }

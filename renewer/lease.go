@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/leasehold/leasehold/internal/wait"
+
 	"go.uber.org/zap"
 )
 
@@ -210,7 +212,7 @@ func (ls *Lease) writeTerm(ctx context.Context) error {
 		}
 		ls.setLastErr(err)
 		r.log.Debug("write term failed; retrying", zap.Error(err))
-		sleep(wctx, b.NextBackOff()) // if wctx ended, the next try fails at once and the checks above say why
+		wait.Sleep(wctx, b.NextBackOff()) // if wctx ended, the next try fails at once and the checks above say why
 	}
 }
 
@@ -287,7 +289,7 @@ func (ls *Lease) renew() bool {
 		ls.setLastErr(err)
 		r.log.Warn("renew failed; retrying until the validity deadline", zap.Int64("term", ls.term),
 			zap.Time("deadline", ls.Deadline()), zap.Error(err))
-		if !sleep(ls.ctx, b.NextBackOff()) {
+		if !wait.Sleep(ls.ctx, b.NextBackOff()) {
 			return false
 		}
 	}

@@ -5,10 +5,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/leasehold/leasehold/internal/wait"
 
 	"github.com/cenkalti/backoff/v4"
 	"go.uber.org/zap"
@@ -96,7 +97,7 @@ func (r *Renewer) Acquire(ctx context.Context) (*Lease, error) {
 			return nil, err
 		}
 		r.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
-		if !sleep(ctx, jitter(r.cfg.pollInterval)) {
+		if !wait.Sleep(ctx, wait.Jitter(r.cfg.pollInterval)) {
 			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
 		}
 	}
@@ -269,23 +270,6 @@ func (r *Renewer) newBackOff() backoff.BackOff {
 	b.MaxElapsedTime = 0
 	b.Reset()
 	return b
-}
-
-// sleep waits d or until ctx ends, and reports whether it waited d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// jitter spreads d by ±20% so that standbys do not poll in step.
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*mrand.Float64()))
 }
 
 // sameID compares lease IDs as the service does: GUIDs, case-insensitively.

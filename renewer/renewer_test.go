@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -332,10 +331,10 @@ func TestAcquireWaitsForRelease(t *testing.T) {
 func TestCrashedHolderExpires(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := leasetest.New()
-		cut := &cutOff{Leaser: c}
+		cut := leasetest.Wrap(c)
 		ls := mustAcquire(t, newRenewer(t, cut, "a"))
 		acquired := ls.LastRenewed()
-		cut.off.Store(true)
+		cut.CutOff(errors.New("test: cut off"))
 		const poll = 500 * time.Millisecond
 		b := newRenewer(t, c, "b", renewer.WithPollInterval(poll))
 		ls2, err := b.Acquire(t.Context())
@@ -352,27 +351,6 @@ func TestCrashedHolderExpires(t *testing.T) {
 		_ = ls.Release(t.Context())
 		_ = ls2.Release(t.Context())
 	})
-}
-
-// cutOff is a Leaser whose renewals and releases fail once off is set, as a
-// crashed or partitioned holder's would.
-type cutOff struct {
-	renewer.Leaser
-	off atomic.Bool
-}
-
-func (c *cutOff) Renew(ctx context.Context, id string) (string, error) {
-	if c.off.Load() {
-		return "", errors.New("test: cut off")
-	}
-	return c.Leaser.Renew(ctx, id)
-}
-
-func (c *cutOff) Release(ctx context.Context, id string) error {
-	if c.off.Load() {
-		return errors.New("test: cut off")
-	}
-	return c.Leaser.Release(ctx, id)
 }
 
 func TestCancelledAcquireHoldsNothing(t *testing.T) {
