@@ -2,7 +2,12 @@
 GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test unit lint azurite
+.PHONY: demo test unit lint azurite
+
+## demo: three candidates on a local Azurite; the leader is killed with
+## SIGKILL and another takes over. About 25 s.
+demo:
+	tools/azurite/with-azurite.sh $(GO) run ./examples/demo
 
 ## test: vet, staticcheck, then every test (unit, conformance, integration)
 ## with the race detector against a local Azurite that it starts and stops.

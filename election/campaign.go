@@ -36,12 +36,22 @@ func (e *Election) campaign(ctx context.Context, notBefore time.Time, observe fu
 	}
 	var won *Leadership
 	defer func() { e.end(won) }()
+	failed := 0 // consecutive failed reads: a standby cut off from storage must say so
 	for attempt := 1; ; attempt++ {
 		st, err := e.inspect(ctx)
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
 		}
 		observe(st, err)
+		switch {
+		case err == nil:
+			failed = 0
+		case failed%10 == 2: // Warn at the third failure in a row, then every tenth
+			failed++
+			e.log.Warn("cannot read the lease; still campaigning", zap.Int("failed reads", failed), zap.Error(err))
+		default:
+			failed++
+		}
 		switch {
 		case err == nil && st.Held():
 			e.log.Debug("lease held; polling", zap.String("holder", st.Holder), zap.Int64("term", st.Term), zap.Int("attempt", attempt))

@@ -19,9 +19,14 @@ free_port() {
 port=$(free_port)
 workdir=$(mktemp -d)
 log="$workdir/azurite.log"
+# Job control on for this one start: Azurite gets a process group of its
+# own, so a Ctrl-C meant for CMD does not stop the emulator under CMD while
+# CMD is still shutting down (releasing its leases); cleanup stops it after.
+set -m
 (cd "$workdir" && exec "$bin" --blobHost 127.0.0.1 --blobPort "$port" --inMemoryPersistence \
 	--skipApiVersionCheck --disableTelemetry --silent) >"$log" 2>&1 &
 pid=$!
+set +m
 cleanup() {
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
