@@ -76,6 +76,9 @@ func NewFromContainer(cc *container.Client, identity string, opts ...Option) (*E
 // Identity returns this candidate's identity.
 func (e *Election) Identity() string { return e.identity }
 
+// Timing returns the effective lease timing, defaults filled in.
+func (e *Election) Timing() renewer.Timing { return e.timing }
+
 // current returns the leadership this candidate holds, or nil.
 func (e *Election) current() *Leadership {
 	e.mu.Lock()

@@ -51,7 +51,13 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log, _ := zap.NewDevelopment()
+	cfg := zap.NewDevelopmentConfig()
+	cfg.DisableStacktrace = true
+	log, err := cfg.Build()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "batch-job: logger: %v\n", err)
+		os.Exit(1)
+	}
 	defer func() { _ = log.Sync() }()
 	if err := run(ctx, s, log); err != nil {
 		fmt.Fprintf(os.Stderr, "batch-job: %v\n", err)

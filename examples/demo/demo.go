@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/leasehold/leasehold/election"
 	"github.com/leasehold/leasehold/renewer"
 )
 
@@ -105,22 +106,22 @@ func runDemo(args []string) error {
 	if err != nil {
 		return err
 	}
-	// The candidates' options, checked here once, with the renewer's own
-	// messages; the renewer also tells the timing they add up to.
-	r, err := renewer.New(l, renewer.WithDuration(s.lease), renewer.WithPollInterval(s.poll))
+	// The candidates' options, checked here once, with the library's own
+	// messages; the election also tells the timing they add up to.
+	e, err := election.New(l, "demo", election.WithDuration(s.lease), election.WithPollInterval(s.poll))
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	d := &demo{s: s, timing: r.Timing(), n: *n, hold: *hold, start: start,
+	d := &demo{s: s, timing: e.Timing(), n: *n, hold: *hold, start: start,
 		out:     &printer{w: os.Stdout, start: start},
 		updates: make(chan update, 64),
 		seen:    map[*candidate]bool{}}
 
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	_, err = r.Inspect(cctx)
+	_, err = renewer.Inspect(cctx, l)
 	cancel()
 	if err != nil && !errors.Is(err, renewer.ErrContainerNotFound) {
 		return fmt.Errorf("cannot reach storage at %v: %w", l, err)

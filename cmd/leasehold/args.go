@@ -1,0 +1,122 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/leasehold/leasehold/renewer"
+)
+
+// command is one subcommand's flag set and what every command shares: the
+// storage account flags and --verbose.
+type command struct {
+	name  string
+	usage string // the lines after "Usage:", and the description
+	fs    *flag.FlagSet
+	conn  connFlags
+
+	verbose bool
+}
+
+func newCommand(name, usage string) *command {
+	c := &command{name: name, usage: usage, fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	c.fs.StringVar(&c.conn.connectionString, "connection-string", "", "storage connection `string` (default $AZURE_STORAGE_CONNECTION_STRING; the command line is visible to other users)")
+	c.fs.StringVar(&c.conn.accountURL, "account-url", "", "account `URL` (https://ACCOUNT.blob.core.windows.net), authenticated with DefaultAzureCredential")
+	c.fs.BoolVar(&c.conn.emulator, "emulator", false, "use Azurite's default local endpoint (http://127.0.0.1:10000/devstoreaccount1)")
+	c.fs.BoolVar(&c.verbose, "verbose", false, "log the library's decisions to stderr")
+	return c
+}
+
+// parse parses args: flags anywhere before "--", exactly one positional
+// NAME, and, if wantCmd, a command after "--". Help is written to stdout
+// and reported as errHelp; a usage error is returned as a *failure.
+func (c *command) parse(args []string, stdout io.Writer, wantCmd bool) (name string, cmd []string, err error) {
+	c.fs.SetOutput(io.Discard)
+	before := args
+	for i, a := range args {
+		if a == "--" {
+			before, cmd = args[:i], args[i+1:]
+			break
+		}
+	}
+	var names []string
+	rest := before
+	for {
+		if err := c.fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				c.help(stdout)
+				return "", nil, errHelp
+			}
+			return "", nil, fail(exitUsage, "%s: %v (see leasehold %s --help)", c.name, err, c.name)
+		}
+		if c.fs.NArg() == 0 {
+			break
+		}
+		names = append(names, c.fs.Arg(0))
+		rest = c.fs.Args()[1:]
+	}
+	switch {
+	case len(names) == 0:
+		return "", nil, fail(exitUsage, "%s: missing container NAME (see leasehold %s --help)", c.name, c.name)
+	case len(names) > 1 && wantCmd:
+		return "", nil, fail(exitUsage, "%s: unexpected argument %q: put the command after -- (see leasehold %s --help)", c.name, names[1], c.name)
+	case len(names) > 1:
+		return "", nil, fail(exitUsage, "%s: unexpected argument %q (see leasehold %s --help)", c.name, names[1], c.name)
+	case wantCmd && len(cmd) == 0:
+		return "", nil, fail(exitUsage, "%s: missing command: leasehold %s NAME [flags] -- CMD [ARGS...]", c.name, c.name)
+	case !wantCmd && cmd != nil:
+		return "", nil, fail(exitUsage, "%s: takes no command after --", c.name)
+	}
+	if err := renewer.ValidateContainerName(names[0]); err != nil {
+		msg := strings.TrimPrefix(err.Error(), renewer.ErrInvalidOption.Error()+": ")
+		return "", nil, fail(exitUsage, "%s: %s", c.name, msg)
+	}
+	return names[0], cmd, nil
+}
+
+// errHelp says that help was asked for and written: exit 0.
+var errHelp = errors.New("help")
+
+func (c *command) help(w io.Writer) {
+	fmt.Fprintf(w, "Usage:\n%s\n\nFlags:\n", c.usage)
+	c.fs.SetOutput(w)
+	c.fs.PrintDefaults()
+	c.fs.SetOutput(io.Discard)
+	fmt.Fprintf(w, "\n%s\n", exitCodesHelp)
+}
+
+// logger is a console logger on stderr with --verbose, else a no-op.
+func (c *command) logger(stderr io.Writer) *zap.Logger {
+	if !c.verbose {
+		return zap.NewNop()
+	}
+	enc := zap.NewDevelopmentEncoderConfig()
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(stderr), zapcore.DebugLevel)
+	return zap.New(core).Named("leasehold")
+}
+
+// leaseDurationFlag is --lease-duration: whole seconds from 15 s to 60 s.
+func leaseDurationFlag(fs *flag.FlagSet, d *time.Duration) {
+	fs.DurationVar(d, "lease-duration", renewer.DefaultDuration, "lease `duration`: whole seconds from 15s to 60s; a crashed holder's lock passes on after it")
+}
+
+func checkLeaseDuration(cmd string, d time.Duration) error {
+	if d < renewer.MinDuration || d > renewer.MaxDuration || d%time.Second != 0 {
+		return fail(exitUsage, "%s: --lease-duration %v: want whole seconds from 15s to 60s", cmd, d)
+	}
+	return nil
+}
+
+func checkGrace(cmd string, d time.Duration) error {
+	if d < 0 {
+		return fail(exitUsage, "%s: --grace %v: want 0 or more", cmd, d)
+	}
+	return nil
+}

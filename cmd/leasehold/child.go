@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// defaultGrace is how long a command has to exit after SIGTERM before it is
+// killed, unless --grace says otherwise.
+const defaultGrace = 10 * time.Second
+
+// A child is the command run under a lock or leadership, in a process group
+// of its own so that stopping it stops everything it started in that group.
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed by the goroutine that waits for the process
+
+	status int // the exit code to pass on; set before done is closed
+}
+
+// startChild starts argv with the environment plus env, sharing our stdin,
+// stdout and stderr. A command that cannot be started is a *failure with
+// exit code 126 or 127.
+func startChild(argv []string, env []string) (*child, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		code := exitNoExec
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+			code = exitNoCmd
+		}
+		return nil, fail(code, "cannot run %s: %v", argv[0], unwrapPath(err))
+	}
+	c := &child{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.status = exitStatus(cmd.Wait(), cmd.ProcessState)
+	}()
+	return c, nil
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		return ee.Err
+	}
+	return err
+}
+
+// lookCommand checks, before any lock is taken, that the command can be
+// found.
+func lookCommand(name string) error {
+	if _, err := exec.LookPath(name); err != nil {
+		code := exitNoExec
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+			code = exitNoCmd
+		}
+		return fail(code, "cannot run %s: %v", name, unwrapPath(err))
+	}
+	return nil
+}
+
+// exitStatus is the shell's convention: the exit code, or 128+N for a
+// process killed by signal N.
+func exitStatus(err error, ps *os.ProcessState) int {
+	if ps == nil {
+		if err != nil {
+			return exitNoExec
+		}
+		return 0
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// Done is closed when the command has exited.
+func (c *child) Done() <-chan struct{} { return c.done }
+
+// Status returns the exit code to pass on; valid once Done is closed.
+func (c *child) Status() int { return c.status }
+
+// signal sends sig to the command's process group.
+func (c *child) signal(sig syscall.Signal) {
+	_ = syscall.Kill(-c.cmd.Process.Pid, sig)
+}
+
+// stop sends SIGTERM to the command's process group, then SIGKILL if it has
+// not exited after grace, and waits for it to exit.
+func (c *child) stop(grace time.Duration) {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	c.signal(syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case <-t.C:
+		c.signal(syscall.SIGKILL)
+		<-c.done
+	}
+}
+
+// forwarded are the signals leasehold passes on to the command.
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+
+// notifySignals starts catching the forwarded signals; stop undoes it.
+func notifySignals() (sigs <-chan os.Signal, stop func()) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, forwarded...)
+	return ch, func() { signal.Stop(ch) }
+}
+
+// signalExit is the exit code for leasehold interrupted by sig: 128+N.
+func signalExit(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 128 + int(syscall.SIGTERM)
+}
+
+func toSyscall(sig os.Signal) syscall.Signal {
+	if s, ok := sig.(syscall.Signal); ok {
+		return s
+	}
+	return syscall.SIGTERM
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/leasehold/leasehold/renewer"
+)
+
+// emulatorKey is the key of Azurite's development account: public, and
+// only ever used against a local emulator.
+const emulatorKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+const emulatorConnectionString = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + emulatorKey +
+	";BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+
+// firstCallTimeout bounds the first storage call of every command, so that
+// an unreachable endpoint is reported instead of retried forever.
+const firstCallTimeout = 30 * time.Second
+
+// connFlags are the storage account flags every command shares.
+type connFlags struct {
+	connectionString string
+	accountURL       string
+	emulator         bool
+}
+
+// account is a connected storage account: the leaser of one container, the
+// endpoint's host for messages, and the secrets no output may contain.
+type account struct {
+	leaser  *renewer.ContainerLeaser
+	host    string
+	secrets []string
+}
+
+// connect makes the leaser of container name from the flags, or from
+// AZURE_STORAGE_CONNECTION_STRING. It makes no storage call. Its errors are
+// usage errors and never quote a connection string.
+func (f connFlags) connect(cmd, name string) (*account, error) {
+	n := 0
+	for _, set := range []bool{f.connectionString != "", f.accountURL != "", f.emulator} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, fail(exitUsage, "%s: give only one of --connection-string, --account-url and --emulator", cmd)
+	}
+	opts := &renewer.ContainerLeaserOptions{CreateContainer: true}
+	if f.accountURL != "" {
+		cred, err := azidentity.NewDefaultAzureCredential(nil)
+		if err != nil {
+			return nil, fail(exitStorage, "%s: no Azure credential: %s", cmd, oneLine(err.Error()))
+		}
+		l, err := renewer.NewContainerLeaserWithCredential(f.accountURL, name, cred, opts)
+		if err != nil {
+			return nil, fail(exitUsage, "%s: %s", cmd, strings.TrimPrefix(err.Error(), renewer.ErrInvalidOption.Error()+": "))
+		}
+		return &account{leaser: l, host: hostOf(l.Client().URL())}, nil
+	}
+	cs := f.connectionString
+	switch {
+	case f.emulator:
+		cs = emulatorConnectionString
+	case cs == "":
+		cs = os.Getenv("AZURE_STORAGE_CONNECTION_STRING")
+	}
+	if strings.TrimSpace(cs) == "" {
+		return nil, fail(exitUsage, "%s: no storage account: set AZURE_STORAGE_CONNECTION_STRING, or pass --connection-string, --account-url or --emulator", cmd)
+	}
+	secrets := connectionSecrets(cs)
+	l, err := renewer.NewContainerLeaserFromConnectionString(cs, name, opts)
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), renewer.ErrInvalidOption.Error()+": ")
+		return nil, fail(exitUsage, "%s: %s", cmd, scrub(msg, secrets...))
+	}
+	return &account{leaser: l, host: hostOf(l.Client().URL()), secrets: secrets}, nil
+}
+
+// connectionSecrets returns the values of a connection string that must
+// never be printed: the key, the SAS, and the whole string.
+func connectionSecrets(cs string) []string {
+	out := []string{cs}
+	for _, part := range strings.Split(cs, ";") {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "accountkey", "sharedaccesssignature":
+			out = append(out, strings.TrimSpace(v))
+			if u, err := url.QueryUnescape(v); err == nil {
+				out = append(out, u)
+			}
+		}
+	}
+	return out
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the storage endpoint"
+	}
+	return u.Host
+}
+
+// ensureContainer checks that the container exists, creating it if not. It
+// is the first storage call of lock and elect, bounded by ctx.
+func (a *account) ensureContainer(ctx context.Context) error {
+	cc := a.leaser.Client()
+	_, err := cc.GetProperties(ctx, nil)
+	if err == nil {
+		return nil
+	}
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != 404 {
+		return a.describe(ctx, err)
+	}
+	if _, err := cc.Create(ctx, nil); err != nil && !isCode(err, "ContainerAlreadyExists") {
+		return a.describe(ctx, err)
+	}
+	return nil
+}
+
+func isCode(err error, code string) bool {
+	var re *azcore.ResponseError
+	return errors.As(err, &re) && re.ErrorCode == code
+}
+
+// describe turns a storage error into a one-line message without secrets
+// (an *azcore.ResponseError's own message holds the URL, where a SAS would
+// be, and the response body) and the exit code for it.
+func (a *account) describe(ctx context.Context, err error) error {
+	var (
+		re   *azcore.ResponseError
+		aerr *azidentity.AuthenticationFailedError
+		oerr *net.OpError
+		derr *net.DNSError
+	)
+	code := exitStorage
+	var msg string
+	switch {
+	case errors.As(err, &re):
+		what := re.ErrorCode
+		if what == "" {
+			what = strings.TrimPrefix(strings.TrimSpace(re.RawResponse.Status), fmt.Sprint(re.StatusCode)+" ")
+		}
+		switch {
+		case errors.Is(err, renewer.ErrForbidden) || re.StatusCode == 401 || re.StatusCode == 403:
+			msg = fmt.Sprintf("storage refused the credentials (HTTP %d %s)", re.StatusCode, what)
+		case re.StatusCode == 404 && strings.HasPrefix(re.ErrorCode, "Container"):
+			msg = fmt.Sprintf("container not found (HTTP 404 %s)", what)
+		default:
+			msg = fmt.Sprintf("storage answered HTTP %d %s", re.StatusCode, what)
+		}
+	case errors.As(err, &aerr):
+		msg = "could not get an Azure AD token: " + tokenError(err)
+	case errors.As(err, &derr):
+		msg = fmt.Sprintf("cannot resolve %s: %v", derr.Name, derr.Err)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		msg = fmt.Sprintf("cannot reach storage at %s: connection refused", a.host)
+	case errors.As(err, &oerr):
+		msg = fmt.Sprintf("cannot reach storage at %s: %v", a.host, oerr.Err)
+	case errors.Is(err, context.DeadlineExceeded) && ctx != nil && ctx.Err() != nil:
+		msg = fmt.Sprintf("storage at %s did not answer in time", a.host)
+	default:
+		msg = oneLine(err.Error())
+	}
+	return &failure{code: code, msg: scrub(msg, a.secrets...)}
+}
+
+// tokenError shortens azidentity's multi-line report (each credential
+// tried, with HTTP dumps) to its first part, on one line.
+func tokenError(err error) string {
+	s := oneLine(err.Error())
+	if i := strings.Index(s, "DefaultAzureCredential:"); i >= 0 {
+		s = s[i:]
+	}
+	if i := strings.Index(s, " ----"); i >= 0 {
+		s = s[:i]
+	}
+	const limit = 300
+	if len(s) > limit {
+		s = s[:limit] + "..."
+	}
+	return s + " (see the azidentity documentation for DefaultAzureCredential)"
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/renewer"
+)
+
+const electUsage = `  leasehold elect NAME --id ID [flags] -- CMD [ARGS...]
+
+Campaigns in election NAME (the lease of container NAME, created if missing)
+as candidate ID, and runs CMD while it leads, with LEASEHOLD_TERM (the
+leader's term, a fencing token), LEASEHOLD_IDENTITY and LEASEHOLD_CONTAINER
+in its environment, in a process group of its own.
+
+If leadership is lost, CMD's process group gets SIGTERM, then SIGKILL after
+--grace; then leasehold campaigns again, or with --exit-on-loss exits 4.
+When CMD exits by itself, leasehold resigns (releases the lease, so a
+standby takes over at its next poll) and exits with CMD's status. SIGINT,
+SIGTERM and SIGHUP are forwarded to CMD while it runs; while campaigning
+they end leasehold (exit 128+N).`
+
+func runElect(args []string, stdout, stderr io.Writer) int {
+	c := newCommand("elect", electUsage)
+	var (
+		id                    string
+		grace, duration, poll time.Duration
+		exitOnLoss            bool
+	)
+	c.fs.StringVar(&id, "id", "", "this candidate's `identity`, unique among candidates, printable ASCII (required)")
+	c.fs.DurationVar(&grace, "grace", defaultGrace, "after SIGTERM on loss, wait `duration` before SIGKILL")
+	c.fs.DurationVar(&poll, "poll-interval", renewer.DefaultPollInterval, "a standby asks storage every `duration` (jittered)")
+	c.fs.BoolVar(&exitOnLoss, "exit-on-loss", false, "exit 4 when leadership is lost, instead of campaigning again")
+	leaseDurationFlag(c.fs, &duration)
+	name, argv, err := c.parse(args, stdout, true)
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return report(stderr, "", err)
+	}
+	if id == "" {
+		return report(stderr, "", fail(exitUsage, "elect: --id is required (see leasehold elect --help)"))
+	}
+	if err := errors.Join(checkLeaseDuration("elect", duration), checkGrace("elect", grace)); err != nil {
+		return report(stderr, "", firstFailure(err))
+	}
+	if err := lookCommand(argv[0]); err != nil {
+		return report(stderr, "elect "+name, err)
+	}
+	acct, err := c.conn.connect("elect", name)
+	if err != nil {
+		return report(stderr, "", err)
+	}
+	e, err := election.New(acct.leaser, id, election.WithDuration(duration), election.WithPollInterval(poll),
+		election.WithLogger(c.logger(stderr)))
+	if err != nil {
+		return report(stderr, "", fail(exitUsage, "elect: %s", trimInvalid(err)))
+	}
+	what := "elect " + name
+
+	sigs, stopSigs := notifySignals()
+	defer stopSigs()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+
+	unwatch := cancelOnSignal(sigs, cancel)
+	sctx, scancel := context.WithTimeout(ctx, firstCallTimeout)
+	err = acct.ensureContainer(sctx)
+	scancel()
+	unwatch()
+	if ierr := interrupted(ctx); ierr != nil {
+		return report(stderr, what, ierr)
+	}
+	if err != nil {
+		return report(stderr, what, err, acct.secrets...)
+	}
+	for {
+		unwatch := cancelOnSignal(sigs, cancel)
+		ld, err := e.Campaign(ctx)
+		unwatch()
+		if ierr := interrupted(ctx); ierr != nil {
+			if ld != nil {
+				resign(ld)
+			}
+			return report(stderr, what, ierr)
+		}
+		if err != nil {
+			return report(stderr, what, acct.describe(ctx, err), acct.secrets...)
+		}
+		fmt.Fprintf(stderr, "leasehold: %s: elected (term %d, identity %s)\n", what, ld.Term(), id)
+		code, lost := lead(stderr, what, acct, ld, id, name, argv, sigs, grace)
+		if !lost || exitOnLoss {
+			return code
+		}
+		fmt.Fprintf(stderr, "leasehold: %s: campaigning again\n", what)
+	}
+}
+
+// lead runs the command for one term. It returns the exit code and whether
+// the term ended by a loss (the command was stopped).
+func lead(stderr io.Writer, what string, acct *account, ld *election.Leadership, id, name string, argv []string, sigs <-chan os.Signal, grace time.Duration) (int, bool) {
+	ch, err := startChild(argv, childEnv(ld.Term(), id, name))
+	if err != nil {
+		resign(ld)
+		return report(stderr, what, err), false
+	}
+	for {
+		select {
+		case <-ch.Done():
+			if err := resign(ld); errors.Is(err, election.ErrLost) {
+				return report(stderr, what, fail(exitLost, "lost leadership (term %d) before the command exited with status %d: %s",
+					ld.Term(), ch.Status(), causeLine(err)), acct.secrets...), false
+			}
+			return ch.Status(), false
+		case <-ld.Done():
+			fmt.Fprintf(stderr, "leasehold: %s: lost leadership (term %d): %s; stopping the command\n",
+				what, ld.Term(), scrub(causeLine(context.Cause(ld.Context())), acct.secrets...))
+			ch.stop(grace)
+			resign(ld)
+			return report(stderr, what, fail(exitLost, "leadership lost; the command was stopped (its status: %d)", ch.Status())), true
+		case s := <-sigs:
+			fmt.Fprintf(stderr, "leasehold: %s: forwarding %v to the command\n", what, s)
+			ch.signal(toSyscall(s))
+		}
+	}
+}
+
+// resign ends the term, releasing the lease if it is still held, and
+// returns nil or the loss cause.
+func resign(ld *election.Leadership) error {
+	ctx, cancel := context.WithTimeout(context.Background(), firstCallTimeout)
+	defer cancel()
+	return ld.Resign(ctx)
+}

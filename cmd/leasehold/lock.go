@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leasehold/leasehold/mutex"
+	"github.com/leasehold/leasehold/renewer"
+)
+
+const lockUsage = `  leasehold lock NAME [flags] -- CMD [ARGS...]
+
+Takes the lock NAME (the lease of container NAME, created if missing), runs
+CMD while it is held, and renews the lease meanwhile. CMD runs in a process
+group of its own, with these variables added to its environment:
+  LEASEHOLD_TERM       the fencing token: strictly increasing across holders;
+                       pass it with every write that matters, and have the
+                       store reject a term lower than the highest it has seen
+  LEASEHOLD_IDENTITY   the holder identity written to the container (--id)
+  LEASEHOLD_CONTAINER  NAME
+
+When CMD exits, the lock is released and leasehold exits with CMD's status.
+If the lock is lost (broken, or not renewed before its validity ran out), CMD's
+process group gets SIGTERM, then SIGKILL after --grace, and leasehold exits 4.
+SIGINT, SIGTERM and SIGHUP are forwarded to CMD; the lock is kept until CMD
+exits, then released.
+
+Loss is detected before anyone else can take the lock, but CMD may go on for
+up to --grace after that: keep --grace short, and fence writes with
+LEASEHOLD_TERM.`
+
+func runLock(args []string, stdout, stderr io.Writer) int {
+	c := newCommand("lock", lockUsage)
+	var (
+		timeout, grace, duration, poll time.Duration
+		try                            bool
+		id                             string
+	)
+	c.fs.DurationVar(&timeout, "timeout", 0, "give up waiting for the lock after `duration` (exit 3); 0 waits for ever")
+	c.fs.BoolVar(&try, "try", false, "fail at once (exit 3) if the lock is held")
+	c.fs.DurationVar(&grace, "grace", defaultGrace, "after SIGTERM on loss, wait `duration` before SIGKILL")
+	c.fs.DurationVar(&poll, "poll-interval", renewer.DefaultPollInterval, "ask storage every `duration` (jittered) while the lock is held elsewhere")
+	c.fs.StringVar(&id, "id", "", "holder `identity` written to the container, printable ASCII (default hostname-pid)")
+	leaseDurationFlag(c.fs, &duration)
+	name, argv, err := c.parse(args, stdout, true)
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return report(stderr, "", err)
+	}
+	what := "lock " + name
+	if err := errors.Join(checkLeaseDuration("lock", duration), checkGrace("lock", grace)); err != nil {
+		return report(stderr, "", firstFailure(err))
+	}
+	if timeout < 0 || poll < 10*time.Millisecond {
+		return report(stderr, "", fail(exitUsage, "lock: want --timeout >= 0 and --poll-interval >= 10ms"))
+	}
+	if err := lookCommand(argv[0]); err != nil {
+		return report(stderr, what, err)
+	}
+	acct, err := c.conn.connect("lock", name)
+	if err != nil {
+		return report(stderr, "", err)
+	}
+	opts := []mutex.Option{
+		mutex.WithDuration(duration),
+		mutex.WithPollInterval(poll),
+		mutex.WithLogger(c.logger(stderr)),
+	}
+	if id != "" {
+		opts = append(opts, mutex.WithIdentity(id))
+	}
+	m, err := mutex.New(acct.leaser, opts...)
+	if err != nil {
+		return report(stderr, "", fail(exitUsage, "lock: %s", trimInvalid(err)))
+	}
+
+	sigs, stopSigs := notifySignals()
+	defer stopSigs()
+	held, err := acquireLock(acct, m, sigs, try, timeout)
+	if err != nil {
+		return report(stderr, what, err, acct.secrets...)
+	}
+	fmt.Fprintf(stderr, "leasehold: %s: acquired (term %d, identity %s)\n", what, held.Term(), m.Identity())
+	return holdLock(stderr, what, acct, held, m.Identity(), name, argv, sigs, grace)
+}
+
+// acquireLock creates the container if missing and takes the lock, giving
+// up on --try, --timeout or a signal.
+func acquireLock(acct *account, m *mutex.Mutex, sigs <-chan os.Signal, try bool, timeout time.Duration) (*mutex.Held, error) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	if timeout > 0 {
+		var tcancel context.CancelFunc
+		ctx, tcancel = context.WithTimeoutCause(ctx, timeout, errTimedOut)
+		defer tcancel()
+	}
+	unwatch := cancelOnSignal(sigs, cancel)
+	defer unwatch()
+
+	sctx, scancel := context.WithTimeout(ctx, firstCallTimeout)
+	err := acct.ensureContainer(sctx)
+	scancel()
+	if err := interrupted(ctx); err != nil {
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	var held *mutex.Held
+	if try {
+		held, err = m.TryLock(ctx)
+	} else {
+		held, err = m.Lock(ctx)
+	}
+	if err == nil {
+		return held, nil
+	}
+	if err := interrupted(ctx); err != nil {
+		return nil, err
+	}
+	if errors.Is(err, mutex.ErrLocked) || errors.Is(err, errTimedOut) {
+		// Say who holds it, or why we could not tell.
+		ictx, icancel := context.WithTimeout(context.Background(), firstCallTimeout)
+		defer icancel()
+		st, serr := m.Status(ictx)
+		if serr != nil {
+			return nil, acct.describe(ictx, serr)
+		}
+		why := ""
+		if errors.Is(err, errTimedOut) {
+			why = fmt.Sprintf("gave up after --timeout %v: ", timeout)
+		}
+		if st.Held() {
+			return nil, fail(exitHeld, "%sheld by %s (term %d)", why, orUnknown(st.Holder), st.Term)
+		}
+		return nil, fail(exitHeld, "%snot acquired (state now %s)", why, st.State)
+	}
+	return nil, acct.describe(ctx, err)
+}
+
+// holdLock runs the command while the lock is held, and returns the exit
+// code.
+func holdLock(stderr io.Writer, what string, acct *account, held *mutex.Held, identity, name string, argv []string, sigs <-chan os.Signal, grace time.Duration) int {
+	unlock := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), firstCallTimeout)
+		defer cancel()
+		return held.Unlock(ctx)
+	}
+	ch, err := startChild(argv, childEnv(held.Term(), identity, name))
+	if err != nil {
+		_ = unlock()
+		return report(stderr, what, err)
+	}
+	for {
+		select {
+		case <-ch.Done():
+			if err := unlock(); errors.Is(err, mutex.ErrLost) {
+				return report(stderr, what, fail(exitLost, "lost (term %d) before the command exited with status %d: %s",
+					held.Term(), ch.Status(), causeLine(err)), acct.secrets...)
+			}
+			return ch.Status()
+		case <-held.Done():
+			fmt.Fprintf(stderr, "leasehold: %s: lost (term %d): %s; stopping the command\n",
+				what, held.Term(), scrub(causeLine(context.Cause(held.Context())), acct.secrets...))
+			ch.stop(grace)
+			_ = unlock()
+			return report(stderr, what, fail(exitLost, "lock lost; the command was stopped (its status: %d)", ch.Status()))
+		case s := <-sigs:
+			fmt.Fprintf(stderr, "leasehold: %s: forwarding %v to the command\n", what, s)
+			ch.signal(toSyscall(s))
+		}
+	}
+}
+
+// childEnv is what the command learns about its hold.
+func childEnv(term int64, identity, name string) []string {
+	return []string{
+		"LEASEHOLD_TERM=" + strconv.FormatInt(term, 10),
+		"LEASEHOLD_IDENTITY=" + identity,
+		"LEASEHOLD_CONTAINER=" + name,
+	}
+}
+
+// errTimedOut is the cause of a wait cut short by --timeout.
+var errTimedOut = errors.New("--timeout expired")
+
+// signalled is the cause of a wait cut short by a signal.
+type signalled struct{ sig os.Signal }
+
+func (s *signalled) Error() string { return "interrupted by " + s.sig.String() }
+
+// cancelOnSignal cancels with a *signalled cause on the first signal, until
+// stop is called; stop waits for its goroutine, so that later signals go
+// to whoever reads sigs next.
+func cancelOnSignal(sigs <-chan os.Signal, cancel context.CancelCauseFunc) (stop func()) {
+	quit := make(chan struct{}) // closed by stop
+	done := make(chan struct{}) // closed by the goroutine
+	go func() {
+		defer close(done)
+		select {
+		case s := <-sigs:
+			cancel(&signalled{sig: s})
+		case <-quit:
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
+}
+
+// interrupted returns a *failure with exit code 128+N if ctx was cancelled
+// by signal N, else nil.
+func interrupted(ctx context.Context) error {
+	var s *signalled
+	if errors.As(context.Cause(ctx), &s) {
+		return fail(signalExit(s.sig), "interrupted by %v while waiting", s.sig)
+	}
+	return nil
+}
+
+// causeLine shortens a loss cause to one line without the package prefixes
+// repeated inside it.
+func causeLine(err error) string {
+	if err == nil {
+		return "unknown cause"
+	}
+	s := oneLine(err.Error())
+	for _, p := range []string{"mutex: unlock: ", "election: ", "renewer: "} {
+		s = strings.ReplaceAll(s, p, "")
+	}
+	return s
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown holder"
+	}
+	return s
+}
+
+func trimInvalid(err error) string {
+	s := err.Error()
+	for _, p := range []string{mutex.ErrInvalidOption.Error() + ": ", renewer.ErrInvalidOption.Error() + ": "} {
+		s = strings.ReplaceAll(s, p, "")
+	}
+	return s
+}
+
+// firstFailure returns the first *failure joined in err.
+func firstFailure(err error) error {
+	var f *failure
+	if errors.As(err, &f) {
+		return f
+	}
+	return err
+}
