@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: demo test unit lint azurite
+.PHONY: demo test soak unit lint azurite
 
 ## demo: three candidates on a local Azurite; the leader is killed with
 ## SIGKILL and another takes over. About 25 s.
@@ -14,9 +14,16 @@ demo:
 test: lint
 	tools/azurite/with-azurite.sh $(GO) test -race -count=1 -parallel 16 -timeout 15m ./...
 
-## unit: the tests that need no Azurite (the integration package fails without it).
+## soak: the long form of the fault suite (integration/fault): every scenario
+## several times and minutes of churn; ends with the safety table. About 5 min.
+soak:
+	tools/azurite/with-azurite.sh $(GO) test -race -count=1 -parallel 16 -timeout 60m ./integration/fault/ -args -soak -table $(CURDIR)/.soak-table.txt
+	@cat .soak-table.txt
+
+## unit: the library's unit tests and examples, which need no Azurite
+## (leasetest and synctest time); a few seconds.
 unit:
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /integration)
+	$(GO) test -race -count=1 ./renewer/... ./election/... ./mutex/... ./internal/...
 
 ## lint: gofmt, go vet and staticcheck.
 lint:

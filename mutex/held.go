@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/leasehold/leasehold/renewer"
 )
@@ -62,6 +63,11 @@ func (h *Held) Term() int64 { return h.lease.Term() }
 // store that rejects writes carrying a token lower than the highest it has
 // seen rejects a stale holder's late writes.
 func (h *Held) Token() int64 { return h.token }
+
+// Deadline returns the lease's current validity deadline, on the local
+// monotonic clock: the context is cancelled at this moment unless a renew
+// succeeds first.
+func (h *Held) Deadline() time.Time { return h.lease.Deadline() }
 
 // Unlock stops the holder (the context is cancelled with ErrUnlocked), then
 // hands the lock to the next goroutine waiting on the same Mutex, keeping

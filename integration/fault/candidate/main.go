@@ -1,0 +1,240 @@
+// Command candidate is the process the fault suite starts, kills, pauses and
+// resumes: an election candidate (-mode election) or a mutex holder (-mode
+// mutex) on one container, reaching storage through the connection string in
+// LEASEHOLD_FAULT_CONN (a fault.Link's loopback address). While it holds the
+// lease it writes its term to the fence every -write interval, and it records
+// what it does on the shared clock in its -history file.
+//
+// Signals: SIGTERM or SIGINT resign and exit; SIGUSR1 resigns (election) or
+// unlocks (mutex) the current term and goes on campaigning.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/integration/fault"
+	"github.com/leasehold/leasehold/mutex"
+	"github.com/leasehold/leasehold/renewer"
+)
+
+type config struct {
+	mode, container, id, history, fence string
+	duration, poll, write               time.Duration
+	holdMin, holdMax                    time.Duration
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.mode, "mode", "election", "election or mutex")
+	flag.StringVar(&c.container, "container", "", "container name")
+	flag.StringVar(&c.id, "id", "", "identity, also the process's name in the history")
+	flag.StringVar(&c.history, "history", "", "history file (JSON lines, appended)")
+	flag.StringVar(&c.fence, "fence", "", "fence URL")
+	flag.DurationVar(&c.duration, "duration", 15*time.Second, "lease duration L")
+	flag.DurationVar(&c.poll, "poll", 500*time.Millisecond, "poll interval")
+	flag.DurationVar(&c.write, "write", 100*time.Millisecond, "interval between fenced writes")
+	flag.DurationVar(&c.holdMin, "hold-min", time.Second, "mutex: shortest hold")
+	flag.DurationVar(&c.holdMax, "hold-max", 4*time.Second, "mutex: longest hold")
+	flag.Parse()
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "candidate:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c config) error {
+	if c.container == "" || c.id == "" || c.history == "" || c.fence == "" {
+		return errors.New("-container, -id, -history and -fence are required")
+	}
+	rec, err := fault.NewRecorder(c.history)
+	if err != nil {
+		return err
+	}
+	defer rec.Close()
+	l, err := renewer.NewContainerLeaserFromConnectionString(os.Getenv("LEASEHOLD_FAULT_CONN"), c.container, nil)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	resign := make(chan os.Signal, 1)
+	signal.Notify(resign, syscall.SIGUSR1)
+
+	w := &writer{c: c, rec: rec, client: &http.Client{Timeout: time.Second}}
+	switch c.mode {
+	case "election":
+		return runElection(ctx, c, l, w, resign)
+	case "mutex":
+		return runMutex(ctx, c, l, w, resign)
+	}
+	return fmt.Errorf("-mode %q: want election or mutex", c.mode)
+}
+
+// window returns the validity window L - M at the renewer's default margin.
+func (c config) window() time.Duration { return c.duration - c.duration/5 }
+
+func runElection(ctx context.Context, c config, l renewer.Leaser, w *writer, resign <-chan os.Signal) error {
+	e, err := election.New(l, c.id, election.WithDuration(c.duration), election.WithPollInterval(c.poll))
+	if err != nil {
+		return err
+	}
+	go func() {
+		for ld := range e.Observe(ctx) {
+			w.rec.Record(fault.Event{Proc: c.id, Kind: fault.KindObserved, Leader: ld.Identity, Term: ld.Term})
+		}
+	}()
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		ld, err := e.Campaign(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !sleep(ctx, c.poll) {
+				return nil
+			}
+			continue
+		}
+		lost := w.hold(ld.Context(), ld.Term(), func() int64 {
+			return fault.At(ld.LastRenewed()) + int64(c.window())
+		})
+		resigned := false
+		select {
+		case <-ld.Done():
+		case <-resign:
+			resigned = true
+		case <-ctx.Done():
+		}
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = ld.Resign(rctx)
+		cancel()
+		<-lost
+		if resigned && !sleep(ctx, 2*c.poll) {
+			return nil
+		}
+	}
+	return nil
+}
+
+func runMutex(ctx context.Context, c config, l renewer.Leaser, w *writer, resign <-chan os.Signal) error {
+	m, err := mutex.New(l, mutex.WithIdentity(c.id), mutex.WithDuration(c.duration), mutex.WithPollInterval(c.poll))
+	if err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		held, err := m.Lock(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !sleep(ctx, c.poll) {
+				return nil
+			}
+			continue
+		}
+		hctx, stopHold := context.WithCancel(held.Context())
+		lost := w.hold(hctx, held.Token(), nil)
+		hold := c.holdMin + rand.N(c.holdMax-c.holdMin+1)
+		t := time.NewTimer(hold)
+		select {
+		case <-held.Done():
+		case <-t.C:
+		case <-resign:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		stopHold() // stop acting first, then unlock
+		<-lost
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = held.Unlock(uctx)
+		cancel()
+		if !sleep(ctx, time.Duration(rand.N(int64(c.poll)*2))) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// writer acts as holder: it records the term's start, writes the term to
+// the fence until the holder's context is done, and records the loss the
+// moment it sees it.
+type writer struct {
+	c      config
+	rec    *fault.Recorder
+	client *http.Client
+}
+
+// hold starts acting under ctx with term and returns a channel closed once
+// the loss has been recorded and the writes have stopped. deadline, if not
+// nil, gives the validity deadline on the shared clock.
+func (w *writer) hold(ctx context.Context, term int64, deadline func() int64) <-chan struct{} {
+	w.rec.Record(fault.Event{Proc: w.c.id, Kind: fault.KindElected, Term: term})
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() { // closes stopped
+		defer close(stopped)
+		t := time.NewTicker(w.c.write)
+		defer t.Stop()
+		for {
+			if ctx.Err() != nil {
+				return
+			}
+			w.write(ctx, term)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	go func() { // closes done
+		defer close(done)
+		<-ctx.Done()
+		e := fault.Event{Proc: w.c.id, Kind: fault.KindLost, Term: term, T: fault.Now()}
+		if deadline != nil {
+			e.Deadline = deadline()
+		}
+		if cause := context.Cause(ctx); cause != nil {
+			e.Cause = cause.Error()
+		}
+		w.rec.Record(e)
+		<-stopped
+	}()
+	return done
+}
+
+func (w *writer) write(ctx context.Context, term int64) {
+	sent := fault.Now()
+	q := url.Values{"proc": {w.c.id}, "term": {strconv.FormatInt(term, 10)}}
+	// Not bound to ctx: a write sent late must reach the fence, which
+	// is what fencing is for.
+	resp, err := w.client.Post(w.c.fence+"?"+q.Encode(), "text/plain", nil)
+	accepted := err == nil && resp.StatusCode == http.StatusOK
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	_ = ctx
+	w.rec.Record(fault.Event{Proc: w.c.id, Kind: fault.KindWrite, Term: term, T: sent, End: fault.Now(), Accepted: accepted})
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,138 @@
+package fault_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/leasehold/leasehold/integration/fault"
+)
+
+const s = int64(time.Second)
+
+func kinds(vs []fault.Violation) map[string]int {
+	m := map[string]int{}
+	for _, v := range vs {
+		m[v.Kind]++
+	}
+	return m
+}
+
+func TestCheckFindsViolations(t *testing.T) {
+	tests := []struct {
+		name string
+		give []fault.Event
+		want map[string]int
+	}{
+		{
+			name: "clean handover",
+			give: []fault.Event{
+				{Proc: "a", Kind: fault.KindElected, Term: 1, T: 1 * s},
+				{Proc: "fence", Kind: fault.KindFenced, Term: 1, T: 2 * s, Seq: 1, Accepted: true},
+				{Proc: "a", Kind: fault.KindLost, Term: 1, T: 5 * s, Deadline: 6 * s},
+				{Proc: "b", Kind: fault.KindElected, Term: 2, T: 7 * s},
+				{Proc: "fence", Kind: fault.KindFenced, Term: 2, T: 8 * s, Seq: 2, Accepted: true},
+				{Proc: "fence", Kind: fault.KindFenced, Term: 1, T: 9 * s, Seq: 3, Accepted: false},
+			},
+			want: map[string]int{},
+		},
+		{
+			name: "overlap and out-of-order accepted write",
+			give: []fault.Event{
+				{Proc: "a", Kind: fault.KindElected, Term: 1, T: 1 * s},
+				{Proc: "b", Kind: fault.KindElected, Term: 2, T: 3 * s},
+				{Proc: "fence", Kind: fault.KindFenced, Term: 2, T: 4 * s, Seq: 1, Accepted: true},
+				{Proc: "fence", Kind: fault.KindFenced, Term: 1, T: 4 * s, Seq: 2, Accepted: true},
+				{Proc: "a", Kind: fault.KindLost, Term: 1, T: 5 * s},
+				{Proc: "b", Kind: fault.KindLost, Term: 2, T: 9 * s},
+			},
+			want: map[string]int{"overlap": 1, "fence-order": 1},
+		},
+		{
+			name: "loss seen after the deadline, and a duplicate term",
+			give: []fault.Event{
+				{Proc: "a", Kind: fault.KindElected, Term: 1, T: 1 * s},
+				{Proc: "a", Kind: fault.KindLost, Term: 1, T: 8 * s, Deadline: 6 * s},
+				{Proc: "b", Kind: fault.KindElected, Term: 1, T: 9 * s},
+			},
+			want: map[string]int{"late-loss": 1, "duplicate-term": 1},
+		},
+		{
+			name: "paused holder cancelled promptly on resume is the known limit",
+			give: []fault.Event{
+				{Proc: "a", Kind: fault.KindElected, Term: 1, T: 1 * s},
+				{Proc: "a", Kind: fault.KindPaused, T: 2 * s},
+				{Proc: "b", Kind: fault.KindElected, Term: 2, T: 18 * s},
+				{Proc: "a", Kind: fault.KindResumed, T: 22 * s},
+				{Proc: "a", Kind: fault.KindLost, Term: 1, T: 22*s + s/10, Deadline: 13 * s},
+			},
+			want: map[string]int{},
+		},
+		{
+			name: "paused holder slow to notice after resume",
+			give: []fault.Event{
+				{Proc: "a", Kind: fault.KindElected, Term: 1, T: 1 * s},
+				{Proc: "a", Kind: fault.KindPaused, T: 2 * s},
+				{Proc: "b", Kind: fault.KindElected, Term: 2, T: 18 * s},
+				{Proc: "a", Kind: fault.KindResumed, T: 22 * s},
+				{Proc: "a", Kind: fault.KindLost, Term: 1, T: 25 * s, Deadline: 13 * s},
+			},
+			want: map[string]int{"overlap": 1, "late-loss": 1},
+		},
+		{
+			name: "storage forgot the lease: overlap until the next renew is excused",
+			give: []fault.Event{
+				{Proc: "a", Kind: fault.KindElected, Term: 1, T: 1 * s},
+				{Proc: "harness", Kind: fault.KindStorageRestart, T: 5 * s},
+				{Proc: "b", Kind: fault.KindElected, Term: 2, T: 6 * s},
+				{Proc: "a", Kind: fault.KindLost, Term: 1, T: 7 * s},
+			},
+			want: map[string]int{},
+		},
+		{
+			name: "storage forgot the lease, and the old holder never noticed",
+			give: []fault.Event{
+				{Proc: "a", Kind: fault.KindElected, Term: 1, T: 1 * s},
+				{Proc: "harness", Kind: fault.KindStorageRestart, T: 5 * s},
+				{Proc: "b", Kind: fault.KindElected, Term: 2, T: 6 * s},
+				{Proc: "a", Kind: fault.KindLost, Term: 1, T: 30 * s},
+			},
+			want: map[string]int{"overlap": 1},
+		},
+		{
+			name: "killed holder's term ends at the kill",
+			give: []fault.Event{
+				{Proc: "a", Kind: fault.KindElected, Term: 1, T: 1 * s},
+				{Proc: "a", Kind: fault.KindKilled, T: 2 * s},
+				{Proc: "b", Kind: fault.KindElected, Term: 2, T: 18 * s},
+			},
+			want: map[string]int{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := fault.Check(tt.give, fault.CheckOptions{})
+			got := kinds(rep.Violations)
+			if len(got) != len(tt.want) {
+				t.Fatalf("violations %v, want kinds %v", rep.Violations, tt.want)
+			}
+			for k, n := range tt.want {
+				if got[k] != n {
+					t.Errorf("%s: %d, want %d (all: %v)", k, got[k], n, rep.Violations)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckCountsLateWrites(t *testing.T) {
+	rep := fault.Check([]fault.Event{
+		{Proc: "a", Kind: fault.KindElected, Term: 1, T: 1 * s},
+		{Proc: "a", Kind: fault.KindPaused, T: 2 * s},
+		{Proc: "a", Kind: fault.KindResumed, T: 20 * s},
+		{Proc: "a", Kind: fault.KindWrite, Term: 1, T: 20*s + 1, End: 20*s + 2},
+		{Proc: "a", Kind: fault.KindLost, Term: 1, T: 20*s + 3},
+	}, fault.CheckOptions{})
+	if rep.LateWrites != 1 || rep.LateAccepted != 0 {
+		t.Errorf("late writes %d accepted %d, want 1 and 0", rep.LateWrites, rep.LateAccepted)
+	}
+}

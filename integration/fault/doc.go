@@ -1,0 +1,25 @@
+// Package fault tests leasehold's safety and liveness under faults, the way
+// Jepsen-style suites test etcd and Consul: candidates and lock holders run
+// as separate OS processes (so kill -9 and SIGSTOP are real), each talks to
+// Azurite through its own fault-injecting link on loopback, and every holder
+// records what it does with its term on one clock that all processes share.
+// A checker then reads the history and reports violations.
+//
+// The pieces:
+//
+//   - [Now]: CLOCK_MONOTONIC, read the same way by every process.
+//   - [Recorder] and [ReadHistory]: one JSON-lines file per process.
+//   - [Check]: overlapping live terms, out-of-order accepted writes, losses
+//     signalled after the holder's own validity deadline, duplicate terms.
+//   - [Fence]: a store on loopback that accepts a write only if its term is
+//     at least the highest it has seen.
+//   - [Link]: toxiproxy (latency, blackhole, reset) in front of an HTTP
+//     layer that can answer 503/500 or cut renew requests, in front of
+//     Azurite.
+//   - [Harness]: builds the candidate binary (./candidate) and starts, kills,
+//     pauses and resumes its processes.
+//
+// The scenario tests need AZURE_STORAGE_CONNECTION_STRING (set by `make
+// test`); without it they fail. They run a short form by default and the long
+// form, ending with a table, with -soak (see `make soak`).
+package fault
