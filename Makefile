@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: demo test soak unit lint azurite
+.PHONY: demo test soak bench unit lint azurite
 
 ## demo: three candidates on a local Azurite; the leader is killed with
 ## SIGKILL and another takes over. About 25 s.
@@ -19,6 +19,11 @@ test: lint
 soak:
 	tools/azurite/with-azurite.sh $(GO) test -race -count=1 -parallel 16 -timeout 60m ./integration/fault/ -args -soak -table $(CURDIR)/.soak-table.txt
 	@cat .soak-table.txt
+
+## bench: crash failover, hand-over, cost, scale and overhead against a local
+## Azurite it starts; markdown tables on stdout, figures in bench/results.json. About 8 min.
+bench:
+	tools/azurite/with-azurite.sh $(GO) run ./bench/cmd/leasebench -out bench/results.json
 
 ## unit: the library's unit tests and examples, which need no Azurite
 ## (leasetest and synctest time); a few seconds.
