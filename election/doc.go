@@ -23,9 +23,9 @@
 //   - Resign and the end of Run's context stop the leader first (cancel its
 //     context; Run also waits for OnElected to return) and release the
 //     lease after, so a standby takes over at its next poll: handoff takes
-//     up to one poll interval P (2 s by default), plus a round trip.
+//     up to one poll interval P (750 ms by default, jittered to at most 900 ms), plus a few round trips.
 //   - A leader that dies without releasing is replaced after its lease
-//     expires: up to L + P (15 s + 2 s by default).
+//     expires: up to L + 1.2 P (15 s + 0.9 s by default).
 //   - A Campaign that fails or is cancelled leaves nothing held. Run's
 //     callbacks come in the documented order (see [Callbacks]): OnDemoted
 //     only after an OnElected has returned.

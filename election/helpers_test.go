@@ -10,14 +10,15 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
-// Timing of the unit tests: the defaults (L = 15 s, R = 5 s, P = 2 s), on
+// Timing of the unit tests: the defaults (L = 15 s, R = 5 s, P = renewer.DefaultPollInterval), on
 // synctest's fake clock.
 const (
 	leaseL = 15 * time.Second
-	pollP  = 2 * time.Second
+	pollP  = renewer.DefaultPollInterval
 )
 
 // newCandidate returns a candidate on c, logging to t.

@@ -36,7 +36,7 @@ func WithRenewInterval(d time.Duration) Option { return func(c *config) { c.rene
 
 // WithPollInterval sets P, how often a standby asks whether the lease is
 // free, and how often Observe and Run look for a new leader; each pause is
-// jittered by ±20%. Default 2 s (renewer.DefaultPollInterval), at least
+// jittered by ±20%. Default 750 ms (renewer.DefaultPollInterval; see renewer.WithPollInterval for what P costs and buys), at least
 // 10 ms. Each poll is one billed storage call.
 func WithPollInterval(d time.Duration) Option { return func(c *config) { c.pollInterval = d } }
 

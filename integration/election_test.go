@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/renewer"
 )
 
 // Generous slack for Azurite's round trips and the test machine, on top of
@@ -175,7 +176,7 @@ func TestElectionTwentyTransitions(t *testing.T) {
 	t.Logf("%d terms in %v", len(terms), terms[len(terms)-1].elected.Sub(terms[0].elected))
 }
 
-// The figures at default settings (L = 15 s, poll interval 2 s): graceful
+// The figures at default settings (L = 15 s, poll interval 750 ms): graceful
 // handoff (Resign to the next OnElected) and crash failover (the leader
 // stops renewing, no release, to the next OnElected). Logged; bounds are
 // loose.
@@ -183,7 +184,7 @@ func TestElectionDefaultTimings(t *testing.T) {
 	t.Parallel()
 	const (
 		lease = 15 * time.Second
-		poll  = 2 * time.Second
+		poll  = renewer.DefaultPollInterval
 	)
 	name, _ := newContainer(t, "elect-defaults")
 	cs := newElectCandidates(t, name, []string{"a", "b", "c"})

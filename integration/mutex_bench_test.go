@@ -15,7 +15,7 @@ import (
 
 // benchPoll is the poll interval of the contention benchmarks: short, so
 // that hand-over latency shows the library's cost rather than the default
-// 2 s poll.
+// 750 ms poll.
 const benchPoll = 20 * time.Millisecond
 
 // BenchmarkMutex measures lock/unlock cycles per second and hand-over

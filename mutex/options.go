@@ -51,7 +51,7 @@ func WithBreakPeriod(d time.Duration) Option {
 func WithRenewInterval(d time.Duration) Option { return func(c *config) { c.renewInterval = d } }
 
 // WithPollInterval sets how often a waiting Lock asks storage while someone
-// else holds the lock (jittered by ±20%). Default 2 s. One goroutine per
+// else holds the lock (jittered by ±20%). Default 750 ms (renewer.DefaultPollInterval). One goroutine per
 // Mutex polls, however many goroutines wait in Lock.
 func WithPollInterval(d time.Duration) Option {
 	return func(c *config) { c.pollInterval, c.pollSet = d, true }

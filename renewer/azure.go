@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -20,6 +21,14 @@ import (
 type ContainerLeaser struct {
 	cc     *container.Client
 	create bool
+	last   atomic.Pointer[idClient] // the lease client of the last ID used, reused while the ID repeats
+}
+
+// idClient is a lease client bound to one lease ID. Change is never called on
+// a cached one (it would rebind it to another ID).
+type idClient struct {
+	id string
+	c  *lease.ContainerClient
 }
 
 var _ Leaser = (*ContainerLeaser)(nil)
@@ -104,7 +113,21 @@ func clientOptions(opts *ContainerLeaserOptions) *container.ClientOptions {
 // Client returns the SDK client the leaser uses.
 func (l *ContainerLeaser) Client() *container.Client { return l.cc }
 
+// leaseClient returns a lease client for id: the cached one while a Renewer
+// keeps using its one ID, so a renew allocates no new client.
 func (l *ContainerLeaser) leaseClient(id string) (*lease.ContainerClient, error) {
+	if last := l.last.Load(); last != nil && last.id == id {
+		return last.c, nil
+	}
+	c, err := l.newLeaseClient(id)
+	if err != nil {
+		return nil, err
+	}
+	l.last.Store(&idClient{id: id, c: c})
+	return c, nil
+}
+
+func (l *ContainerLeaser) newLeaseClient(id string) (*lease.ContainerClient, error) {
 	c, err := lease.NewContainerClient(l.cc, &lease.ContainerClientOptions{LeaseID: &id})
 	if err != nil {
 		return nil, fmt.Errorf("lease client: %w", err)
@@ -151,7 +174,7 @@ func (l *ContainerLeaser) Renew(ctx context.Context, leaseID string) (string, er
 
 // Change implements [Leaser].
 func (l *ContainerLeaser) Change(ctx context.Context, leaseID, proposedID string) (string, error) {
-	lc, err := l.leaseClient(leaseID)
+	lc, err := l.newLeaseClient(leaseID) // never the cached one: ChangeLease rebinds its client
 	if err != nil {
 		return "", err
 	}
@@ -185,7 +208,7 @@ func (l *ContainerLeaser) Break(ctx context.Context, period time.Duration) (time
 		opts.BreakPeriod = to.Ptr(secs)
 	}
 	// The lease ID is not sent on a break; the client wants one anyway.
-	lc, err := l.leaseClient("00000000-0000-0000-0000-000000000000")
+	lc, err := l.newLeaseClient("00000000-0000-0000-0000-000000000000")
 	if err != nil {
 		return 0, err
 	}

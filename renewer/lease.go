@@ -278,8 +278,8 @@ func (ls *Lease) renew() bool {
 			return false
 		case err == nil:
 			ok := ls.extend(sent)
-			if ok {
-				r.log.Debug("lease renewed", zap.Int64("term", ls.term), zap.Int("retries", failures))
+			if ce := r.log.Check(zap.DebugLevel, "lease renewed"); ok && ce != nil {
+				ce.Write(zap.Int64("term", ls.term), zap.Int("retries", failures))
 			}
 			return ok
 		case definitive(err):

@@ -28,7 +28,7 @@ const (
 	DefaultInfiniteBreakPeriod = 15 * time.Second
 	// DefaultPollInterval is how often Acquire asks for a held lease,
 	// unless WithPollInterval says otherwise.
-	DefaultPollInterval = 2 * time.Second
+	DefaultPollInterval = 750 * time.Millisecond
 	// maxIdentity bounds the identity, which travels as a metadata header.
 	maxIdentity = 256
 )
@@ -92,7 +92,12 @@ func WithBreakPeriod(d time.Duration) Option {
 
 // WithPollInterval sets P, the pause between attempts of a blocking
 // Acquire while someone else holds the lease; each pause is jittered by
-// ±20%. Default 2 s. Failover after a crash takes up to L + P.
+// ±20%. Default 750 ms. P sets what a standby costs and how fast it takes
+// over: 3600/P billed calls an hour (4,800 at the default, about $1.50 a
+// month at list price), a graceful hand-over within about 1.2 P plus a few
+// round trips (p95 under 1 s at the default), and a crash failover within
+// L + 1.2 P. Raise it to save calls: at 2 s a standby makes 1,800 calls an
+// hour and a hand-over takes up to about 2.4 s.
 func WithPollInterval(d time.Duration) Option { return func(c *config) { c.pollInterval = d } }
 
 // WithCallTimeout bounds each storage call (a try, not the retries). Zero

@@ -33,7 +33,7 @@ func newSetting(name string, l, r, p time.Duration, note string) setting {
 var (
 	// defaults: the library's defaults, spelled out.
 	settingDefaults = newSetting("defaults", renewer.DefaultDuration, renewer.DefaultDuration/3,
-		renewer.DefaultPollInterval, "library defaults: L 15 s, R = L/3, P 2 s ±20% jitter, M = L/5")
+		renewer.DefaultPollInterval, "library defaults: L 15 s, R = L/3, P 750 ms ±20% jitter, M = L/5")
 	// clientGo: our library configured like client-go leaderelection's
 	// defaults (LeaseDuration 15 s, RenewDeadline 10 s, RetryPeriod 2 s).
 	// client-go renews every RetryPeriod (R = 2 s). Its standby calls
