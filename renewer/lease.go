@@ -96,18 +96,7 @@ func (ls *Lease) Deadline() time.Time {
 // Release returns nil if the lease was held until released, or the loss
 // cause (wrapping ErrLeaseLost) if it had been lost before. It is
 // idempotent: later calls return the same.
-func (ls *Lease) Release(ctx context.Context) error {
-	ls.end(ErrReleased)
-	select {
-	case <-ls.stopped:
-	case <-ctx.Done():
-		return fmt.Errorf("renewer: release: %w", context.Cause(ctx))
-	}
-	if cause := context.Cause(ls.ctx); !errors.Is(cause, ErrReleased) && !errors.Is(cause, ErrAbandoned) {
-		return cause
-	}
-	return nil
-}
+func (ls *Lease) Release(ctx context.Context) error { return ls.stop(ctx, ErrReleased, "release") }
 
 // Abandon stops the holder (the context is cancelled with ErrAbandoned) and
 // stops renewing, without releasing: the lease stays with the service until
@@ -115,15 +104,20 @@ func (ls *Lease) Release(ctx context.Context) error {
 // holders that must not hand the lease over early, such as an election with
 // release-on-cancel off. Like Release it waits for the background goroutine,
 // or for ctx, and returns the loss cause if the lease had been lost before.
-func (ls *Lease) Abandon(ctx context.Context) error {
-	ls.end(ErrAbandoned)
+func (ls *Lease) Abandon(ctx context.Context) error { return ls.stop(ctx, ErrAbandoned, "abandon") }
+
+// stop ends the lease with cause (ErrReleased or ErrAbandoned; the run
+// goroutine releases or not accordingly), waits for that goroutine or ctx,
+// and returns the loss cause if the lease had been lost before.
+func (ls *Lease) stop(ctx context.Context, cause error, op string) error {
+	ls.end(cause)
 	select {
 	case <-ls.stopped:
 	case <-ctx.Done():
-		return fmt.Errorf("renewer: abandon: %w", context.Cause(ctx))
+		return fmt.Errorf("renewer: %s: %w", op, context.Cause(ctx))
 	}
-	if cause := context.Cause(ls.ctx); !errors.Is(cause, ErrAbandoned) && !errors.Is(cause, ErrReleased) {
-		return cause
+	if got := context.Cause(ls.ctx); !errors.Is(got, ErrReleased) && !errors.Is(got, ErrAbandoned) {
+		return got
 	}
 	return nil
 }
