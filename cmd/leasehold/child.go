@@ -11,8 +11,10 @@ import (
 )
 
 // defaultGrace is how long a command has to exit after SIGTERM before it is
-// killed, unless --grace says otherwise.
-const defaultGrace = 10 * time.Second
+// killed, unless --grace says otherwise. It is below the margin M (L/5: 3 s
+// at the 15 s minimum lease), so that by default the command is gone before
+// the lease could pass to anyone else.
+const defaultGrace = 2 * time.Second
 
 // A child is the command run under a lock or leadership, in a process group
 // of its own so that stopping it stops everything it started in that group.

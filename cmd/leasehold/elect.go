@@ -20,7 +20,9 @@ leader's term, a fencing token), LEASEHOLD_IDENTITY and LEASEHOLD_CONTAINER
 in its environment, in a process group of its own.
 
 If leadership is lost, CMD's process group gets SIGTERM, then SIGKILL after
---grace; then leasehold campaigns again, or with --exit-on-loss exits 4.
+--grace (default 2 s, below the lease's 3 s safety margin, so CMD is gone
+before anyone else can lead); then leasehold campaigns again, or with
+--exit-on-loss exits 4.
 When CMD exits by itself, leasehold resigns (releases the lease, so a
 standby takes over at its next poll) and exits with CMD's status. SIGINT,
 SIGTERM and SIGHUP are forwarded to CMD while it runs; while campaigning

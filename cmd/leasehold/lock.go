@@ -32,7 +32,9 @@ SIGINT, SIGTERM and SIGHUP are forwarded to CMD; the lock is kept until CMD
 exits, then released.
 
 Loss is detected before anyone else can take the lock, but CMD may go on for
-up to --grace after that: keep --grace short, and fence writes with
+up to --grace after that. The default (2 s) is below the lease's safety margin
+(L/5, 3 s at 15 s), so CMD is gone before the lock can pass to anyone else; a
+longer --grace gives up that guarantee. Either way, fence writes with
 LEASEHOLD_TERM.`
 
 func runLock(args []string, stdout, stderr io.Writer) int {
