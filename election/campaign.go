@@ -75,7 +75,7 @@ func (e *Election) campaign(ctx context.Context, notBefore time.Time, observe fu
 			}
 			e.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
 		}
-		if !wait.Sleep(ctx, wait.Jitter(e.cfg.pollInterval)) {
+		if !wait.Sleep(ctx, wait.From(ctx).Jitter(e.cfg.pollInterval)) {
 			return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
 		}
 	}

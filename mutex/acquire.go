@@ -50,7 +50,7 @@ func (m *Mutex) acquire(ctx context.Context) (*renewer.Lease, error) {
 		if err != nil {
 			m.log.Debug("lock not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
 		}
-		if !wait.Sleep(ctx, wait.Jitter(m.cfg.poll())) {
+		if !wait.Sleep(ctx, wait.From(ctx).Jitter(m.cfg.poll())) {
 			return nil, fmt.Errorf("mutex: lock: %w", context.Cause(ctx))
 		}
 	}

@@ -26,7 +26,8 @@ import (
 // A Lease is safe for concurrent use.
 type Lease struct {
 	r    *Renewer
-	term int64 // written once, before the Lease is handed out
+	term int64       // written once, before the Lease is handed out
+	rnd  wait.Source // jitter of retries: the acquiring ctx's (seeded only in the simulation)
 
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
@@ -44,8 +45,8 @@ type Lease struct {
 	heartbeat int64
 }
 
-func newLease(r *Renewer, sent time.Time) *Lease {
-	ls := &Lease{r: r, stopped: make(chan struct{})}
+func newLease(r *Renewer, sent time.Time, rnd wait.Source) *Lease {
+	ls := &Lease{r: r, rnd: rnd, stopped: make(chan struct{})}
 	ls.ctx, ls.cancel = context.WithCancelCause(context.Background())
 	ls.lastRenewed = sent
 	ls.deadline = sent.Add(r.cfg.window() - r.cfg.margin)
@@ -191,7 +192,7 @@ func (ls *Lease) writeTerm(ctx context.Context) error {
 	defer cancel(nil)
 	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
 	defer stop()
-	b := r.newBackOff()
+	b := r.newBackOff(ls.rnd)
 	for {
 		err := ls.tryWriteTerm(wctx)
 		switch {
@@ -258,7 +259,7 @@ func (ls *Lease) run() {
 // succeeds, the lease is lost, or the lease ends. It reports success.
 func (ls *Lease) renew() bool {
 	r := ls.r
-	b := r.newBackOff()
+	b := r.newBackOff(ls.rnd)
 	for failures := 0; ; failures++ {
 		cctx, cancel := ls.callContext(ls.ctx)
 		sent := time.Now()
