@@ -1,0 +1,101 @@
+package sim
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Violation is one broken property of a history.
+type Violation struct {
+	Kind   string // "overlap", "fencing" or "liveness"
+	Detail string
+}
+
+func (v Violation) String() string { return v.Kind + ": " + v.Detail }
+
+// Bounds is what Check needs to know about a run.
+type Bounds struct {
+	// Drift is how much faster storage's clock runs than the holders'
+	// (0.01 = 1%). A holding that ended by loss ended when the holder's
+	// clock said its validity deadline had come, at most L - M after an
+	// anchor on that clock; on storage's timeline that end lies up to
+	// Drift*(L-M) later, so Check moves such ends that much later.
+	// Voluntary ends are events, not measured spans, and stay put.
+	Drift float64
+	// Quiet is when faults have stopped and every request sent before
+	// has landed; End is when the run stopped its holders. Liveness is
+	// judged on [Quiet, End).
+	Quiet, End time.Duration
+	// Gap is the longest time without a holder allowed after Quiet.
+	Gap time.Duration
+}
+
+// DefaultBounds returns the bounds of a run with drift d.
+func DefaultBounds(d float64) Bounds {
+	return Bounds{
+		Drift: d,
+		Quiet: FaultPhase + MaxLate,
+		End:   FaultPhase + Tail,
+		Gap:   Duration + Poll*12/10 + Slack,
+	}
+}
+
+// Check returns the violations of hs, judged in start order (as Run returns
+// it; Check sorts a copy); #n in a violation is an index in that order: (a) two holdings whose intervals [Start, End) overlap on
+// storage's timeline; (b) a fencing number (Term, Seq) not strictly greater
+// than the previous holding's; (c) a span of more than b.Gap within
+// [b.Quiet, b.End) with no holder.
+func Check(hs History, b Bounds) []Violation {
+	hs = slices.Clone(hs)
+	slices.SortStableFunc(hs, func(a, b Holding) int { return cmp.Compare(a.Start, b.Start) })
+	var vs []Violation
+	rawEnd := func(h Holding) time.Duration {
+		if !h.Ended {
+			return max(b.End, h.Start)
+		}
+		return h.End
+	}
+	end := func(h Holding) time.Duration {
+		e := rawEnd(h)
+		if h.Lost {
+			e += time.Duration(b.Drift * float64(Duration-Margin))
+		}
+		return e
+	}
+	last := -1 // the holding that ends last among those seen
+	for i, h := range hs {
+		if last >= 0 && h.Start < end(hs[last]) {
+			vs = append(vs, Violation{"overlap", fmt.Sprintf("#%d %v starts before #%d %v ends (at %v on storage's timeline)",
+				i, h, last, hs[last], end(hs[last]))})
+		}
+		if i > 0 {
+			p := hs[i-1]
+			if h.Term < p.Term || h.Term == p.Term && h.Seq <= p.Seq {
+				vs = append(vs, Violation{"fencing", fmt.Sprintf("#%d %v has fencing number (%d, %d), not above #%d's (%d, %d)",
+					i, h, h.Term, h.Seq, i-1, p.Term, p.Seq)})
+			}
+		}
+		if last < 0 || end(h) > end(hs[last]) {
+			last = i
+		}
+	}
+	// Liveness: walk the covered spans from Quiet.
+	covered := b.Quiet // holders cover [Quiet, covered) so far
+	for _, h := range hs {
+		if h.Start > covered {
+			if h.Start >= b.End {
+				break
+			}
+			if h.Start-covered > b.Gap {
+				vs = append(vs, Violation{"liveness", fmt.Sprintf("no holder for %v from %v to %v (bound %v)", h.Start-covered, covered, h.Start, b.Gap)})
+			}
+		}
+		covered = max(covered, rawEnd(h))
+	}
+	if covered < b.End && b.End-covered > b.Gap {
+		vs = append(vs, Violation{"liveness", fmt.Sprintf("no holder for %v from %v to the end at %v (bound %v)", b.End-covered, covered, b.End, b.Gap)})
+	}
+	return vs
+}

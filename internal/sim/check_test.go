@@ -1,0 +1,115 @@
+package sim_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/leasehold/leasehold/internal/sim"
+)
+
+func s(d float64) time.Duration { return time.Duration(d * float64(time.Second)) }
+
+// held returns a holding of proc from a to b seconds with fencing (term, seq).
+func held(proc string, term, seq int64, a, b float64) sim.Holding {
+	return sim.Holding{Proc: proc, Term: term, Seq: seq, Start: s(a), End: s(b), Ended: true}
+}
+
+func lost(h sim.Holding) sim.Holding { h.Lost = true; return h }
+
+// TestCheck feeds the checker hand-made histories, good and bad.
+func TestCheck(t *testing.T) {
+	b := sim.Bounds{Drift: 0.01, Quiet: s(100), End: s(160), Gap: s(17)}
+	tests := []struct {
+		name string
+		give sim.History
+		want []string // violation kinds, in order
+	}{
+		{
+			name: "back to back, terms rising, covered",
+			give: sim.History{held("a", 1, 0, 0, 50), held("b", 2, 0, 50, 120), held("a", 3, 0, 125, 160)},
+		},
+		{
+			name: "local hand-over: same term, seq rising",
+			give: sim.History{held("a", 1, 0, 90, 110), held("a", 1, 1, 110, 130), held("a", 1, 2, 130, 160)},
+		},
+		{
+			name: "overlap",
+			give: sim.History{held("a", 1, 0, 90, 120), held("b", 2, 0, 119, 160)},
+			want: []string{"overlap"},
+		},
+		{
+			name: "overlap with a holding that ended long ago's successor",
+			give: sim.History{held("a", 1, 0, 90, 150), held("b", 2, 0, 100, 110), held("c", 3, 0, 140, 160)},
+			want: []string{"overlap", "overlap"},
+		},
+		{
+			name: "loss end moved by drift into the next start",
+			give: sim.History{lost(held("a", 1, 0, 90, 120)), held("b", 2, 0, 120.1, 160)},
+			want: []string{"overlap"},
+		},
+		{
+			name: "loss end moved by drift, next start after it",
+			give: sim.History{lost(held("a", 1, 0, 90, 120)), held("b", 2, 0, 120.2, 160)},
+		},
+		{
+			name: "term going back",
+			give: sim.History{held("a", 3, 0, 90, 120), held("b", 2, 0, 121, 160)},
+			want: []string{"fencing"},
+		},
+		{
+			name: "term repeated",
+			give: sim.History{held("a", 2, 0, 90, 120), held("b", 2, 0, 121, 160)},
+			want: []string{"fencing"},
+		},
+		{
+			name: "seq going back",
+			give: sim.History{held("a", 2, 3, 90, 120), held("a", 2, 1, 121, 160)},
+			want: []string{"fencing"},
+		},
+		{
+			name: "no liveness: gap after quiet",
+			give: sim.History{held("a", 1, 0, 90, 110), held("b", 2, 0, 128, 160)},
+			want: []string{"liveness"},
+		},
+		{
+			name: "no liveness: nobody holds at the end",
+			give: sim.History{held("a", 1, 0, 90, 140)},
+			want: []string{"liveness"},
+		},
+		{
+			name: "no liveness: nobody at all",
+			give: nil,
+			want: []string{"liveness"},
+		},
+		{
+			name: "gaps before quiet do not count",
+			give: sim.History{held("a", 1, 0, 10, 20), held("b", 2, 0, 90, 160)},
+		},
+		{
+			name: "open holding runs to the end",
+			give: sim.History{{Proc: "a", Term: 1, Start: s(95)}},
+		},
+		{
+			name: "fencing judged in start order, not input order",
+			give: sim.History{held("a", 1, 0, 120, 160), held("b", 2, 0, 95, 110)},
+			want: []string{"fencing"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			vs := sim.Check(tt.give, b)
+			for _, v := range vs {
+				got = append(got, v.Kind)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("Check = %v, want kinds %v", vs, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("Check = %v, want kinds %v", vs, tt.want)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,99 @@
+package sim
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// A Holding is one period in which a holder believed it held the lease:
+// from the moment Acquire or Lock returned or OnElected began, to the
+// moment its context was done (the renewer cancels it at the validity
+// deadline at the latest). Times are virtual, counted from the run's start,
+// on storage's clock (the simulation's one clock).
+type Holding struct {
+	Proc      string // process name
+	Inc       int    // incarnation: restarts so far
+	Kind      Kind
+	Goroutine int // the mutex goroutine; 0 otherwise
+	// Term and Seq are the fencing number, compared as a pair: Seq is the
+	// local hand-over count of a mutex token (term<<20 | seq) and 0 when
+	// the fencing number is the term itself.
+	Term, Seq  int64
+	Start, End time.Duration
+	Ended      bool   // End was recorded; else the run ended first
+	Lost       bool   // ended by loss (its deadline or a definitive answer)
+	Cause      string // why it ended
+}
+
+func (h Holding) String() string {
+	end, why := "open", ""
+	if h.Ended {
+		end, why = fmt.Sprint(h.End), " "+h.Cause
+	}
+	who := fmt.Sprintf("%s/%d %s", h.Proc, h.Inc, h.Kind)
+	if h.Kind == KindMutex {
+		who += fmt.Sprintf(" g%d", h.Goroutine)
+	}
+	return fmt.Sprintf("%-22s term %d seq %d [%v, %s)%s", who, h.Term, h.Seq, h.Start, end, why)
+}
+
+// History is the holdings of one run, in start order.
+type History []Holding
+
+func (hs History) String() string {
+	var b strings.Builder
+	for i, h := range hs {
+		fmt.Fprintf(&b, "  #%d %v\n", i, h)
+	}
+	return b.String()
+}
+
+// recorder collects holdings from many goroutines.
+type recorder struct {
+	w  *world
+	mu sync.Mutex // guards hs
+	hs []*Holding
+}
+
+// start records a holding that starts now and returns it for end.
+func (r *recorder) start(h Holding) *Holding {
+	h.Start = r.w.since()
+	p := &h
+	r.mu.Lock()
+	r.hs = append(r.hs, p)
+	r.mu.Unlock()
+	return p
+}
+
+// end records h's end now, with its cause.
+func (r *recorder) end(h *Holding, cause error, lost bool) {
+	now := r.w.since()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h.Ended {
+		return
+	}
+	h.End, h.Ended, h.Lost = now, true, lost
+	if cause != nil {
+		h.Cause = cause.Error()
+	}
+}
+
+// history returns the holdings in a stable order: by start, then by who.
+func (r *recorder) history() History {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hs := make(History, 0, len(r.hs))
+	for _, h := range r.hs {
+		hs = append(hs, *h)
+	}
+	slices.SortStableFunc(hs, func(a, b Holding) int {
+		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Proc, b.Proc), cmp.Compare(a.Inc, b.Inc),
+			cmp.Compare(a.Goroutine, b.Goroutine), cmp.Compare(a.Term, b.Term), cmp.Compare(a.Seq, b.Seq))
+	})
+	return hs
+}

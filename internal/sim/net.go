@@ -1,0 +1,206 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sync/atomic"
+	"time"
+
+	"github.com/leasehold/leasehold/renewer"
+)
+
+// Transient errors the network and storage give. The renewer retries them.
+var (
+	errDead      = errors.New("sim: process is dead: nothing sent")
+	errLost      = errors.New("sim: connection reset: the answer was lost")
+	errTimedOut  = errors.New("sim: connection timed out")
+	errBusy      = fmt.Errorf("sim: 503 server busy: %w", renewer.ErrThrottled)
+	errInternal  = errors.New("sim: 500 internal error")
+	partitionCap = 30 * time.Second // a request lost in a partition fails after this, if ctx allows
+)
+
+// link is one process incarnation's network to storage: a renewer.Leaser
+// over the shared container that delays, loses, duplicates and defers
+// requests as its procPlan says. Every request is applied by its own
+// goroutine at its arrival time, whether or not the caller still waits:
+// a caller that gives up (its ctx ends) does not stop a request already
+// sent. A link is safe for concurrent use.
+type link struct {
+	store renewer.Leaser // the container; every call gets a context that never ends
+	w     *world
+	p     *procPlan
+	id    uint64 // process number
+	inc   uint64 // incarnation
+	dead  atomic.Bool
+}
+
+var _ renewer.Leaser = (*link)(nil)
+
+type answer struct {
+	v   any
+	err error
+}
+
+// call sends one request whose effect on storage is apply.
+func (l *link) call(ctx context.Context, op uint64, apply func(context.Context) (any, error)) (any, error) {
+	a, err := l.send(ctx, op, apply)
+	if err != nil {
+		l.w.trace("%s/%d %s answered: %v", l.p.Name, l.inc, opNames[op], err)
+	}
+	return a, err
+}
+
+func (l *link) send(ctx context.Context, op uint64, apply func(context.Context) (any, error)) (any, error) {
+	if l.dead.Load() {
+		return nil, errDead
+	}
+	if ctx.Err() != nil { // a client sends nothing for a done context
+		return nil, fmt.Errorf("sim: %w", context.Cause(ctx))
+	}
+	now := l.w.since()
+	r := newRand(l.w.plan.Seed, l.id, l.inc, op, uint64(now))
+	faulty := now < FaultPhase
+	send := now
+	if w, ok := inAny(l.p.Pauses, send); ok {
+		send = w.To + between(r, 0, time.Millisecond) // queued until the process runs again
+	}
+	if _, ok := inAny(l.p.Partitions, send); ok {
+		return l.wait(ctx, l.w.at(send+partitionCap), errTimedOut)
+	}
+	oneWay := func() time.Duration { return between(r, 100*time.Microsecond, 30*time.Millisecond) }
+	if !faulty {
+		oneWay = func() time.Duration { return between(r, 100*time.Microsecond, tailDelay) }
+	}
+	delay := oneWay()
+	if faulty {
+		switch x := r.Float64(); {
+		case x < l.p.PLate:
+			// Applied after the caller gave up, when its ctx has a deadline.
+			late := between(r, time.Second, 5*time.Second)
+			if dl, ok := ctx.Deadline(); ok {
+				late += max(0, l.w.sinceAt(dl)-send)
+			}
+			delay = min(late, MaxLate-3*time.Second)
+		case x < l.p.PLate+l.p.PSlow:
+			delay = between(r, 200*time.Millisecond, 3*time.Second)
+		}
+	}
+	arrive := send + delay
+	if _, ok := inAny(l.w.plan.Storms, arrive); ok && r.Float64() < 0.8 {
+		return l.wait(ctx, l.w.at(arrive+oneWay()), errBusy)
+	}
+	if faulty && r.Float64() < l.p.P5xx {
+		return l.wait(ctx, l.w.at(arrive+oneWay()), errInternal)
+	}
+	lost := faulty && r.Float64() < l.p.PLost
+	back := arrive + oneWay()
+	if w, ok := inAny(l.p.Pauses, back); ok {
+		back = w.To + between(r, 0, time.Millisecond) // read when the process runs again
+	}
+	if faulty && r.Float64() < l.p.PDup {
+		again := arrive + between(r, time.Millisecond, 3*time.Second)
+		l.w.spawn(func() {
+			sleepUntil(l.w.at(again))
+			_, err := apply(context.Background())
+			l.w.trace("%s/%d %s (duplicate) applied: %v", l.p.Name, l.inc, opNames[op], err)
+		})
+	}
+	ch := make(chan answer, 1)
+	l.w.spawn(func() {
+		sleepUntil(l.w.at(arrive))
+		v, err := apply(context.Background())
+		l.w.trace("%s/%d %s sent at %v applied: %v (answer lost: %v)", l.p.Name, l.inc, opNames[op], now, err, lost)
+		if lost {
+			v, err = nil, errLost
+		}
+		sleepUntil(l.w.at(back))
+		ch <- answer{v, err}
+	})
+	select {
+	case a := <-ch:
+		return a.v, a.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sim: %w", context.Cause(ctx))
+	}
+}
+
+// wait returns err at t, or ctx's cause if ctx ends first.
+func (l *link) wait(ctx context.Context, t time.Time, err error) (any, error) {
+	tm := time.NewTimer(time.Until(t))
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil, err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sim: %w", context.Cause(ctx))
+	}
+}
+
+func sleepUntil(t time.Time) {
+	if d := time.Until(t); d > 0 {
+		time.Sleep(d)
+	}
+}
+
+// Operation numbers, mixed into each request's random draws.
+const (
+	opAcquire = iota + 1
+	opRenew
+	opChange
+	opRelease
+	opBreak
+	opProperties
+	opSetMetadata
+)
+
+var opNames = [...]string{"", "acquire", "renew", "change", "release", "break", "properties", "set-metadata"}
+
+// Acquire implements renewer.Leaser.
+func (l *link) Acquire(ctx context.Context, leaseID string, d time.Duration) (string, error) {
+	v, err := l.call(ctx, opAcquire, func(c context.Context) (any, error) { return l.store.Acquire(c, leaseID, d) })
+	s, _ := v.(string)
+	return s, err
+}
+
+// Renew implements renewer.Leaser.
+func (l *link) Renew(ctx context.Context, leaseID string) (string, error) {
+	v, err := l.call(ctx, opRenew, func(c context.Context) (any, error) { return l.store.Renew(c, leaseID) })
+	s, _ := v.(string)
+	return s, err
+}
+
+// Change implements renewer.Leaser.
+func (l *link) Change(ctx context.Context, leaseID, proposedID string) (string, error) {
+	v, err := l.call(ctx, opChange, func(c context.Context) (any, error) { return l.store.Change(c, leaseID, proposedID) })
+	s, _ := v.(string)
+	return s, err
+}
+
+// Release implements renewer.Leaser.
+func (l *link) Release(ctx context.Context, leaseID string) error {
+	_, err := l.call(ctx, opRelease, func(c context.Context) (any, error) { return nil, l.store.Release(c, leaseID) })
+	return err
+}
+
+// Break implements renewer.Leaser.
+func (l *link) Break(ctx context.Context, period time.Duration) (time.Duration, error) {
+	v, err := l.call(ctx, opBreak, func(c context.Context) (any, error) { return l.store.Break(c, period) })
+	d, _ := v.(time.Duration)
+	return d, err
+}
+
+// Properties implements renewer.Leaser.
+func (l *link) Properties(ctx context.Context) (renewer.Properties, error) {
+	v, err := l.call(ctx, opProperties, func(c context.Context) (any, error) { return l.store.Properties(c) })
+	p, _ := v.(renewer.Properties)
+	return p, err
+}
+
+// SetMetadata implements renewer.Leaser.
+func (l *link) SetMetadata(ctx context.Context, leaseID string, md map[string]string) error {
+	md = maps.Clone(md) // as sent: the caller may reuse its map
+	_, err := l.call(ctx, opSetMetadata, func(c context.Context) (any, error) { return nil, l.store.SetMetadata(c, leaseID, md) })
+	return err
+}

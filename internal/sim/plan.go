@@ -1,0 +1,141 @@
+package sim
+
+import (
+	"fmt"
+	mrand "math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/leasehold/leasehold/renewer"
+)
+
+// The fixed bounds of every simulated run. The holders use the library's
+// defaults: L = 15 s, R = L/3 = 5 s, M = L/5 = 3 s, P = 750 ms.
+const (
+	// Duration, Margin and Poll are L, M and P of every holder.
+	Duration = renewer.DefaultDuration
+	Margin   = renewer.DefaultDuration / 5
+	Poll     = renewer.DefaultPollInterval
+	// FaultPhase is how long faults are injected, from the start.
+	FaultPhase = 60 * time.Second
+	// Tail is the fault-free time after FaultPhase; the run ends then.
+	Tail = 45 * time.Second
+	// MaxLate bounds how long after its send a request can reach storage
+	// (late and duplicated deliveries included): every request sent in
+	// the fault phase has landed by FaultPhase + MaxLate.
+	MaxLate = 12 * time.Second
+	// MaxDrift bounds how much faster storage's clock runs than a
+	// holder's: 1% (10,000 ppm). The margin must cover it over a validity
+	// window: MaxDrift*(L-M) = 120 ms, far below M = 3 s.
+	MaxDrift = 0.01
+	// Slack is what the liveness bound allows beyond L + 1.2 P: three
+	// round trips (acquire, read the term, write it) of at most 2 x
+	// tailDelay each in the tail, plus scheduling, rounded up.
+	Slack = time.Second
+	// tailDelay bounds one way of a request in the tail.
+	tailDelay = 100 * time.Millisecond
+)
+
+// Kind is what a simulated process runs.
+type Kind int
+
+// The kinds of holders.
+const (
+	KindRenewer  Kind = iota // a loop of renewer.Renewer Acquire, hold, Release or Abandon
+	KindElection             // election.Election.Run with callbacks, and Resign now and then
+	KindMutex                // mutex.Mutex shared by several goroutines of the process
+)
+
+func (k Kind) String() string {
+	return [...]string{"renewer", "election", "mutex"}[k]
+}
+
+// window is a span of simulated time [From, To), counted from the start.
+type window struct{ From, To time.Duration }
+
+func (w window) has(t time.Duration) bool { return t >= w.From && t < w.To }
+
+func (w window) String() string { return fmt.Sprintf("[%v, %v)", w.From, w.To) }
+
+// procPlan is one process's part of a Plan.
+type procPlan struct {
+	Name       string
+	Kind       Kind
+	Goroutines int // mutex goroutines; 1 otherwise
+	// Probabilities, per request sent in the fault phase.
+	PLate, PLost, PDup, PSlow, P5xx float64
+	Pauses                          []window // the process runs nothing; its requests queue
+	Partitions                      []window // the process's requests vanish; no answers
+	Crashes                         []window // dead from From; restarted (a new incarnation) at To
+}
+
+// Plan is everything a seed decides before the run: the processes, their
+// network's fault rates and fault windows, storage's storms and clock
+// drift.
+type Plan struct {
+	Seed   uint64
+	Procs  []procPlan
+	Storms []window // storage answers most requests 503 (unapplied)
+	Drift  float64  // storage's clock rate over the holders', minus 1: [0, MaxDrift]
+}
+
+// NewPlan draws a seed's plan.
+func NewPlan(seed uint64) Plan {
+	r := newRand(seed, 0x91a4)
+	p := Plan{Seed: seed, Drift: r.Float64() * MaxDrift}
+	p.Storms = windows(r, 2, time.Second, 10*time.Second)
+	n := 3 + r.IntN(3)
+	for i := range n {
+		pp := procPlan{Name: fmt.Sprintf("p%d", i), Kind: Kind(r.IntN(3)), Goroutines: 1}
+		if pp.Kind == KindMutex {
+			pp.Goroutines = 2 + r.IntN(2)
+		}
+		pp.PLate = r.Float64() * 0.08
+		pp.PLost = r.Float64() * 0.08
+		pp.PDup = r.Float64() * 0.08
+		pp.PSlow = r.Float64() * 0.1
+		pp.P5xx = r.Float64() * 0.05
+		pp.Pauses = windows(r, 2, time.Second, 8*time.Second)
+		pp.Partitions = windows(r, 2, time.Second, 20*time.Second)
+		pp.Crashes = windows(r, 2, time.Second, 15*time.Second)
+		p.Procs = append(p.Procs, pp)
+	}
+	return p
+}
+
+// windows draws up to max disjoint windows of the given lengths, in order,
+// all ending by FaultPhase.
+func windows(r *mrand.Rand, max int, lo, hi time.Duration) []window {
+	var ws []window
+	at := time.Duration(0)
+	for range r.IntN(max + 1) {
+		from := at + between(r, 0, FaultPhase/2)
+		to := min(from+between(r, lo, hi), FaultPhase)
+		if from >= to {
+			break
+		}
+		ws = append(ws, window{from, to})
+		at = to
+	}
+	return ws
+}
+
+func inAny(ws []window, t time.Duration) (window, bool) {
+	for _, w := range ws {
+		if w.has(t) {
+			return w, true
+		}
+	}
+	return window{}, false
+}
+
+func (p Plan) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "seed %d: L=%v M=%v P=%v faults until %v, tail %v, storage clock faster by %.0f ppm, storms %v\n",
+		p.Seed, Duration, Margin, Poll, FaultPhase, Tail, p.Drift*1e6, p.Storms)
+	for _, pp := range p.Procs {
+		fmt.Fprintf(&b, "  %s %s x%d: late %.3f lost %.3f dup %.3f slow %.3f 5xx %.3f pauses %v partitions %v crashes %v\n",
+			pp.Name, pp.Kind, pp.Goroutines, pp.PLate, pp.PLost, pp.PDup, pp.PSlow, pp.P5xx, pp.Pauses, pp.Partitions, pp.Crashes)
+	}
+	return b.String()
+}

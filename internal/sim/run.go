@@ -1,0 +1,269 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/internal/wait"
+	"github.com/leasehold/leasehold/mutex"
+	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/leasetest"
+)
+
+// Options changes how Run builds the holders.
+type Options struct {
+	// Wrap, if set, wraps each process incarnation's network Leaser before
+	// its holder uses it (tests use it to force the old bug back in).
+	Wrap func(renewer.Leaser) renewer.Leaser
+	// Trace, if set, receives a line for every request that reaches
+	// storage and every answer that is lost or refused on the way. It is
+	// called from many goroutines, never at once.
+	Trace func(line string)
+}
+
+// Result is one run: its plan, history and violations.
+type Result struct {
+	Plan       Plan
+	History    History
+	Violations []Violation
+}
+
+// Causes of the end of an incarnation.
+var (
+	errCrash = errors.New("sim: process crashed")
+	errStop  = errors.New("sim: run over")
+)
+
+// world is one run's shared state.
+type world struct {
+	plan  Plan
+	start time.Time
+	rec   recorder
+	store *leasetest.Container
+	opts  Options
+
+	bg sync.WaitGroup // request goroutines, for Run to drain
+
+	traceMu sync.Mutex // serializes opts.Trace
+}
+
+// trace sends a line to opts.Trace, if set.
+func (w *world) trace(format string, args ...any) {
+	if w.opts.Trace == nil {
+		return
+	}
+	line := fmt.Sprintf("%12v ", w.since()) + fmt.Sprintf(format, args...)
+	w.traceMu.Lock()
+	defer w.traceMu.Unlock()
+	w.opts.Trace(line)
+}
+
+func (w *world) since() time.Duration              { return time.Since(w.start) }
+func (w *world) sinceAt(t time.Time) time.Duration { return t.Sub(w.start) }
+func (w *world) at(d time.Duration) time.Time      { return w.start.Add(d) }
+func (w *world) spawn(f func()) {
+	w.bg.Add(1)
+	go func() {
+		defer w.bg.Done()
+		f()
+	}()
+}
+
+// Run simulates seed's plan and checks its history. It must be called
+// inside a testing/synctest bubble: it runs FaultPhase + Tail of virtual
+// time, then waits for every request in flight.
+func Run(seed uint64, opts Options) Result {
+	w := &world{plan: NewPlan(seed), start: time.Now(), store: leasetest.New(), opts: opts}
+	w.rec.w = w
+	var procs sync.WaitGroup
+	for i := range w.plan.Procs {
+		procs.Go(func() { w.runProc(uint64(i)) })
+	}
+	procs.Wait()
+	// Let every goroutine of the holders wind down: a dead incarnation's
+	// renewer runs until its validity deadline, a request lost in a
+	// partition fails after partitionCap.
+	time.Sleep(partitionCap + Duration)
+	w.bg.Wait()
+	hs := w.rec.history()
+	return Result{Plan: w.plan, History: hs, Violations: Check(hs, DefaultBounds(w.plan.Drift))}
+}
+
+// runProc runs one process: incarnations separated by its crashes, until
+// the end of the run.
+func (w *world) runProc(id uint64) {
+	pp := &w.plan.Procs[id]
+	for inc := uint64(0); ; inc++ {
+		l := &link{store: w.store, w: w, p: pp, id: id, inc: inc}
+		var lr renewer.Leaser = l
+		if w.opts.Wrap != nil {
+			lr = w.opts.Wrap(l)
+		}
+		ctx, cancel := context.WithCancelCause(context.Background())
+		ctx = wait.WithSeed(ctx, hash(w.plan.Seed, id, inc, 0x5eed))
+		var done sync.WaitGroup
+		done.Go(func() { w.work(ctx, pp, lr, id, inc) })
+
+		// Sleep until this incarnation's crash, or the end.
+		stop, crash := FaultPhase+Tail, window{}
+		for _, c := range pp.Crashes {
+			if c.From >= w.since() {
+				stop, crash = c.From, c
+				break
+			}
+		}
+		sleepUntil(w.at(stop))
+		if stop == FaultPhase+Tail {
+			cancel(errStop)
+			done.Wait()
+			return
+		}
+		l.dead.Store(true) // nothing more is sent; requests in flight still land
+		cancel(errCrash)
+		done.Wait()
+		sleepUntil(w.at(crash.To))
+	}
+}
+
+// work runs one incarnation's holder until ctx ends.
+func (w *world) work(ctx context.Context, pp *procPlan, l renewer.Leaser, id, inc uint64) {
+	// Goroutines that start at one instant would race for their first
+	// step; the scheduler, not the seed, would pick the winner. Stagger
+	// them.
+	time.Sleep(between(newRand(w.plan.Seed, id, inc, 5), 0, 10*time.Millisecond))
+	base := Holding{Proc: pp.Name, Inc: int(inc), Kind: pp.Kind}
+	switch pp.Kind {
+	case KindRenewer:
+		w.renewerLoop(ctx, l, base, newRand(w.plan.Seed, id, inc, 1))
+	case KindElection:
+		w.elect(ctx, l, base, newRand(w.plan.Seed, id, inc, 2), newRand(w.plan.Seed, id, inc, 3))
+	case KindMutex:
+		m, err := mutex.New(l, mutex.WithIdentity(pp.Name), mutex.WithPollInterval(Poll))
+		if err != nil {
+			panic(err) // a fixed, valid configuration
+		}
+		var g sync.WaitGroup
+		for gi := range pp.Goroutines {
+			g.Go(func() {
+				gctx := wait.WithSeed(ctx, hash(w.plan.Seed, id, inc, uint64(gi), 0x6c6f636b))
+				b := base
+				b.Goroutine = gi
+				r := newRand(w.plan.Seed, id, inc, 4, uint64(gi))
+				time.Sleep(between(r, 0, 10*time.Millisecond))
+				w.lockLoop(gctx, m, b, r)
+			})
+		}
+		g.Wait()
+	}
+}
+
+// track records h from now until ctx ends.
+func (w *world) track(ctx context.Context, h Holding) {
+	p := w.rec.start(h)
+	context.AfterFunc(ctx, func() {
+		cause := context.Cause(ctx)
+		w.rec.end(p, cause, errors.Is(cause, renewer.ErrLeaseLost))
+	})
+}
+
+// holdFor waits d, or until held ends, or until ctx ends; it reports
+// whether the process is still running (ctx not ended).
+func holdFor(ctx, held context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-held.Done():
+	case <-ctx.Done():
+		return false
+	}
+	return true
+}
+
+func (w *world) renewerLoop(ctx context.Context, l renewer.Leaser, base Holding, r *mrand.Rand) {
+	rn, err := renewer.New(l, renewer.WithIdentity(base.Proc), renewer.WithPollInterval(Poll))
+	if err != nil {
+		panic(err) // a fixed, valid configuration
+	}
+	for ctx.Err() == nil {
+		ls, err := rn.Acquire(ctx)
+		if err != nil {
+			wait.Sleep(ctx, Poll)
+			continue
+		}
+		h := base
+		h.Term = ls.Term()
+		w.track(ls.Context(), h)
+		if !holdFor(ctx, ls.Context(), between(r, 0, 20*time.Second)) {
+			if errors.Is(context.Cause(ctx), errStop) {
+				_ = ls.Release(context.Background())
+			}
+			return // crashed: no release, no more requests
+		}
+		if r.Float64() < 0.2 {
+			_ = ls.Abandon(context.Background())
+		} else {
+			_ = ls.Release(context.Background())
+		}
+		wait.Sleep(ctx, between(r, 0, 2*time.Second))
+	}
+}
+
+func (w *world) elect(ctx context.Context, l renewer.Leaser, base Holding, r, rr *mrand.Rand) {
+	e, err := election.New(l, base.Proc, election.WithPollInterval(Poll))
+	if err != nil {
+		panic(err) // a fixed, valid configuration
+	}
+	var g sync.WaitGroup
+	g.Go(func() { // resign now and then
+		for wait.Sleep(ctx, between(rr, 3*time.Second, 30*time.Second)) {
+			_ = e.Resign(context.Background())
+		}
+	})
+	_ = e.Run(ctx, election.Callbacks{
+		OnElected: func(lctx context.Context, term int64) {
+			h := base
+			h.Term = term
+			w.track(lctx, h)
+			<-lctx.Done()
+		},
+	})
+	g.Wait()
+}
+
+func (w *world) lockLoop(ctx context.Context, m *mutex.Mutex, base Holding, r *mrand.Rand) {
+	for ctx.Err() == nil {
+		held, err := m.Lock(ctx)
+		if err != nil {
+			wait.Sleep(ctx, Poll)
+			continue
+		}
+		h := base
+		h.Term, h.Seq = fencing(held)
+		w.track(held.Context(), h)
+		if !holdFor(ctx, held.Context(), between(r, 0, 10*time.Second)) {
+			if errors.Is(context.Cause(ctx), errStop) {
+				_ = held.Unlock(context.Background())
+			}
+			return
+		}
+		_ = held.Unlock(context.Background())
+		wait.Sleep(ctx, between(r, 0, 2*time.Second))
+	}
+}
+
+// fencing returns a mutex holding's fencing number as (term, seq): today
+// the token is term<<20 | seq; once the token is the term itself (or the
+// Held has no Token), seq is 0.
+func fencing(h *mutex.Held) (term, seq int64) {
+	term = h.Term()
+	if t, ok := any(h).(interface{ Token() int64 }); ok && t.Token() != term && t.Token()>>20 == term {
+		return term, t.Token() & (1<<20 - 1)
+	}
+	return term, 0
+}

@@ -1,0 +1,87 @@
+package sim_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+
+	"github.com/leasehold/leasehold/internal/sim"
+)
+
+var (
+	flagSeeds = flag.Int("seeds", 40, "how many seeds TestSim runs (make sim: 10000)")
+	flagFirst = flag.Uint64("first", 1, "the first seed TestSim runs")
+	flagSeed  = flag.Uint64("seed", 0, "replay this one seed and print its plan, history and violations")
+	flagTrace = flag.Bool("trace", false, "with -seed: also print every request as storage saw it")
+)
+
+// summary is TestSim's last line, printed by TestMain after the test
+// binary's own verdict so that it is the last line of `make sim`.
+var summary atomic.Pointer[string]
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if s := summary.Load(); s != nil {
+		fmt.Println(*s)
+	}
+	os.Exit(code)
+}
+
+// runSeed runs one seed in its own synctest bubble.
+func runSeed(t *testing.T, seed uint64, opts sim.Options) sim.Result {
+	var res sim.Result
+	synctest.Test(t, func(*testing.T) { res = sim.Run(seed, opts) })
+	return res
+}
+
+// TestSim runs -seeds seeds from -first (or replays -seed) and fails on any
+// violation, printing the first violating seed's history.
+func TestSim(t *testing.T) {
+	if *flagSeed != 0 {
+		var opts sim.Options
+		if *flagTrace {
+			opts.Trace = func(line string) { fmt.Println(line) }
+		}
+		res := runSeed(t, *flagSeed, opts)
+		t.Logf("%v\nhistory:\n%v", res.Plan, res.History)
+		for _, v := range res.Violations {
+			t.Errorf("violation: %v", v)
+		}
+		s := fmt.Sprintf("sim: seeds=1 holdings=%d violations=%d", len(res.History), len(res.Violations))
+		summary.Store(&s)
+		return
+	}
+	var (
+		mu         sync.Mutex
+		holdings   int
+		violations int
+		bad        = map[string]uint64{} // violation kind -> first seed showing it
+	)
+	t.Run("seeds", func(t *testing.T) {
+		for i := range *flagSeeds {
+			seed := *flagFirst + uint64(i)
+			t.Run(fmt.Sprint(seed), func(t *testing.T) {
+				t.Parallel()
+				res := runSeed(t, seed, sim.Options{})
+				mu.Lock()
+				defer mu.Unlock()
+				holdings += len(res.History)
+				violations += len(res.Violations)
+				for _, v := range res.Violations {
+					if s, ok := bad[v.Kind]; !ok || seed < s {
+						bad[v.Kind] = seed
+					}
+				}
+			})
+		}
+	})
+	for kind, seed := range bad {
+		t.Errorf("%s violations; first seed %d (replay: make sim SEED=%d)", kind, seed, seed)
+	}
+	s := fmt.Sprintf("sim: seeds=%d holdings=%d violations=%d", *flagSeeds, holdings, violations)
+	summary.Store(&s)
+}
