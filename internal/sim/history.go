@@ -70,17 +70,14 @@ func (r *recorder) start(h Holding) *Holding {
 }
 
 // end records h's end now, with its cause.
-func (r *recorder) end(h *Holding, cause error, lost bool) {
+func (r *recorder) end(h *Holding, cause string, lost bool) {
 	now := r.w.since()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if h.Ended {
 		return
 	}
-	h.End, h.Ended, h.Lost = now, true, lost
-	if cause != nil {
-		h.Cause = cause.Error()
-	}
+	h.End, h.Ended, h.Lost, h.Cause = now, true, lost, cause
 }
 
 // history returns the holdings in a stable order: by start, then by who.

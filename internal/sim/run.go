@@ -167,8 +167,36 @@ func (w *world) track(ctx context.Context, h Holding) {
 	p := w.rec.start(h)
 	context.AfterFunc(ctx, func() {
 		cause := context.Cause(ctx)
-		w.rec.end(p, cause, errors.Is(cause, renewer.ErrLeaseLost))
+		w.rec.end(p, describe(cause), errors.Is(cause, renewer.ErrLeaseLost))
 	})
+}
+
+// describe says in a word why a holding ended, and for a loss, the reason.
+func describe(cause error) string {
+	var why string
+	switch {
+	case errors.Is(cause, renewer.ErrLeaseLost):
+		return "lost: " + cause.Error()
+	case errors.Is(cause, renewer.ErrReleased):
+		why = "released"
+	case errors.Is(cause, renewer.ErrAbandoned):
+		why = "abandoned"
+	case errors.Is(cause, mutex.ErrUnlocked):
+		why = "unlocked"
+	case errors.Is(cause, election.ErrResigned):
+		why = "resigned"
+	case cause == nil:
+		return ""
+	default:
+		return cause.Error()
+	}
+	switch {
+	case errors.Is(cause, errCrash):
+		why += " (crash)"
+	case errors.Is(cause, errStop):
+		why += " (run over)"
+	}
+	return why
 }
 
 // holdFor waits d, or until held ends, or until ctx ends; it reports

@@ -1,0 +1,90 @@
+package sim_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/leasehold/leasehold/internal/sim"
+	"github.com/leasehold/leasehold/renewer"
+)
+
+// oneID is a Leaser wrapper that puts issue 11's bug back: every lease ID
+// its holder sends becomes one fixed ID, the same for every holding, and
+// answers carrying that ID are mapped back to the ID the holder sent. A
+// late request of an earlier holding then acts on a later one.
+type oneID struct {
+	l  renewer.Leaser
+	id string
+}
+
+var oneIDs atomic.Uint64
+
+func newOneID(l renewer.Leaser) renewer.Leaser {
+	n := oneIDs.Add(1)
+	return &oneID{l: l, id: fmt.Sprintf("00000000-0000-4000-8000-%012x", n)}
+}
+
+// back maps the fixed ID in an answer to the ID the holder sent.
+func (o *oneID) back(got, sent string) string {
+	if strings.EqualFold(got, o.id) {
+		return sent
+	}
+	return got
+}
+
+func (o *oneID) Acquire(ctx context.Context, id string, d time.Duration) (string, error) {
+	got, err := o.l.Acquire(ctx, o.id, d)
+	return o.back(got, id), err
+}
+
+func (o *oneID) Renew(ctx context.Context, id string) (string, error) {
+	got, err := o.l.Renew(ctx, o.id)
+	return o.back(got, id), err
+}
+
+func (o *oneID) Change(ctx context.Context, id, proposed string) (string, error) {
+	got, err := o.l.Change(ctx, o.id, o.id)
+	return o.back(got, proposed), err
+}
+
+func (o *oneID) Release(ctx context.Context, id string) error { return o.l.Release(ctx, o.id) }
+
+func (o *oneID) Break(ctx context.Context, period time.Duration) (time.Duration, error) {
+	return o.l.Break(ctx, period)
+}
+
+func (o *oneID) Properties(ctx context.Context) (renewer.Properties, error) {
+	return o.l.Properties(ctx)
+}
+
+func (o *oneID) SetMetadata(ctx context.Context, id string, md map[string]string) error {
+	if id != "" {
+		id = o.id
+	}
+	return o.l.SetMetadata(ctx, id, md)
+}
+
+// TestSimFindsOneIDBug runs the simulation with every holder forced back to
+// one lease ID for all its holdings (issue 11's bug) and wants violations
+// within a budget of seeds: the simulation can see the bug.
+func TestSimFindsOneIDBug(t *testing.T) {
+	const budget = 300
+	kinds := map[string]uint64{}
+	for seed := uint64(1); seed <= budget && len(kinds) < 2; seed++ {
+		res := runSeed(t, seed, sim.Options{Wrap: newOneID})
+		for _, v := range res.Violations {
+			if _, ok := kinds[v.Kind]; !ok {
+				kinds[v.Kind] = seed
+				t.Logf("seed %d: %v", seed, v)
+			}
+		}
+	}
+	if len(kinds) == 0 {
+		t.Fatalf("no violation in %d seeds with one lease ID per holder: the simulation cannot see the bug", budget)
+	}
+	t.Logf("first seed per kind: %v", kinds)
+}
