@@ -61,7 +61,8 @@ func (w window) String() string { return fmt.Sprintf("[%v, %v)", w.From, w.To) }
 type procPlan struct {
 	Name       string
 	Kind       Kind
-	Goroutines int // mutex goroutines; 1 otherwise
+	Goroutines int           // mutex goroutines; 1 otherwise
+	MaxHold    time.Duration // mutex.WithMaxHold, or 0: waiters break a lease held too long
 	// Probabilities, per request sent in the fault phase.
 	PLate, PLost, PDup, PSlow, P5xx float64
 	Pauses                          []window // the process runs nothing; its requests queue
@@ -89,6 +90,9 @@ func NewPlan(seed uint64) Plan {
 		pp := procPlan{Name: fmt.Sprintf("p%d", i), Kind: Kind(r.IntN(3)), Goroutines: 1}
 		if pp.Kind == KindMutex {
 			pp.Goroutines = 2 + r.IntN(2)
+			if r.IntN(3) == 0 {
+				pp.MaxHold = between(r, Duration, 40*time.Second)
+			}
 		}
 		pp.PLate = r.Float64() * 0.08
 		pp.PLost = r.Float64() * 0.08
@@ -134,6 +138,9 @@ func (p Plan) String() string {
 	fmt.Fprintf(&b, "seed %d: L=%v M=%v P=%v faults until %v, tail %v, storage clock faster by %.0f ppm, storms %v\n",
 		p.Seed, Duration, Margin, Poll, FaultPhase, Tail, p.Drift*1e6, p.Storms)
 	for _, pp := range p.Procs {
+		if pp.MaxHold > 0 {
+			fmt.Fprintf(&b, "  %s mutex max-hold %v\n", pp.Name, pp.MaxHold)
+		}
 		fmt.Fprintf(&b, "  %s %s x%d: late %.3f lost %.3f dup %.3f slow %.3f 5xx %.3f pauses %v partitions %v crashes %v\n",
 			pp.Name, pp.Kind, pp.Goroutines, pp.PLate, pp.PLost, pp.PDup, pp.PSlow, pp.P5xx, pp.Pauses, pp.Partitions, pp.Crashes)
 	}

@@ -143,7 +143,7 @@ func (w *world) work(ctx context.Context, pp *procPlan, l renewer.Leaser, id, in
 	case KindElection:
 		w.elect(ctx, l, base, newRand(w.plan.Seed, id, inc, 2), newRand(w.plan.Seed, id, inc, 3))
 	case KindMutex:
-		m, err := mutex.New(l, mutex.WithIdentity(pp.Name), mutex.WithPollInterval(Poll))
+		m, err := mutex.New(l, mutex.WithIdentity(pp.Name), mutex.WithPollInterval(Poll), mutex.WithMaxHold(pp.MaxHold))
 		if err != nil {
 			panic(err) // a fixed, valid configuration
 		}
@@ -219,9 +219,13 @@ func (w *world) renewerLoop(ctx context.Context, l renewer.Leaser, base Holding,
 		panic(err) // a fixed, valid configuration
 	}
 	for ctx.Err() == nil {
-		ls, err := rn.Acquire(ctx)
+		acquire := rn.Acquire
+		if r.IntN(4) == 0 {
+			acquire = rn.TryAcquire
+		}
+		ls, err := acquire(ctx)
 		if err != nil {
-			wait.Sleep(ctx, Poll)
+			wait.Sleep(ctx, between(r, Poll/2, 2*Poll))
 			continue
 		}
 		h := base
@@ -243,7 +247,7 @@ func (w *world) renewerLoop(ctx context.Context, l renewer.Leaser, base Holding,
 }
 
 func (w *world) elect(ctx context.Context, l renewer.Leaser, base Holding, r, rr *mrand.Rand) {
-	e, err := election.New(l, base.Proc, election.WithPollInterval(Poll))
+	e, err := election.New(l, base.Proc, election.WithPollInterval(Poll), election.WithReleaseOnCancel(r.IntN(4) != 0))
 	if err != nil {
 		panic(err) // a fixed, valid configuration
 	}
@@ -260,15 +264,21 @@ func (w *world) elect(ctx context.Context, l renewer.Leaser, base Holding, r, rr
 			w.track(lctx, h)
 			<-lctx.Done()
 		},
+		OnDemoted:   func() {},
+		OnNewLeader: func(string, int64) {},
 	})
 	g.Wait()
 }
 
 func (w *world) lockLoop(ctx context.Context, m *mutex.Mutex, base Holding, r *mrand.Rand) {
 	for ctx.Err() == nil {
-		held, err := m.Lock(ctx)
+		lock := m.Lock
+		if r.IntN(4) == 0 {
+			lock = m.TryLock
+		}
+		held, err := lock(ctx)
 		if err != nil {
-			wait.Sleep(ctx, Poll)
+			wait.Sleep(ctx, between(r, Poll/2, 2*Poll))
 			continue
 		}
 		h := base

@@ -3,7 +3,9 @@ package sim_test
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -59,7 +61,9 @@ func TestSim(t *testing.T) {
 		mu         sync.Mutex
 		holdings   int
 		violations int
-		bad        = map[string]uint64{} // violation kind -> first seed showing it
+		first      = map[string]uint64{} // violation kind -> first seed showing it
+		count      = map[string]int{}    // violation kind -> violations
+		seeds      = map[string]int{}    // violation kind -> seeds showing it
 	)
 	t.Run("seeds", func(t *testing.T) {
 		for i := range *flagSeeds {
@@ -71,16 +75,23 @@ func TestSim(t *testing.T) {
 				defer mu.Unlock()
 				holdings += len(res.History)
 				violations += len(res.Violations)
+				seen := map[string]bool{}
 				for _, v := range res.Violations {
-					if s, ok := bad[v.Kind]; !ok || seed < s {
-						bad[v.Kind] = seed
+					if s, ok := first[v.Kind]; !ok || seed < s {
+						first[v.Kind] = seed
+					}
+					count[v.Kind]++
+					if !seen[v.Kind] {
+						seen[v.Kind] = true
+						seeds[v.Kind]++
 					}
 				}
 			})
 		}
 	})
-	for kind, seed := range bad {
-		t.Errorf("%s violations; first seed %d (replay: make sim SEED=%d)", kind, seed, seed)
+	for _, kind := range slices.Sorted(maps.Keys(first)) {
+		t.Errorf("%s: %d violations in %d seeds; first seed %d (replay: make sim SEED=%d)",
+			kind, count[kind], seeds[kind], first[kind], first[kind])
 	}
 	s := fmt.Sprintf("sim: seeds=%d holdings=%d violations=%d", *flagSeeds, holdings, violations)
 	summary.Store(&s)
