@@ -56,17 +56,25 @@ func (ls *Lease) HandOver(ctx context.Context) (*Lease, error) {
 // not, having released what it could.
 func (ls *Lease) handOver(ctx context.Context) (*Lease, error) {
 	r := ls.r
+	// The old holding ends and the new one becomes the Renewer's current
+	// lease at once, so that no Acquire of the same Renewer slips between.
+	r.mu.Lock()
 	if !ls.end(ErrHandedOver) {
+		r.mu.Unlock()
 		cause := context.Cause(ls.ctx)
 		ls.release(cause)
 		return nil, fmt.Errorf("renewer: hand over: %w", cause)
 	}
+	nl := newLease(r, newLeaseID(), ls.LastRenewed())
+	r.cur = nl
+	r.mu.Unlock()
 	if ls.term == math.MaxInt64 {
 		err := fmt.Errorf("renewer: hand over: %w: term %d has no successor", ErrInvalidTerm, ls.term)
+		nl.end(err)
 		ls.release(err)
+		close(nl.stopped)
 		return nil, err
 	}
-	nl := newLease(r, newLeaseID(), ls.LastRenewed())
 	nl.term = ls.term + 1
 	nl.md = withHolder(ls.md, r.cfg.identity, nl.term, 0)
 	err := nl.underLease(ctx, "hand over", func(cctx context.Context) error {
@@ -94,9 +102,6 @@ func (ls *Lease) handOver(ctx context.Context) (*Lease, error) {
 		close(nl.stopped)
 		return nil, err
 	}
-	r.mu.Lock()
-	r.cur = nl
-	r.mu.Unlock()
 	r.log.Info("lease handed over", zap.Int64("term", nl.term), zap.Int64("previous term", ls.term))
 	return nl, nil
 }
