@@ -65,7 +65,7 @@ func (ls *Lease) handOver(ctx context.Context) (*Lease, error) {
 		ls.release(cause)
 		return nil, fmt.Errorf("renewer: hand over: %w", cause)
 	}
-	nl := newLease(r, newLeaseID(), ls.LastRenewed())
+	nl := newLease(r, newLeaseID(), ls.LastRenewed(), ls.rnd)
 	r.cur = nl
 	r.mu.Unlock()
 	if ls.term == math.MaxInt64 {

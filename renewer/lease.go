@@ -26,8 +26,9 @@ import (
 // A Lease is safe for concurrent use.
 type Lease struct {
 	r    *Renewer
-	id   string // this holding's lease ID, used by no other holding
-	term int64  // fixed before the Lease is handed out; every metadata write under id carries it
+	id   string      // this holding's lease ID, used by no other holding
+	term int64       // fixed before the Lease is handed out; every metadata write under id carries it
+	rnd  wait.Source // jitter of retries: the acquiring ctx's (seeded only in internal/sim)
 
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
@@ -48,8 +49,11 @@ type Lease struct {
 
 // newLease starts a holding with lease ID id whose last successful acquire
 // or renew was sent at sent.
-func newLease(r *Renewer, id string, sent time.Time) *Lease {
-	ls := &Lease{r: r, id: id, stopped: make(chan struct{}), handover: make(chan handOverReq)}
+//
+// rnd is the random source of its retries (internal/wait): the acquiring
+// ctx's, seeded only in the deterministic simulation (internal/sim).
+func newLease(r *Renewer, id string, sent time.Time, rnd wait.Source) *Lease {
+	ls := &Lease{r: r, id: id, rnd: rnd, stopped: make(chan struct{}), handover: make(chan handOverReq)}
 	ls.ctx, ls.cancel = context.WithCancelCause(context.Background())
 	ls.lastRenewed = sent
 	ls.deadline = sent.Add(r.cfg.window() - r.cfg.margin)
@@ -226,7 +230,7 @@ func (ls *Lease) underLease(ctx context.Context, op string, call func(context.Co
 	defer cancel(nil)
 	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
 	defer stop()
-	b := ls.r.newBackOff()
+	b := ls.r.newBackOff(ls.rnd)
 	for {
 		cctx, cancelCall := ls.callContext(wctx)
 		err := call(cctx)
@@ -293,7 +297,7 @@ func (ls *Lease) hold() (next *Lease) {
 // succeeds, the lease is lost, or the lease ends. It reports success.
 func (ls *Lease) renew() bool {
 	r := ls.r
-	b := r.newBackOff()
+	b := r.newBackOff(ls.rnd)
 	for failures := 0; ; failures++ {
 		cctx, cancel := ls.callContext(ls.ctx)
 		sent := time.Now()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/leasehold/leasehold/internal/wait"
 
-	"github.com/cenkalti/backoff/v4"
 	"go.uber.org/zap"
 )
 
@@ -104,7 +103,7 @@ func (r *Renewer) Acquire(ctx context.Context) (*Lease, error) {
 			return nil, err
 		}
 		r.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
-		if !wait.Sleep(ctx, wait.Jitter(r.cfg.pollInterval)) {
+		if !wait.Sleep(ctx, wait.From(ctx).Jitter(r.cfg.pollInterval)) {
 			a.giveUp()
 			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
 		}
@@ -196,7 +195,7 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 	case !sameID(got, a.id):
 		return nil, fmt.Errorf("%w: acquire answered with another lease ID: %w", ErrLeaseHeld, ErrLeaseIDMismatch)
 	}
-	ls := newLease(r, a.id, sent)
+	ls := newLease(r, a.id, sent, wait.From(ctx))
 	if err := ls.writeTerm(ctx, "acquire"); err != nil {
 		ls.abandon(err) // releases a.id: it is spent
 		a.id, a.uncertain = newLeaseID(), false
@@ -297,16 +296,11 @@ func Inspect(ctx context.Context, l Leaser) (Status, error) {
 
 // newBackOff returns the retry schedule for calls made while holding:
 // jittered exponential, capped well inside the renew interval; the validity
-// deadline, not a count, ends the retries.
-func (r *Renewer) newBackOff() backoff.BackOff {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = min(200*time.Millisecond, r.cfg.renewInterval/10)
-	b.MaxInterval = max(b.InitialInterval, r.cfg.renewInterval/4)
-	b.RandomizationFactor = 0.5
-	b.Multiplier = 2
-	b.MaxElapsedTime = 0
-	b.Reset()
-	return b
+// deadline, not a count, ends the retries. rnd is the holding's random
+// source (internal/wait): seeded only in the deterministic simulation.
+func (r *Renewer) newBackOff(rnd wait.Source) *wait.BackOff {
+	initial := min(200*time.Millisecond, r.cfg.renewInterval/10)
+	return rnd.BackOff(initial, max(initial, r.cfg.renewInterval/4))
 }
 
 // sameID compares lease IDs as the service does: GUIDs, case-insensitively.
