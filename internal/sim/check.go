@@ -18,12 +18,20 @@ func (v Violation) String() string { return v.Kind + ": " + v.Detail }
 // Bounds is what Check needs to know about a run.
 type Bounds struct {
 	// Drift is how much faster storage's clock runs than the holders'
-	// (0.01 = 1%). A holding that ended by loss ended when the holder's
-	// clock said its validity deadline had come, at most L - M after an
-	// anchor on that clock; on storage's timeline that end lies up to
-	// Drift*(L-M) later, so Check moves such ends that much later.
-	// Voluntary ends are events, not measured spans, and stay put.
+	// (0.01 = 1%). A holding that timed out ended when the holder's clock
+	// said its validity deadline had come, at most L - M after an anchor
+	// on that clock; on storage's timeline that end lies up to
+	// Drift*(L-M) later, so Check moves such ends that much later, except
+	// against a holding that starts causally after it (see Released).
+	// Other ends (release, unlock, resign, a storage answer proving the
+	// lease gone) are events, not measured spans, and stay put.
 	Drift float64
+	// Released lists, per process incarnation, when storage applied a
+	// successful release it sent. A holding that starts after its
+	// predecessor's own process released the lease, or that the same
+	// incarnation starts, comes causally after the predecessor's end,
+	// which drift cannot move past it.
+	Released map[Holder][]time.Duration
 	// Quiet is when faults have stopped and every request sent before
 	// has landed; End is when the run stopped its holders. Liveness is
 	// judged on [Quiet, End).
@@ -32,19 +40,28 @@ type Bounds struct {
 	Gap time.Duration
 }
 
-// DefaultBounds returns the bounds of a run with drift d.
-func DefaultBounds(d float64) Bounds {
+// Holder names a process incarnation.
+type Holder struct {
+	Proc string
+	Inc  int
+}
+
+// DefaultBounds returns the bounds of a run with drift d and the releases
+// storage applied.
+func DefaultBounds(d float64, released map[Holder][]time.Duration) Bounds {
 	return Bounds{
-		Drift: d,
-		Quiet: FaultPhase + MaxLate,
-		End:   FaultPhase + Tail,
-		Gap:   Duration + Poll*12/10 + Slack,
+		Drift:    d,
+		Released: released,
+		Quiet:    FaultPhase + MaxLate,
+		End:      FaultPhase + Tail,
+		Gap:      Duration + Poll*12/10 + Slack,
 	}
 }
 
 // Check returns the violations of hs, judged in start order (as Run returns
-// it; Check sorts a copy); #n in a violation is an index in that order: (a) two holdings whose intervals [Start, End) overlap on
-// storage's timeline; (b) a fencing number (Term, Seq) not strictly greater
+// it; Check sorts a copy; #n in a violation is an index in that order):
+// (a) two holdings whose intervals [Start, End) overlap on storage's
+// timeline; (b) a fencing number (Term, Seq) not strictly greater
 // than the previous holding's; (c) a span of more than b.Gap within
 // [b.Quiet, b.End) with no holder.
 func Check(hs History, b Bounds) []Violation {
@@ -57,18 +74,30 @@ func Check(hs History, b Bounds) []Violation {
 		}
 		return h.End
 	}
-	end := func(h Holding) time.Duration {
-		e := rawEnd(h)
-		if h.Lost {
-			e += time.Duration(b.Drift * float64(Duration-Margin))
+	// end is when p ended on storage's timeline, as seen by h, which
+	// starts after p.
+	end := func(p, h Holding) time.Duration {
+		e := rawEnd(p)
+		if !p.TimedOut || p.Proc == h.Proc && p.Inc == h.Inc {
+			return e
 		}
-		return e
+		for _, r := range b.Released[Holder{p.Proc, p.Inc}] {
+			if r >= e && r <= h.Start {
+				return e
+			}
+		}
+		return e + time.Duration(b.Drift*float64(Duration-Margin))
 	}
-	last := -1 // the holding that ends last among those seen
 	for i, h := range hs {
-		if last >= 0 && h.Start < end(hs[last]) {
+		over := -1 // the earlier holding that ends last after h starts
+		for j := range i {
+			if e := end(hs[j], h); h.Start < e && (over < 0 || e > end(hs[over], h)) {
+				over = j
+			}
+		}
+		if over >= 0 {
 			vs = append(vs, Violation{"overlap", fmt.Sprintf("#%d %v starts before #%d %v ends (at %v on storage's timeline)",
-				i, h, last, hs[last], end(hs[last]))})
+				i, h, over, hs[over], end(hs[over], h))})
 		}
 		if i > 0 {
 			p := hs[i-1]
@@ -76,9 +105,6 @@ func Check(hs History, b Bounds) []Violation {
 				vs = append(vs, Violation{"fencing", fmt.Sprintf("#%d %v has fencing number (%d, %d), not above #%d's (%d, %d)",
 					i, h, h.Term, h.Seq, i-1, p.Term, p.Seq)})
 			}
-		}
-		if last < 0 || end(h) > end(hs[last]) {
-			last = i
 		}
 	}
 	// Liveness: walk the covered spans from Quiet.

@@ -14,11 +14,12 @@ func held(proc string, term, seq int64, a, b float64) sim.Holding {
 	return sim.Holding{Proc: proc, Term: term, Seq: seq, Start: s(a), End: s(b), Ended: true}
 }
 
-func lost(h sim.Holding) sim.Holding { h.Lost = true; return h }
+func timedOut(h sim.Holding) sim.Holding { h.TimedOut = true; return h }
 
 // TestCheck feeds the checker hand-made histories, good and bad.
 func TestCheck(t *testing.T) {
-	b := sim.Bounds{Drift: 0.01, Quiet: s(100), End: s(160), Gap: s(17)}
+	b := sim.Bounds{Drift: 0.01, Quiet: s(100), End: s(160), Gap: s(17),
+		Released: map[sim.Holder][]time.Duration{{Proc: "r"}: {s(120.05)}}}
 	tests := []struct {
 		name string
 		give sim.History
@@ -43,13 +44,26 @@ func TestCheck(t *testing.T) {
 			want: []string{"overlap", "overlap"},
 		},
 		{
-			name: "loss end moved by drift into the next start",
-			give: sim.History{lost(held("a", 1, 0, 90, 120)), held("b", 2, 0, 120.1, 160)},
+			name: "deadline end moved by drift into the next start",
+			give: sim.History{timedOut(held("a", 1, 0, 90, 120)), held("b", 2, 0, 120.1, 160)},
 			want: []string{"overlap"},
 		},
 		{
-			name: "loss end moved by drift, next start after it",
-			give: sim.History{lost(held("a", 1, 0, 90, 120)), held("b", 2, 0, 120.2, 160)},
+			name: "deadline end moved by drift, next start after it",
+			give: sim.History{timedOut(held("a", 1, 0, 90, 120)), held("b", 2, 0, 120.2, 160)},
+		},
+		{
+			name: "deadline end, then the same process again: causally after",
+			give: sim.History{timedOut(held("a", 1, 0, 90, 120)), held("a", 2, 0, 120.1, 160)},
+		},
+		{
+			name: "deadline end, then the holder's own release, then another: causally after",
+			give: sim.History{timedOut(held("r", 1, 0, 90, 120)), held("b", 2, 0, 120.1, 160)},
+		},
+		{
+			name: "deadline end, another starts before the holder's release landed",
+			give: sim.History{timedOut(held("r", 1, 0, 90, 120)), held("b", 2, 0, 120.04, 160)},
+			want: []string{"overlap"},
 		},
 		{
 			name: "term going back",

@@ -25,7 +25,7 @@ type Holding struct {
 	Term, Seq  int64
 	Start, End time.Duration
 	Ended      bool   // End was recorded; else the run ended first
-	Lost       bool   // ended by loss (its deadline or a definitive answer)
+	TimedOut   bool   // lost at its validity deadline, on the holder's clock
 	Cause      string // why it ended
 }
 
@@ -70,14 +70,14 @@ func (r *recorder) start(h Holding) *Holding {
 }
 
 // end records h's end now, with its cause.
-func (r *recorder) end(h *Holding, cause string, lost bool) {
+func (r *recorder) end(h *Holding, cause string, timedOut bool) {
 	now := r.w.since()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if h.Ended {
 		return
 	}
-	h.End, h.Ended, h.Lost, h.Cause = now, true, lost, cause
+	h.End, h.Ended, h.TimedOut, h.Cause = now, true, timedOut, cause
 }
 
 // history returns the holdings in a stable order: by start, then by who.

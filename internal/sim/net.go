@@ -180,7 +180,13 @@ func (l *link) Change(ctx context.Context, leaseID, proposedID string) (string, 
 
 // Release implements renewer.Leaser.
 func (l *link) Release(ctx context.Context, leaseID string) error {
-	_, err := l.call(ctx, opRelease, func(c context.Context) (any, error) { return nil, l.store.Release(c, leaseID) })
+	_, err := l.call(ctx, opRelease, func(c context.Context) (any, error) {
+		err := l.store.Release(c, leaseID)
+		if err == nil {
+			l.w.releasedBy(l.p, l.inc)
+		}
+		return nil, err
+	})
 	return err
 }
 

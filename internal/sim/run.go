@@ -50,6 +50,17 @@ type world struct {
 	bg sync.WaitGroup // request goroutines, for Run to drain
 
 	traceMu sync.Mutex // serializes opts.Trace
+
+	relMu    sync.Mutex                 // guards released
+	released map[Holder][]time.Duration // successful releases applied, per incarnation
+}
+
+// releasedBy records a successful release of p's incarnation inc, now.
+func (w *world) releasedBy(p *procPlan, inc uint64) {
+	w.relMu.Lock()
+	defer w.relMu.Unlock()
+	k := Holder{p.Name, int(inc)}
+	w.released[k] = append(w.released[k], w.since())
 }
 
 // trace sends a line to opts.Trace, if set.
@@ -78,7 +89,8 @@ func (w *world) spawn(f func()) {
 // inside a testing/synctest bubble: it runs FaultPhase + Tail of virtual
 // time, then waits for every request in flight.
 func Run(seed uint64, opts Options) Result {
-	w := &world{plan: NewPlan(seed), start: time.Now(), store: leasetest.New(), opts: opts}
+	w := &world{plan: NewPlan(seed), start: time.Now(), store: leasetest.New(), opts: opts,
+		released: map[Holder][]time.Duration{}}
 	w.rec.w = w
 	var procs sync.WaitGroup
 	for i := range w.plan.Procs {
@@ -91,7 +103,7 @@ func Run(seed uint64, opts Options) Result {
 	time.Sleep(partitionCap + Duration)
 	w.bg.Wait()
 	hs := w.rec.history()
-	return Result{Plan: w.plan, History: hs, Violations: Check(hs, DefaultBounds(w.plan.Drift))}
+	return Result{Plan: w.plan, History: hs, Violations: Check(hs, DefaultBounds(w.plan.Drift, w.released))}
 }
 
 // runProc runs one process: incarnations separated by its crashes, until
@@ -167,8 +179,24 @@ func (w *world) track(ctx context.Context, h Holding) {
 	p := w.rec.start(h)
 	context.AfterFunc(ctx, func() {
 		cause := context.Cause(ctx)
-		w.rec.end(p, describe(cause), errors.Is(cause, renewer.ErrLeaseLost))
+		w.rec.end(p, describe(cause), timedOut(cause))
 	})
+}
+
+// timedOut reports whether a holding ended by loss at a moment its own
+// clock chose (the validity deadline) rather than on a storage answer that
+// proved the lease gone (an event, which drift cannot move).
+func timedOut(cause error) bool {
+	if !errors.Is(cause, renewer.ErrLeaseLost) {
+		return false
+	}
+	for _, d := range []error{renewer.ErrLeaseIDMismatch, renewer.ErrLeaseNotPresent, renewer.ErrLeaseBreaking,
+		renewer.ErrLeaseBroken, renewer.ErrLeaseAlreadyPresent} {
+		if errors.Is(cause, d) {
+			return false
+		}
+	}
+	return true
 }
 
 // describe says in a word why a holding ended, and for a loss, the reason.

@@ -19,6 +19,7 @@ var (
 	flagFirst = flag.Uint64("first", 1, "the first seed TestSim runs")
 	flagSeed  = flag.Uint64("seed", 0, "replay this one seed and print its plan, history and violations")
 	flagTrace = flag.Bool("trace", false, "with -seed: also print every request as storage saw it")
+	flagOneID = flag.Bool("one-id", false, "force one lease ID for every holding of a holder (issue 11's bug), to see what the checker finds")
 )
 
 // summary is TestSim's last line, printed by TestMain after the test
@@ -40,11 +41,19 @@ func runSeed(t *testing.T, seed uint64, opts sim.Options) sim.Result {
 	return res
 }
 
+// options are the Options the -one-id flag asks for.
+func options() sim.Options {
+	if *flagOneID {
+		return sim.Options{Wrap: newOneID}
+	}
+	return sim.Options{}
+}
+
 // TestSim runs -seeds seeds from -first (or replays -seed) and fails on any
 // violation, printing the first violating seed's history.
 func TestSim(t *testing.T) {
 	if *flagSeed != 0 {
-		var opts sim.Options
+		opts := options()
 		if *flagTrace {
 			opts.Trace = func(line string) { fmt.Println(line) }
 		}
@@ -70,7 +79,7 @@ func TestSim(t *testing.T) {
 			seed := *flagFirst + uint64(i)
 			t.Run(fmt.Sprint(seed), func(t *testing.T) {
 				t.Parallel()
-				res := runSeed(t, seed, sim.Options{})
+				res := runSeed(t, seed, options())
 				mu.Lock()
 				defer mu.Unlock()
 				holdings += len(res.History)
@@ -90,8 +99,12 @@ func TestSim(t *testing.T) {
 		}
 	})
 	for _, kind := range slices.Sorted(maps.Keys(first)) {
-		t.Errorf("%s: %d violations in %d seeds; first seed %d (replay: make sim SEED=%d)",
-			kind, count[kind], seeds[kind], first[kind], first[kind])
+		replay := fmt.Sprintf("make sim SEED=%d", first[kind])
+		if *flagOneID {
+			replay = fmt.Sprintf("go test ./internal/sim -run '^TestSim$' -v -args -one-id -seed %d", first[kind])
+		}
+		t.Errorf("%s: %d violations in %d seeds; first seed %d (replay: %s)",
+			kind, count[kind], seeds[kind], first[kind], replay)
 	}
 	s := fmt.Sprintf("sim: seeds=%d holdings=%d violations=%d", *flagSeeds, holdings, violations)
 	summary.Store(&s)
