@@ -189,17 +189,23 @@ func TestRunTransitions(t *testing.T) {
 // unreachable for that holder only.
 type renewFault struct {
 	mu       sync.Mutex // guards the fields below
-	acquired string     // lease ID of the last successful acquire
+	acquired string     // lease ID of the current holding (acquired, or changed to right after)
 	failing  string     // lease ID whose renewals fail
 }
 
 func (f *renewFault) after(_ context.Context, call leasetest.Call, err error) error {
-	if call.Op == leasetest.OpAcquire && err == nil {
-		f.mu.Lock()
-		f.acquired = call.LeaseID
-		f.mu.Unlock()
+	if err != nil {
+		return err
 	}
-	return err
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch call.Op {
+	case leasetest.OpAcquire:
+		f.acquired = call.LeaseID
+	case leasetest.OpChange:
+		f.acquired = call.ProposedID
+	}
+	return nil
 }
 
 func (f *renewFault) before(_ context.Context, call leasetest.Call) error {
