@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -18,9 +19,10 @@ const defaultGrace = 2 * time.Second
 
 // A child is the command run under a lock or leadership, in a process group
 // of its own so that stopping it stops everything it started in that group.
+// On Linux the kernel kills it when leasehold dies (see dieWithLeasehold).
 type child struct {
 	cmd  *exec.Cmd
-	done chan struct{} // closed by the goroutine that waits for the process
+	done chan struct{} // closed by the goroutine that started and waits for the process
 
 	status int // the exit code to pass on; set before done is closed
 }
@@ -28,23 +30,36 @@ type child struct {
 // startChild starts argv with the environment plus env, sharing our stdin,
 // stdout and stderr. A command that cannot be started is a *failure with
 // exit code 126 or 127.
+//
+// The command is started, and waited for, by one goroutine locked to its OS
+// thread, which it never unlocks: the thread ends with the goroutine, after
+// the command has exited. On Linux the parent-death signal is tied to that
+// thread, so it must not end, or run anything else, while the command runs.
 func startChild(argv []string, env []string) (*child, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	dieWithLeasehold(cmd.SysProcAttr)
+	c := &child{cmd: cmd, done: make(chan struct{})}
+	started := make(chan error, 1) // the result of Start, sent once
+	go func() {
+		runtime.LockOSThread() // never unlocked: see above
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		defer close(c.done)
+		c.status = exitStatus(cmd.Wait(), cmd.ProcessState)
+	}()
+	if err := <-started; err != nil {
 		code := exitNoExec
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 			code = exitNoCmd
 		}
 		return nil, fail(code, "cannot run %s: %v", argv[0], unwrapPath(err))
 	}
-	c := &child{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		c.status = exitStatus(cmd.Wait(), cmd.ProcessState)
-	}()
 	return c, nil
 }
 
