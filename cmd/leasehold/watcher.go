@@ -21,6 +21,10 @@ const watchCommand = "__watch-group"
 // leasehold holds: the kernel closes it however leasehold dies (kill -9
 // included), on every Unix system. The watcher runs in a process group of
 // its own, so that signals for the command's group do not reach it.
+//
+// It learns the group only once the command has started: if leasehold dies
+// in the instant between the two, the watcher kills nothing, and only the
+// parent-death signal (Linux) stops the command.
 type watcher struct {
 	cmd *exec.Cmd
 	w   *os.File // the write end of the watcher's stdin
@@ -39,6 +43,7 @@ func startWatcher() (*watcher, error) {
 	}
 	defer r.Close()
 	cmd := exec.Command(exe, watchCommand)
+	cmd.Args[0] = "leasehold" // what ps shows, rather than /proc/self/exe
 	cmd.Stdin = r
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
