@@ -271,7 +271,9 @@ func recv[T any](t *testing.T, ch <-chan T, d time.Duration) T {
 func TestOverlapsCheck(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	at := func(s int, seq int64) instant { return instant{at: t0.Add(time.Duration(s) * time.Second), seq: seq} }
-	dl := func(s int) func() time.Time { return func() time.Time { return t0.Add(time.Duration(s) * time.Second) } }
+	dl := func(s int) func() time.Time {
+		return func() time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	}
 	tests := []struct {
 		name string
 		give []holding
