@@ -34,8 +34,11 @@
 //   - Recovery: an infinite lease left by a crashed holder is broken by a
 //     waiter configured WithBreakOnTimeout once the holder has shown no sign
 //     of life (no heartbeat, which a live holder advances every renew) for
-//     the timeout; a live holder is never broken that way. WithMaxHold
-//     breaks a holder that keeps a term too long, even a live one. Every
+//     the timeout; a live holder is never broken that way, nor a new holder
+//     whose term the container does not show yet: the waiter counts only
+//     silence it watched without interruption, and confirms it over two
+//     poll intervals before it breaks (see WithBreakOnTimeout). WithMaxHold
+//     breaks a holder that keeps the lock too long, even a live one. Every
 //     break is logged at Warn with what was broken and why. Infinite leases
 //     are refused without break-on-timeout.
 //
@@ -54,9 +57,10 @@
 //
 //   - Fairness across processes: the local queue is per Mutex. A process
 //     whose goroutines keep the lock busy keeps the lease for as long as
-//     they do, unless WithMaxHold is set (the holder then stops handing over
-//     locally after half of max-hold, and waiters elsewhere break it after
-//     max-hold).
+//     they do, unless WithMaxHold is set: the holder then stops handing over
+//     locally after half of max-hold, releases and stands aside for two
+//     poll intervals, and waiters elsewhere break a holder that keeps the
+//     lock past max-hold; see WithMaxHold for the bound.
 //
 //   - Liveness of Lock: a waiter learns that the lock is free only when it
 //     asks, every poll interval; after a crash the lock passes no sooner than

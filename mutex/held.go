@@ -29,9 +29,14 @@ type Held struct {
 	unlocked atomic.Bool             // Unlock was called
 }
 
+// heldKey is the context key under which a Held's context carries the
+// Held, so that Unlock recognises its own context (or one derived from it),
+// which its own cancellation ends.
+type heldKey struct{}
+
 func newHeld(m *Mutex, ls *renewer.Lease, seq int64) *Held {
 	h := &Held{m: m, lease: ls, token: ls.Term()<<seqBits | seq}
-	h.ctx, h.cancel = context.WithCancelCause(ls.Context())
+	h.ctx, h.cancel = context.WithCancelCause(context.WithValue(ls.Context(), heldKey{}, h))
 	return h
 }
 
@@ -76,6 +81,11 @@ func (h *Held) Deadline() time.Time { return h.lease.Deadline() }
 // release, which goes on without it; a failed release is logged, and the
 // lease then expires by itself.
 //
+// The natural call in a defer, Unlock(h.Context()), works: a context that
+// Unlock's own cancellation ends (the Held's context, or one derived from
+// it) does not cut the wait short; Unlock then waits without it, bounded
+// by twice the renewer's call timeout.
+//
 // Unlock returns nil if the lock was held until now; an error wrapping
 // ErrLost if it had been lost before; ErrUnlocked if Unlock was already
 // called; or ctx's cause, wrapped, if ctx ended before the release
@@ -83,6 +93,11 @@ func (h *Held) Deadline() time.Time { return h.lease.Deadline() }
 func (h *Held) Unlock(ctx context.Context) error {
 	if !h.unlocked.CompareAndSwap(false, true) {
 		return ErrUnlocked
+	}
+	if own, _ := ctx.Value(heldKey{}).(*Held); own == h {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*h.m.cfg.callTimeout)
+		defer cancel()
 	}
 	lost := context.Cause(h.ctx) // nil unless the lease ended first
 	h.cancel(ErrUnlocked)

@@ -184,20 +184,19 @@ func TestLost(t *testing.T) {
 		c := leasetest.New()
 		f := &faultyLeaser{Leaser: c}
 		m := newMutex(t, f, mutex.WithIdentity("doomed"))
+		rec := &holdings{}
 		h := mustLock(t, m)
+		doomed := rec.begin("doomed", h)
 
 		f.down.Store(true) // cut off: every renew fails
-		var lostAt time.Time
-		go func() { <-h.Done(); lostAt = time.Now() }()
+		go func() { <-h.Done(); rec.end(doomed) }() // stops acting once its context is done
 
 		other := newMutex(t, c, mutex.WithIdentity("next"), mutex.WithPollInterval(time.Second))
 		h2 := mustLock(t, other)
-		acquiredAt := time.Now()
+		next := rec.begin("next", h2)
 		synctest.Wait()
-
-		if lostAt.IsZero() || !lostAt.Before(acquiredAt) {
-			t.Errorf("holder's context done at %v, next holder acquired at %v: want done strictly before", lostAt, acquiredAt)
-		}
+		rec.end(next)
+		rec.check(t)
 		if cause := context.Cause(h.Context()); !errors.Is(cause, mutex.ErrLost) || !errors.Is(cause, renewer.ErrLeaseLost) {
 			t.Errorf("cause = %v, want ErrLost", cause)
 		}

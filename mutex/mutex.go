@@ -39,6 +39,12 @@ type Mutex struct {
 	lease   *renewer.Lease // the lease of the goroutine with the turn, kept for hand-over; nil when none
 	seq     int64          // local hand-overs of lease so far
 	since   time.Time      // when lease was acquired, on the local monotonic clock
+
+	// With max-hold: after a lease is let go because of max-hold, or lost,
+	// with local goroutines still waiting, the next acquisition stands
+	// aside (standingAside).
+	yield     bool
+	notBefore time.Time // end of the stand-aside; zero until it starts
 }
 
 // New returns a Mutex on the container behind l. It validates the options
@@ -62,6 +68,7 @@ func New(l renewer.Leaser, opts ...Option) (*Mutex, error) {
 	if err := cfg.validate(r.Timing()); err != nil {
 		return nil, err
 	}
+	cfg.callTimeout = r.Timing().CallTimeout
 	return &Mutex{r: r, l: l, cfg: cfg, log: cfg.log.With(zap.String("identity", r.Identity()))}, nil
 }
 
@@ -112,6 +119,10 @@ func (m *Mutex) TryLock(ctx context.Context) (*Held, error) {
 	}
 	if !m.tryTurn() {
 		return nil, fmt.Errorf("%w (in this process)", ErrLocked)
+	}
+	if m.standingAside(time.Now()) {
+		m.passTurn(ctx)
+		return nil, fmt.Errorf("%w (this process stands aside after max-hold, so that waiters elsewhere take the lock)", ErrLocked)
 	}
 	ls, err := m.r.TryAcquire(ctx)
 	if err != nil {

@@ -78,6 +78,9 @@ func (m *Mutex) takeOver() *Held {
 	}
 	if ls.Context().Err() != nil {
 		m.lease = nil
+		if m.cfg.maxHold > 0 {
+			m.yield, m.notBefore = true, time.Time{} // lost: see passTurn
+		}
 		return nil
 	}
 	m.log.Debug("lock handed over locally", zap.Int64("term", ls.Term()), zap.Int64("seq", m.seq))
@@ -108,6 +111,11 @@ func (m *Mutex) passTurn(ctx context.Context) error {
 		close(front.Value.(*waiter).ready)
 		m.mu.Unlock()
 		return nil
+	}
+	if front := m.waiters.Front(); front != nil && ls != nil && m.cfg.maxHold > 0 {
+		// Let go because of max-hold, or lost, while this process still
+		// wants the lock: give waiters elsewhere their turn.
+		m.yield, m.notBefore = true, time.Time{}
 	}
 	m.lease = nil
 	m.mu.Unlock()
@@ -140,4 +148,27 @@ func (m *Mutex) mayHandOver() bool {
 		return false
 	}
 	return m.cfg.maxHold == 0 || time.Since(m.since) < m.cfg.maxHold/2
+}
+
+// standingAside reports whether this Mutex must make no acquire attempt at
+// now, although the lease looks free: for two poll intervals after it
+// first looks free once this Mutex let a lease go because of max-hold (or
+// lost it) while its own goroutines still waited. A waiter elsewhere, which
+// reads the lease every poll interval, then sees it free and takes it, as
+// max-hold promises (see WithMaxHold), instead of this process taking it
+// again at once. Election's Run stands aside the same way after a Resign.
+func (m *Mutex) standingAside(now time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.yield {
+		return false
+	}
+	if m.notBefore.IsZero() {
+		m.notBefore = now.Add(2 * m.cfg.poll())
+	}
+	if now.Before(m.notBefore) {
+		return true
+	}
+	m.yield, m.notBefore = false, time.Time{}
+	return false
 }

@@ -3,6 +3,7 @@ package mutex_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -14,8 +15,9 @@ import (
 
 // TestLocalQueue checks that goroutines of one Mutex take the lock in
 // arrival order, that each hand-over keeps the lease (one acquire and one
-// release in all), that each holder's context ends before the next one's
-// hold begins, and that tokens strictly increase.
+// release in all), that no two holds overlap (each ends, by Unlock or its
+// validity deadline, before the next begins), and that tokens strictly
+// increase.
 func TestLocalQueue(t *testing.T) {
 	tests := []struct {
 		name string
@@ -30,11 +32,12 @@ func TestLocalQueue(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := leasetest.New()
 				m := newMutex(t, c)
+				rec := &holdings{}
 				first := mustLock(t, m)
+				firstHold := rec.begin("first", first)
 
 				var (
-					prev   = first // the previous holder; guarded by the lock under test
-					order  []int   // who held, in order; guarded by the lock under test
+					order  []int // who held, in order; guarded by the lock under test
 					tokens = []int64{first.Token()}
 					wg     sync.WaitGroup
 				)
@@ -45,22 +48,23 @@ func TestLocalQueue(t *testing.T) {
 							t.Errorf("goroutine %d: Lock: %v", i, err)
 							return
 						}
-						if prev.Context().Err() == nil {
-							t.Errorf("goroutine %d holds while the previous holder's context is live", i)
-						}
+						hd := rec.begin(fmt.Sprintf("goroutine %d", i), h)
 						if err := h.Context().Err(); err != nil {
 							t.Errorf("goroutine %d: context done on hand-over: %v", i, err)
 						}
-						prev, order, tokens = h, append(order, i), append(tokens, h.Token())
+						order, tokens = append(order, i), append(tokens, h.Token())
 						time.Sleep(time.Second) // work
+						rec.end(hd)
 						if err := h.Unlock(t.Context()); err != nil {
 							t.Errorf("goroutine %d: Unlock: %v", i, err)
 						}
 					})
 					synctest.Wait() // queued in order i
 				}
+				rec.end(firstHold)
 				mustUnlock(t, first)
 				wg.Wait()
+				rec.check(t)
 
 				for i, got := range order {
 					if got != i {
