@@ -188,7 +188,7 @@ func TestLost(t *testing.T) {
 		h := mustLock(t, m)
 		doomed := rec.begin("doomed", h)
 
-		f.down.Store(true) // cut off: every renew fails
+		f.down.Store(true)                          // cut off: every renew fails
 		go func() { <-h.Done(); rec.end(doomed) }() // stops acting once its context is done
 
 		other := newMutex(t, c, mutex.WithIdentity("next"), mutex.WithPollInterval(time.Second))
