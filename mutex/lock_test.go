@@ -21,9 +21,6 @@ func TestLockUnlock(t *testing.T) {
 		if got, want := h.Term(), int64(1); got != want {
 			t.Errorf("Term() = %d, want %d", got, want)
 		}
-		if got, want := h.Token(), int64(1)<<20; got != want {
-			t.Errorf("Token() = %d, want %d", got, want)
-		}
 		if err := h.Context().Err(); err != nil {
 			t.Fatalf("held context done right after Lock: %v", err)
 		}
@@ -206,8 +203,8 @@ func TestLost(t *testing.T) {
 		if err := h.Unlock(t.Context()); !errors.Is(err, mutex.ErrUnlocked) {
 			t.Errorf("second Unlock of a lost lock = %v, want ErrUnlocked", err)
 		}
-		if h2.Token() <= h.Token() {
-			t.Errorf("next token %d, want more than %d", h2.Token(), h.Token())
+		if h2.Term() <= h.Term() {
+			t.Errorf("next term %d, want more than %d", h2.Term(), h.Term())
 		}
 		mustUnlock(t, h2)
 	})

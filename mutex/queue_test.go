@@ -16,8 +16,8 @@ import (
 // TestLocalQueue checks that goroutines of one Mutex take the lock in
 // arrival order, that each hand-over keeps the lease (one acquire and one
 // release in all), that no two holds overlap (each ends, by Unlock or its
-// validity deadline, before the next begins), and that tokens strictly
-// increase.
+// validity deadline, before the next begins), and that terms, the fencing
+// numbers, go up by one per holding.
 func TestLocalQueue(t *testing.T) {
 	tests := []struct {
 		name string
@@ -37,9 +37,9 @@ func TestLocalQueue(t *testing.T) {
 				firstHold := rec.begin("first", first)
 
 				var (
-					order  []int // who held, in order; guarded by the lock under test
-					tokens = []int64{first.Token()}
-					wg     sync.WaitGroup
+					order []int // who held, in order; guarded by the lock under test
+					terms = []int64{first.Term()}
+					wg    sync.WaitGroup
 				)
 				for i := range tt.give {
 					wg.Go(func() {
@@ -52,7 +52,7 @@ func TestLocalQueue(t *testing.T) {
 						if err := h.Context().Err(); err != nil {
 							t.Errorf("goroutine %d: context done on hand-over: %v", i, err)
 						}
-						order, tokens = append(order, i), append(tokens, h.Token())
+						order, terms = append(order, i), append(terms, h.Term())
 						time.Sleep(time.Second) // work
 						rec.end(hd)
 						if err := h.Unlock(t.Context()); err != nil {
@@ -71,9 +71,9 @@ func TestLocalQueue(t *testing.T) {
 						t.Fatalf("hold order %v, want arrival order", order)
 					}
 				}
-				for i := 1; i < len(tokens); i++ {
-					if tokens[i] <= tokens[i-1] {
-						t.Fatalf("tokens %v do not strictly increase", tokens)
+				for i := 1; i < len(terms); i++ {
+					if terms[i] != terms[i-1]+1 {
+						t.Fatalf("terms %v do not go up by one per holding", terms)
 					}
 				}
 				for _, tc := range []struct {
@@ -123,7 +123,7 @@ func TestOnePollerPerMutex(t *testing.T) {
 }
 
 // TestHandOverAfterLoss checks that a lease lost under a local holder is not
-// handed over: the next local holder acquires anew, with a higher token.
+// handed over: the next local holder acquires anew, with a higher term.
 func TestHandOverAfterLoss(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := leasetest.New()
@@ -150,8 +150,8 @@ func TestHandOverAfterLoss(t *testing.T) {
 		if h2 == nil {
 			t.FailNow()
 		}
-		if h2.Term() != h.Term()+1 || h2.Token() <= h.Token() {
-			t.Errorf("after loss: term %d token %d, want term %d and a higher token than %d", h2.Term(), h2.Token(), h.Term()+1, h.Token())
+		if h2.Term() != h.Term()+1 {
+			t.Errorf("after loss: term %d, want %d", h2.Term(), h.Term()+1)
 		}
 		mustUnlock(t, h2)
 	})
