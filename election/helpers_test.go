@@ -84,7 +84,7 @@ func (r *recorder) callbacks(e *election.Election, work func(ctx context.Context
 		},
 		OnElected: func(ctx context.Context, term int64) {
 			h := &holding{who: fmt.Sprintf("%s term %d", id, term), start: now()}
-			if ld := election.CurrentLeadership(e); ld != nil {
+			if ld := e.Leadership(); ld != nil {
 				h.deadline = ld.Deadline
 			} else {
 				h.deadline = func() time.Time { return h.start.at } // ended before OnElected began
