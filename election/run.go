@@ -39,7 +39,8 @@ import (
 type Callbacks struct {
 	// OnElected runs the leader's work. It must stop acting as leader,
 	// and return soon, once ctx is done: Run waits for it before it
-	// releases the lease or campaigns again.
+	// releases the lease or campaigns again. Election.Leadership returns
+	// the Leadership behind ctx, for its Deadline.
 	OnElected func(ctx context.Context, term int64)
 	// OnDemoted is called after each OnElected has returned and the
 	// term has ended.

@@ -2,6 +2,7 @@ package mutex_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"testing"
@@ -186,4 +187,72 @@ func TestHandOverFailsAcquiresAnew(t *testing.T) {
 		}
 		mustUnlock(t, h2)
 	})
+}
+
+// endsAfterFirstWait is a context that ends just after Lock's wait for
+// its local turn, whatever that wait saw: its first Done channel never
+// closes; later ones are closed, and Err then says Canceled. It puts the
+// end of a Lock's context exactly between getting the turn, with a live
+// lease handed to it, and taking that lease over.
+type endsAfterFirstWait struct {
+	context.Context
+	mu    sync.Mutex
+	calls int
+}
+
+func (c *endsAfterFirstWait) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	if c.calls == 1 {
+		return make(chan struct{})
+	}
+	done := make(chan struct{})
+	close(done)
+	return done
+}
+
+func (c *endsAfterFirstWait) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.calls < 2 {
+		return nil
+	}
+	return context.Canceled
+}
+
+// TestLockContextEndsAtHandOver ends a waiter's context just as the lock
+// is handed to it, before it takes the lease over: nothing stays held, and
+// the Mutex locks again at once. (The hand-over may or may not have begun,
+// so the test runs a few times.)
+func TestLockContextEndsAtHandOver(t *testing.T) {
+	for i := range 10 {
+		synctest.Test(t, func(t *testing.T) {
+			c := leasetest.New()
+			m := newMutex(t, c)
+			h := mustLock(t, m)
+			res := make(chan error, 1)
+			go func() {
+				h2, err := m.Lock(&endsAfterFirstWait{Context: context.Background()})
+				if err == nil { // the hand-over won the race
+					err = h2.Unlock(t.Context())
+				}
+				res <- err
+			}()
+			synctest.Wait()
+			mustUnlock(t, h)
+			if err := <-res; err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("run %d: Lock = %v, want Canceled or a hold", i, err)
+			}
+			synctest.Wait()
+			if got := c.State(); got != renewer.StateAvailable {
+				t.Fatalf("run %d: state after the waiter gave up = %v, want available", i, got)
+			}
+			h3, err := m.TryLock(t.Context())
+			if err != nil {
+				t.Fatalf("run %d: TryLock after the waiter gave up: %v", i, err)
+			}
+			mustUnlock(t, h3)
+		})
+	}
 }

@@ -68,7 +68,8 @@ func (m *Mutex) tryTurn() bool {
 // + 1; see renewer.Lease.HandOver), or nil if there is no lease to take
 // over or the hand-over failed (the lease was lost; the caller then
 // acquires anew: HandOver has released what it could). It returns an error
-// only if ctx ended during the hand-over, leaving nothing held.
+// only if ctx ended: before the hand-over began (the lease is still held,
+// for passTurn to pass on) or during it (nothing is held).
 func (m *Mutex) takeOver(ctx context.Context) (*Held, error) {
 	m.mu.Lock()
 	ls := m.lease
@@ -87,6 +88,11 @@ func (m *Mutex) takeOver(ctx context.Context) (*Held, error) {
 	next, err := ls.HandOver(ctx)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err != nil && ls.Context().Err() == nil {
+		// ctx ended before the hand-over began: the lease is still held
+		// under ls, and the caller passes it on with the turn.
+		return nil, err
+	}
 	if err != nil {
 		m.lost()
 		if ctx.Err() != nil {
