@@ -62,6 +62,7 @@ func TestMaxHoldBoundsBusyProcess(t *testing.T) {
 			t.Fatalf("remote Lock: %v (after %v)", err, took)
 		}
 		hd := rec.begin("remote", h)
+		t.Logf("remote waiter got the lock after %v", took)
 		if bound := maxHold/2 + work + 3*poll; took > bound {
 			t.Errorf("remote waiter got the lock after %v, want at most %v (max-hold/2 + local hold + 3 polls)", took, bound)
 		}
