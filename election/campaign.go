@@ -25,12 +25,13 @@ import (
 // renewer.ErrBadRequest), and returns ErrInUse while this candidate
 // already campaigns or leads.
 func (e *Election) Campaign(ctx context.Context) (*Leadership, error) {
-	return e.campaign(ctx, time.Time{}, func(renewer.Status, error) {})
+	return e.campaign(ctx, false, time.Time{}, func(renewer.Status, error) {})
 }
 
 // campaign is Campaign, handing every poll's result to observe, and making
-// no attempt to acquire before notBefore.
-func (e *Election) campaign(ctx context.Context, notBefore time.Time, observe func(renewer.Status, error)) (*Leadership, error) {
+// no attempt to acquire before notBefore. byRun marks the Leadership won
+// as Run's (see Leadership.byRun).
+func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time, observe func(renewer.Status, error)) (*Leadership, error) {
 	if err := e.begin(); err != nil {
 		return nil, err
 	}
@@ -66,6 +67,7 @@ func (e *Election) campaign(ctx context.Context, notBefore time.Time, observe fu
 				return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
 			case err == nil:
 				won = newLeadership(e, ls)
+				won.byRun = byRun
 				e.log.Info("elected", zap.Int64("term", ls.Term()))
 				return won, nil
 			case ctx.Err() != nil:

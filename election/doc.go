@@ -21,8 +21,9 @@
 //     before it counts as elected: one more than the previous leader's.
 //     Terms strictly increase, so a term is a fencing token.
 //   - Resign and the end of Run's context stop the leader first (cancel its
-//     context; Run also waits for OnElected to return) and release the
-//     lease after, so a standby takes over at its next poll: handoff takes
+//     context; under Run, the release also waits for OnElected to return,
+//     whoever ended the term) and release the lease after, so a standby
+//     takes over at its next poll: handoff takes
 //     up to one poll interval P (750 ms by default, jittered to at most 900 ms), plus a few round trips.
 //   - A leader that dies without releasing is replaced after its lease
 //     expires: up to L + 1.2 P (15 s + 0.9 s by default).

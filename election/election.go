@@ -79,6 +79,13 @@ func (e *Election) Identity() string { return e.identity }
 // Timing returns the effective lease timing, defaults filled in.
 func (e *Election) Timing() renewer.Timing { return e.timing }
 
+// Leadership returns this candidate's current leadership, or nil if it
+// does not lead. Under Run it is the Leadership whose context OnElected
+// was given, for its Deadline and LastRenewed; a leader that must know how
+// long it may still act reads Deadline. Once the term has ended it returns
+// nil.
+func (e *Election) Leadership() *Leadership { return e.current() }
+
 // current returns the leadership this candidate holds, or nil.
 func (e *Election) current() *Leadership {
 	e.mu.Lock()

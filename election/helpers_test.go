@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,13 +34,14 @@ func newCandidate(t *testing.T, c *leasetest.Container, id string, opts ...elect
 }
 
 // recorder records callbacks as events, in the order they happen, and
-// checks the invariants every candidate must keep.
+// each term's time as leader, for the overlap check.
 type recorder struct {
 	t *testing.T
 
-	mu     sync.Mutex // guards the fields below
-	events []event
-	live   map[string]context.Context // each candidate's leadership context while OnElected runs
+	mu      sync.Mutex // guards the fields below
+	events  []event
+	running map[string]bool // candidates whose OnElected runs
+	terms   []*holding      // every term led, in the order OnElected began
 }
 
 // event is one callback call, or the return of OnElected ("returned").
@@ -61,7 +63,7 @@ func (e event) String() string {
 }
 
 func newRecorder(t *testing.T) *recorder {
-	return &recorder{t: t, live: map[string]context.Context{}}
+	return &recorder{t: t, running: map[string]bool{}}
 }
 
 func (r *recorder) add(ev event) {
@@ -70,24 +72,29 @@ func (r *recorder) add(ev event) {
 	r.events = append(r.events, ev)
 }
 
-// callbacks returns the callbacks of candidate id. work runs inside
-// OnElected; nil means wait for ctx.
-func (r *recorder) callbacks(id string, work func(ctx context.Context, term int64)) election.Callbacks {
+// callbacks returns the callbacks of candidate e. work runs inside
+// OnElected; nil means wait for ctx. A term counts as led from the start
+// of OnElected until it returns or the leadership's validity deadline,
+// whichever comes first (see overlaps).
+func (r *recorder) callbacks(e *election.Election, work func(ctx context.Context, term int64)) election.Callbacks {
+	id := e.Identity()
 	return election.Callbacks{
 		OnNewLeader: func(who string, term int64) {
 			r.add(event{id: id, what: "new-leader", who: who, term: term})
 		},
 		OnElected: func(ctx context.Context, term int64) {
-			r.mu.Lock()
-			for other, octx := range r.live {
-				if octx.Err() == nil {
-					r.t.Errorf("%s elected (term %d) while %s's leadership context is live", id, term, other)
-				}
+			h := &holding{who: fmt.Sprintf("%s term %d", id, term), start: now()}
+			if ld := e.Leadership(); ld != nil {
+				h.deadline = ld.Deadline
+			} else {
+				h.deadline = func() time.Time { return h.start.at } // ended before OnElected began
 			}
-			if _, ok := r.live[id]; ok {
+			r.mu.Lock()
+			if r.running[id] {
 				r.t.Errorf("%s: OnElected while its previous OnElected runs", id)
 			}
-			r.live[id] = ctx
+			r.running[id] = true
+			r.terms = append(r.terms, h)
 			r.events = append(r.events, event{id: id, what: "elected", term: term})
 			r.mu.Unlock()
 			if work != nil {
@@ -95,7 +102,8 @@ func (r *recorder) callbacks(id string, work func(ctx context.Context, term int6
 			}
 			<-ctx.Done()
 			r.mu.Lock()
-			delete(r.live, id)
+			h.stop = now()
+			delete(r.running, id)
 			r.events = append(r.events, event{id: id, what: "returned", term: term})
 			r.mu.Unlock()
 		},
@@ -103,6 +111,77 @@ func (r *recorder) callbacks(id string, work func(ctx context.Context, term int6
 			r.add(event{id: id, what: "demoted"})
 		},
 	}
+}
+
+// checkNoOverlap fails the test if two terms' times as leader overlap.
+func (r *recorder) checkNoOverlap() {
+	r.t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hs := make([]holding, len(r.terms))
+	for i, h := range r.terms {
+		hs[i] = *h
+	}
+	for _, msg := range overlaps(hs) {
+		r.t.Error(msg)
+	}
+}
+
+// instant is a point on the test's clock, with a sequence number that
+// orders events at the same (synctest) instant.
+type instant struct {
+	at  time.Time
+	seq int64
+}
+
+var seq atomic.Int64
+
+func now() instant { return instant{at: time.Now(), seq: seq.Add(1)} }
+
+// before reports whether a is strictly before b.
+func (a instant) before(b instant) bool {
+	return a.at.Before(b.at) || a.at.Equal(b.at) && a.seq < b.seq
+}
+
+// holding is one holder's time as holder: from start until it stopped
+// acting (stop; zero while it acts) or its validity deadline, whichever
+// comes first. The deadline is the holder's own (Leadership.Deadline):
+// the holder may act until then, whatever its context says.
+type holding struct {
+	who      string
+	start    instant
+	stop     instant
+	deadline func() time.Time
+}
+
+// end is when the holding ended: it stopped acting, or its validity
+// deadline passed. A deadline ends it before anything that happens at that
+// instant.
+func (h holding) end() instant {
+	d := instant{at: h.deadline()}
+	if h.stop.at.IsZero() || d.before(h.stop) {
+		return d
+	}
+	return h.stop
+}
+
+// overlaps returns a message for every pair of holdings whose times
+// overlap: one began before the other ended.
+func overlaps(hs []holding) []string {
+	var out []string
+	for i := range hs {
+		for j := range hs {
+			a, b := hs[i], hs[j]
+			if i == j || b.start.before(a.start) {
+				continue
+			}
+			if end := a.end(); b.start.before(end) {
+				out = append(out, fmt.Sprintf("%s began %v before %s ended (stopped or its validity deadline passed): two holders at once",
+					b.who, end.at.Sub(b.start.at), a.who))
+			}
+		}
+	}
+	return out
 }
 
 // of returns the events of candidate id, as strings.
@@ -185,4 +264,43 @@ func recv[T any](t *testing.T, ch <-chan T, d time.Duration) T {
 	}
 	var zero T
 	return zero
+}
+
+// The overlap check finds overlaps, by stop time and by validity deadline,
+// and accepts holdings that follow each other.
+func TestOverlapsCheck(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s int, seq int64) instant { return instant{at: t0.Add(time.Duration(s) * time.Second), seq: seq} }
+	dl := func(s int) func() time.Time {
+		return func() time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	}
+	tests := []struct {
+		name string
+		give []holding
+		want int
+	}{
+		{name: "one after the other", give: []holding{
+			{who: "a", start: at(0, 1), stop: at(5, 2), deadline: dl(20)},
+			{who: "b", start: at(5, 3), stop: at(9, 4), deadline: dl(30)},
+		}, want: 0},
+		{name: "next began before the previous stopped", give: []holding{
+			{who: "a", start: at(0, 1), stop: at(5, 3), deadline: dl(20)},
+			{who: "b", start: at(5, 2), stop: at(9, 4), deadline: dl(30)},
+		}, want: 1},
+		{name: "next began after the previous deadline, though it acted on", give: []holding{
+			{who: "a", start: at(0, 1), stop: at(25, 4), deadline: dl(12)},
+			{who: "b", start: at(13, 2), stop: at(30, 5), deadline: dl(40)},
+		}, want: 0},
+		{name: "next began before the deadline of one that never stopped", give: []holding{
+			{who: "a", start: at(0, 1), deadline: dl(12)},
+			{who: "b", start: at(11, 2), stop: at(30, 5), deadline: dl(40)},
+		}, want: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := overlaps(tt.give); len(got) != tt.want {
+				t.Errorf("overlaps = %q, want %d", got, tt.want)
+			}
+		})
+	}
 }

@@ -33,13 +33,24 @@ type Leadership struct {
 	ctx    context.Context         // cancelled when the term ends
 	cancel context.CancelCauseFunc // first cause wins
 	unhook func() bool             // stops the hook from the lease's context
+
+	// byRun is set, before Run's OnElected starts, when Run leads with this
+	// Leadership: Run, not Resign, then releases the lease, once OnElected
+	// has returned, and closes released after it.
+	byRun    bool
+	released chan struct{}
 }
+
+// holdingKey is the context key under which a leadership context carries
+// its Leadership, so that Resign recognises its own context (or one derived
+// from it), which its own cancellation ends.
+type holdingKey struct{}
 
 // newLeadership wraps a lease just acquired. Its context follows the
 // lease's, and can end before it (Resign stops acting, then releases).
 func newLeadership(e *Election, ls *renewer.Lease) *Leadership {
-	ld := &Leadership{e: e, lease: ls}
-	ld.ctx, ld.cancel = context.WithCancelCause(context.Background())
+	ld := &Leadership{e: e, lease: ls, released: make(chan struct{})}
+	ld.ctx, ld.cancel = context.WithCancelCause(context.WithValue(context.Background(), holdingKey{}, ld))
 	ld.unhook = context.AfterFunc(ls.Context(), func() {
 		ld.cancel(fmt.Errorf("%w: %w", ErrLost, context.Cause(ls.Context())))
 	})
@@ -67,28 +78,79 @@ func (ld *Leadership) Identity() string { return ld.e.identity }
 // renewed (the send time of that call).
 func (ld *Leadership) LastRenewed() time.Time { return ld.lease.LastRenewed() }
 
+// Deadline returns the lease's validity deadline, on the local monotonic
+// clock: the last renewal's send time (LastRenewed) plus the lease duration
+// less the safety margin. The leadership context is cancelled at this
+// moment at the latest, unless a renewal succeeds first; it may end before
+// (Resign, loss).
+func (ld *Leadership) Deadline() time.Time { return ld.lease.Deadline() }
+
 // Resign ends the term: it cancels the leadership context first (cause
 // ErrResigned), so the leader stops acting, then releases the lease so that
-// a standby takes over at its next poll. It waits for the release, or for
-// ctx; a failed release is logged, and the lease then expires by itself.
+// a standby takes over at its next poll. A failed release is logged, and
+// the lease then expires by itself.
+//
+// Resign waits for the release, bounded by ctx. The natural call in a
+// defer, Resign(ld.Context()), works too: a context that Resign's own
+// cancellation ends (the leadership context, or one derived from it) does
+// not cut the wait short; Resign then waits without it, bounded by twice
+// the renewer's call timeout (see renewer.WithCallTimeout).
+//
+// Under Run, Run does the release, once OnElected has returned (see
+// Callbacks), so that nobody else leads while OnElected winds down: Resign
+// cancels the leadership context and waits for that release, bounded by
+// ctx. Called with OnElected's own context (or one derived from it), as
+// from inside OnElected, Resign does not wait, since the release can only
+// follow OnElected's return; it returns at once. With any other context,
+// Resign called from inside OnElected waits until that context ends.
 //
 // Resign does not wait for work started under the context to stop: code
-// that must finish before anyone else leads should run in Run's OnElected,
-// which Run waits for before it releases on shutdown.
+// that must finish before anyone else leads should run in Run's OnElected.
 //
 // Resign returns nil if the term lasted until Resign, or the cause of its
-// loss (wrapping ErrLost) if it had ended before. It is idempotent.
+// loss (wrapping ErrLost) if it had ended before; an error wrapping ctx's
+// cause if ctx ended before the release. It is idempotent.
 func (ld *Leadership) Resign(ctx context.Context) error {
 	if ld.stop(ErrResigned) {
 		ld.e.log.Info("resigning", zap.Int64("term", ld.Term()))
 	}
+	own := ld.owns(ctx)
+	if ld.byRun {
+		if own {
+			return ld.outcome()
+		}
+		select {
+		case <-ld.released:
+		case <-ctx.Done():
+			if err := ld.outcome(); err != nil {
+				return err
+			}
+			return fmt.Errorf("election: resign: waiting for Run to release the lease once OnElected returns: %w", context.Cause(ctx))
+		}
+		return ld.outcome()
+	}
+	if own {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*ld.e.timing.CallTimeout)
+		defer cancel()
+	}
 	return ld.release(ctx)
+}
+
+// owns reports whether ctx is ld's context or derived from it: a context
+// that ld's own end cancels.
+func (ld *Leadership) owns(ctx context.Context) bool {
+	own, _ := ctx.Value(holdingKey{}).(*Leadership)
+	return own == ld
 }
 
 // Resign resigns this candidate's current leadership, if any (see
 // [Leadership.Resign]): it stops acting first, then releases, so a standby
 // takes over at its next poll. It returns nil if this candidate does not
-// lead. Under Run, Run goes on campaigning after a pause (see Run).
+// lead. Under Run, the release waits for OnElected to return, and Run goes
+// on campaigning after a pause (see Run); Resign waits for the release as
+// [Leadership.Resign] does, and returns at once when ctx is OnElected's own
+// context.
 func (e *Election) Resign(ctx context.Context) error {
 	ld := e.current()
 	if ld == nil {
@@ -108,21 +170,27 @@ func (ld *Leadership) stop(cause error) bool {
 }
 
 // release releases the lease once the leadership context has ended, and
-// waits for the renewer to finish. It returns nil if the term ended by
-// resignation, else the loss cause.
+// waits for the renewer to finish, bounded by ctx. It returns nil if the
+// term ended by resignation, else the loss cause.
 func (ld *Leadership) release(ctx context.Context) error {
 	err := ld.lease.Release(ctx)
 	ld.unhook()
-	cause := context.Cause(ld.ctx)
-	switch {
-	case !errors.Is(cause, ErrResigned):
-		return cause
-	case err != nil && ctx.Err() != nil:
+	if err != nil && ctx.Err() != nil && isResigned(ld) {
 		return fmt.Errorf("election: resign: %w", err)
-	case err != nil:
+	}
+	if err != nil && isResigned(ld) {
 		// Lost between our cancel and the release: the term had ended
 		// as a resignation all the same.
 		ld.e.log.Debug("lease lost while resigning", zap.Int64("term", ld.Term()), zap.Error(err))
+	}
+	return ld.outcome()
+}
+
+// outcome is what Resign returns once the term is over: nil if it ended
+// by resignation, else the loss cause.
+func (ld *Leadership) outcome() error {
+	if cause := context.Cause(ld.ctx); !errors.Is(cause, ErrResigned) {
+		return cause
 	}
 	return nil
 }

@@ -20,11 +20,12 @@ import (
 //  2. OnElected(ctx, term), with the leadership context;
 //  3. the term ends: ctx is cancelled (lost, resigned, or Run's context
 //     ended);
-//  4. OnElected returns: Run waits for it, and while it waits after Run's
-//     context ended the lease is still renewed, so nobody else leads while
-//     OnElected winds down;
-//  5. the lease is released (or, with WithReleaseOnCancel(false) when Run's
-//     context ended, left to expire);
+//  4. OnElected returns: Run waits for it, and while it waits the lease is
+//     still renewed (also after a Resign, or after Run's context ended), so
+//     nobody else leads while OnElected winds down;
+//  5. Run releases the lease (or, with WithReleaseOnCancel(false) when
+//     Run's context ended, leaves it to expire); a Resign waiting for the
+//     release returns;
 //  6. OnDemoted();
 //  7. OnNewLeader with whoever leads next, once a poll sees it (unless
 //     Run's context has ended).
@@ -38,7 +39,8 @@ import (
 type Callbacks struct {
 	// OnElected runs the leader's work. It must stop acting as leader,
 	// and return soon, once ctx is done: Run waits for it before it
-	// releases the lease or campaigns again.
+	// releases the lease or campaigns again. Election.Leadership returns
+	// the Leadership behind ctx, for its Deadline.
 	OnElected func(ctx context.Context, term int64)
 	// OnDemoted is called after each OnElected has returned and the
 	// term has ended.
@@ -72,7 +74,7 @@ func (e *Election) Run(ctx context.Context, cb Callbacks) error {
 		}
 	}
 	for {
-		ld, err := e.campaign(ctx, notBefore, observe)
+		ld, err := e.campaign(ctx, true, notBefore, observe)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -102,20 +104,21 @@ func (e *Election) lead(ctx context.Context, ld *Leadership, cb Callbacks) (resi
 			cb.OnElected(ld.ctx, ld.Term())
 		}
 	}()
-	byRun := false // Run's ctx ended the term
+	byCtx := false // Run's ctx ended the term
 	select {
 	case <-ld.Done():
 	case <-ctx.Done():
-		byRun = ld.stop(fmt.Errorf("%w: %w", ErrResigned, context.Cause(ctx)))
+		byCtx = ld.stop(fmt.Errorf("%w: %w", ErrResigned, context.Cause(ctx)))
 	}
 	<-done
-	if byRun && !e.cfg.releaseOnCancel {
+	if byCtx && !e.cfg.releaseOnCancel {
 		ld.abandon()
 	} else {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.duration)
 		_ = ld.release(rctx)
 		cancel()
 	}
+	close(ld.released) // a Resign waiting for the release returns
 	if cb.OnDemoted != nil {
 		cb.OnDemoted()
 	}

@@ -35,7 +35,7 @@ func TestRunAloneCallbackOrder(t *testing.T) {
 				e := newCandidate(t, c, "a", election.WithReleaseOnCancel(tt.give))
 				ctx, cancel := context.WithCancel(t.Context())
 				done := make(chan error, 1)
-				go func() { done <- e.Run(ctx, rec.callbacks("a", nil)) }()
+				go func() { done <- e.Run(ctx, rec.callbacks(e, nil)) }()
 
 				time.Sleep(time.Minute) // leads, renewing, for a while
 				cancel()
@@ -75,7 +75,7 @@ func TestRunNoDemotedWithoutElected(t *testing.T) {
 		e := newCandidate(t, c, "b")
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
-		if err := e.Run(ctx, rec.callbacks("b", nil)); err != nil {
+		if err := e.Run(ctx, rec.callbacks(e, nil)); err != nil {
 			t.Fatalf("Run = %v, want nil", err)
 		}
 		want := []string{`b: new-leader "holder" 1`}
@@ -101,7 +101,7 @@ func TestRunFinalError(t *testing.T) {
 		})
 		rec := newRecorder(t)
 		e := newCandidate(t, c, "a")
-		err := e.Run(t.Context(), rec.callbacks("a", nil))
+		err := e.Run(t.Context(), rec.callbacks(e, nil))
 		if !errors.Is(err, renewer.ErrForbidden) {
 			t.Fatalf("Run = %v, want ErrForbidden", err)
 		}
@@ -153,7 +153,7 @@ func TestRunTransitions(t *testing.T) {
 				case <-lctx.Done():
 				}
 			}
-			go func() { done <- e.Run(ctx, rec.callbacks(id, work)) }()
+			go func() { done <- e.Run(ctx, rec.callbacks(e, work)) }()
 		}
 
 		// Bounded: each transition takes at most L + P.
@@ -182,6 +182,7 @@ func TestRunTransitions(t *testing.T) {
 		for _, id := range ids {
 			rec.checkOrder(id)
 		}
+		rec.checkNoOverlap()
 	})
 }
 
@@ -189,17 +190,23 @@ func TestRunTransitions(t *testing.T) {
 // unreachable for that holder only.
 type renewFault struct {
 	mu       sync.Mutex // guards the fields below
-	acquired string     // lease ID of the last successful acquire
+	acquired string     // lease ID of the current holding (acquired, or changed to right after)
 	failing  string     // lease ID whose renewals fail
 }
 
 func (f *renewFault) after(_ context.Context, call leasetest.Call, err error) error {
-	if call.Op == leasetest.OpAcquire && err == nil {
-		f.mu.Lock()
-		f.acquired = call.LeaseID
-		f.mu.Unlock()
+	if err != nil {
+		return err
 	}
-	return err
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch call.Op {
+	case leasetest.OpAcquire:
+		f.acquired = call.LeaseID
+	case leasetest.OpChange:
+		f.acquired = call.ProposedID
+	}
+	return nil
 }
 
 func (f *renewFault) before(_ context.Context, call leasetest.Call) error {

@@ -3,6 +3,7 @@ package integration_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -49,34 +50,36 @@ type electTerm struct {
 	cause   error
 }
 
-// electLedger records every leadership of a test's candidates on one clock and
-// checks that no two leadership contexts are ever live at once.
+// electLedger records every leadership of a test's candidates on one clock,
+// each as a holding from the start of OnElected until it returns or the
+// leadership's validity deadline passes, whichever comes first, for the
+// overlap check (check).
 type electLedger struct {
-	t *testing.T
+	t     *testing.T
+	holds holdings
 
-	mu    sync.Mutex // guards terms and live
+	mu    sync.Mutex // guards terms
 	terms []*electTerm
-	live  map[string]context.Context // leadership contexts of running OnElected calls
 	// changed is closed and replaced on every new term; guarded by mu.
 	changed chan struct{}
 }
 
 func newElectLedger(t *testing.T) *electLedger {
-	return &electLedger{t: t, live: map[string]context.Context{}, changed: make(chan struct{})}
+	return &electLedger{t: t, changed: make(chan struct{})}
 }
 
-// onElected returns an OnElected for candidate id that records the term,
-// runs work (if any), then waits for the context to end.
-func (l *electLedger) onElected(id string, work func(ctx context.Context, term int64)) func(ctx context.Context, n int64) {
+// onElected returns an OnElected for candidate id of e that records the
+// term, runs work (if any), then waits for the context to end.
+func (l *electLedger) onElected(id string, e *election.Election, work func(ctx context.Context, term int64)) func(ctx context.Context, n int64) {
 	return func(ctx context.Context, n int64) {
+		ld := e.Leadership()
+		deadline := time.Now // ended before OnElected began: no time as leader
+		if ld != nil {
+			deadline = ld.Deadline
+		}
+		hd := l.holds.begin(fmt.Sprintf("%s term %d", id, n), ctx, deadline)
 		tm := &electTerm{id: id, term: n, elected: time.Now()}
 		l.mu.Lock()
-		for other, octx := range l.live {
-			if octx.Err() == nil {
-				l.t.Errorf("%s elected for term %d while %s's leadership context is live", id, n, other)
-			}
-		}
-		l.live[id] = ctx
 		l.terms = append(l.terms, tm)
 		close(l.changed)
 		l.changed = make(chan struct{})
@@ -85,11 +88,17 @@ func (l *electLedger) onElected(id string, work func(ctx context.Context, term i
 			work(ctx, n)
 		}
 		<-ctx.Done()
+		l.holds.end(hd)
 		l.mu.Lock()
 		tm.ended, tm.cause = time.Now(), context.Cause(ctx)
-		delete(l.live, id)
 		l.mu.Unlock()
 	}
+}
+
+// check fails the test if two leaderships overlapped.
+func (l *electLedger) check() {
+	l.t.Helper()
+	l.holds.check(l.t)
 }
 
 // waitTerms waits until at least n terms were seen, or d passed, and
@@ -122,18 +131,9 @@ func (l *electLedger) snapshot() []electTerm {
 	return out
 }
 
-// liveCount returns how many leadership contexts are live now.
-func (l *electLedger) liveCount() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, ctx := range l.live {
-		if ctx.Err() == nil {
-			n++
-		}
-	}
-	return n
-}
+// liveCount returns how many candidates lead now: have begun OnElected,
+// and neither returned from it nor passed their validity deadline.
+func (l *electLedger) liveCount() int { return l.holds.liveAt(now()) }
 
 // runElection runs every candidate's Run with OnElected from l and work, and
 // returns a func that cancels them and waits for every Run to return nil.
@@ -147,7 +147,7 @@ func runElection(t *testing.T, cs []*electCandidate, l *electLedger, work func(c
 			w = work(c)
 		}
 		wg.Go(func() {
-			if err := c.e.Run(ctx, election.Callbacks{OnElected: l.onElected(c.id, w)}); err != nil {
+			if err := c.e.Run(ctx, election.Callbacks{OnElected: l.onElected(c.id, c.e, w)}); err != nil {
 				t.Errorf("%s: Run = %v", c.id, err)
 			}
 		})
@@ -157,6 +157,7 @@ func runElection(t *testing.T, cs []*electCandidate, l *electLedger, work func(c
 		once.Do(func() {
 			cancel()
 			wg.Wait()
+			l.check()
 		})
 	}
 	t.Cleanup(stop)

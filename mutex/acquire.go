@@ -27,17 +27,18 @@ func (m *Mutex) acquire(ctx context.Context) (*renewer.Lease, error) {
 	var w watch
 	for attempt := 1; ; attempt++ {
 		st, err := m.inspect(ctx)
+		now := time.Now()
+		reason := w.observe(st, err, now, &m.cfg)
 		switch {
 		case err == nil && st.Held():
-			if reason := w.observe(st, time.Now(), &m.cfg); reason != "" {
+			if reason != "" {
 				m.breakFor(ctx, st, reason)
 			}
 		case err != nil && renewer.Permanent(err):
 			return nil, fmt.Errorf("mutex: lock: %w", err)
+		case m.standingAside(now):
+			m.log.Debug("lock free; standing aside after max-hold so that waiters elsewhere take it", zap.Int("attempt", attempt))
 		default: // free, or unknown after a transient error: try
-			if err == nil {
-				w = watch{}
-			}
 			ls, aerr := m.r.TryAcquire(ctx)
 			if aerr == nil {
 				return ls, nil

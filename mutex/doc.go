@@ -5,8 +5,8 @@
 //
 //	m, err := mutex.NewFromContainer(cc)           // or mutex.New(leaser)
 //	held, err := m.Lock(ctx)                        // blocks until held
-//	defer held.Unlock(context.Background())
-//	doWork(held.Context(), held.Token())            // stop when the context is done
+//	defer held.Unlock(held.Context())               // waits for the release
+//	doWork(held.Context(), held.Term())             // stop when the context is done
 //
 // # What it guarantees
 //
@@ -26,16 +26,24 @@
 //     network can cause; a Lock or TryLock that fails leaves nothing held;
 //     unlocking twice returns ErrUnlocked and unlocking a lost lock returns
 //     an error wrapping ErrLost.
-//   - Fencing tokens strictly increase across every holding of the lock
-//     (see Held.Token), local hand-overs included.
+//   - One fencing number, the term, goes up by one with every holding of
+//     the lock, local hand-overs included (see Held.Term), in every process;
+//     the leasehold CLI passes the same number as LEASEHOLD_TERM. Every
+//     holding has its own lease ID, so a request of an ended holding that
+//     reaches storage late (a release, a term write) cannot touch a later
+//     one.
 //   - Goroutines of one process that share a Mutex queue locally, first come
 //     first served. Only one of them asks storage while the lock is held
-//     elsewhere, and a hand-over between them costs no storage call.
+//     elsewhere, and a hand-over between them never lets the lease go (it
+//     costs one Change Lease call and one metadata write).
 //   - Recovery: an infinite lease left by a crashed holder is broken by a
 //     waiter configured WithBreakOnTimeout once the holder has shown no sign
 //     of life (no heartbeat, which a live holder advances every renew) for
-//     the timeout; a live holder is never broken that way. WithMaxHold
-//     breaks a holder that keeps a term too long, even a live one. Every
+//     the timeout; a live holder is never broken that way, nor a new holder
+//     whose term the container does not show yet: the waiter counts only
+//     silence it watched without interruption, and confirms it over two
+//     poll intervals before it breaks (see WithBreakOnTimeout). WithMaxHold
+//     breaks a holder that keeps the lock too long, even a live one. Every
 //     break is logged at Warn with what was broken and why. Infinite leases
 //     are refused without break-on-timeout.
 //
@@ -44,19 +52,20 @@
 //   - A process paused for longer than the margin (a stop-the-world pause, a
 //     frozen VM, SIGSTOP) can wake up with a context that has not yet been
 //     cancelled and act on a lock that has passed to someone else. No lease
-//     lock can prevent that. The answer is the fencing token: pass
-//     held.Token() with every write to the resource the lock guards, and
-//     have the resource reject a token lower than the highest it has seen:
+//     lock can prevent that. The answer is the fencing number: pass
+//     held.Term() with every write to the resource the lock guards, and
+//     have the resource reject a term lower than the highest it has seen:
 //
-//     UPDATE jobs SET state = $1, token = $2 WHERE id = $3 AND token <= $2
+//     UPDATE jobs SET state = $1, term = $2 WHERE id = $3 AND term <= $2
 //
 //     A write that matches no row came from a stale holder.
 //
 //   - Fairness across processes: the local queue is per Mutex. A process
 //     whose goroutines keep the lock busy keeps the lease for as long as
-//     they do, unless WithMaxHold is set (the holder then stops handing over
-//     locally after half of max-hold, and waiters elsewhere break it after
-//     max-hold).
+//     they do, unless WithMaxHold is set: the holder then stops handing over
+//     locally after half of max-hold, releases and stands aside for two
+//     poll intervals, and waiters elsewhere break a holder that keeps the
+//     lock past max-hold; see WithMaxHold for the bound.
 //
 //   - Liveness of Lock: a waiter learns that the lock is free only when it
 //     asks, every poll interval; after a crash the lock passes no sooner than

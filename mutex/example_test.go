@@ -82,7 +82,8 @@ func ExampleMutex_TryLock() {
 }
 
 // store is a downstream resource that fences writes: it rejects any write
-// whose token is lower than the highest it has accepted.
+// whose fencing number (the term) is lower than the highest it has
+// accepted.
 type store struct {
 	mu      sync.Mutex // guards highest and value
 	highest int64
@@ -103,33 +104,33 @@ func (s *store) write(token int64, v string) error {
 
 // A holder that paused past its lease and wakes up after the lock has
 // passed on is stopped by the fencing token, not by the lock.
-func ExampleHeld_Token() {
+func ExampleHeld_Term() {
 	ctx := context.Background()
 	c := leasetest.New()
 	var s store
 
 	a, _ := mutex.New(c, mutex.WithIdentity("a"))
 	first, _ := a.Lock(ctx)
-	_ = s.write(first.Token(), "from a")
+	_ = s.write(first.Term(), "from a")
 	_ = first.Unlock(ctx)
 
 	b, _ := mutex.New(c, mutex.WithIdentity("b"))
 	second, _ := b.Lock(ctx)
-	_ = s.write(second.Token(), "from b")
-	fmt.Println("tokens increase:", second.Token() > first.Token())
+	_ = s.write(second.Term(), "from b")
+	fmt.Println("terms increase:", second.Term() > first.Term())
 
-	// a, paused and unaware, writes late with its old token.
-	fmt.Println(s.write(first.Token(), "late from a"))
+	// a, paused and unaware, writes late with its old term.
+	fmt.Println(s.write(first.Term(), "late from a"))
 	fmt.Println(s.value)
 	_ = second.Unlock(ctx)
 	// Output:
-	// tokens increase: true
+	// terms increase: true
 	// store: stale fencing token
 	// from b
 }
 
 // Goroutines sharing one Mutex queue locally and hand the lease over
-// without a storage call; each hold gets a higher token.
+// without letting it go; each hold gets the next term.
 func ExampleHeld_Unlock() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -137,9 +138,9 @@ func ExampleHeld_Unlock() {
 	m, _ := mutex.New(c)
 
 	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex // guards tokens
-		tokens []int64
+		wg    sync.WaitGroup
+		mu    sync.Mutex // guards terms
+		terms []int64
 	)
 	for range 3 {
 		wg.Go(func() {
@@ -149,19 +150,19 @@ func ExampleHeld_Unlock() {
 				return
 			}
 			mu.Lock()
-			tokens = append(tokens, held.Token())
+			terms = append(terms, held.Term())
 			mu.Unlock()
 			_ = held.Unlock(ctx)
 		})
 	}
 	wg.Wait()
 	increasing := true
-	for i := 1; i < len(tokens); i++ {
-		increasing = increasing && tokens[i] > tokens[i-1]
+	for i := 1; i < len(terms); i++ {
+		increasing = increasing && terms[i] == terms[i-1]+1
 	}
-	fmt.Println("holds:", len(tokens), "increasing tokens:", increasing)
+	fmt.Println("holds:", len(terms), "terms +1 per hold:", increasing)
 	fmt.Println("releases:", c.Calls(leasetest.OpRelease) >= 1)
 	// Output:
-	// holds: 3 increasing tokens: true
+	// holds: 3 terms +1 per hold: true
 	// releases: true
 }

@@ -9,10 +9,6 @@ import (
 	"github.com/leasehold/leasehold/renewer"
 )
 
-// seqBits is the number of low bits of a fencing token that count local
-// hand-overs of one lease; the term is in the bits above.
-const seqBits = 20
-
 // A Held is one holding of the lock, returned by Lock and TryLock. Its
 // holder must stop acting as holder as soon as its context is done, and
 // must call Unlock exactly once, even after the lock is lost: until then,
@@ -21,17 +17,21 @@ const seqBits = 20
 // A Held is safe for concurrent use.
 type Held struct {
 	m     *Mutex
-	lease *renewer.Lease
-	token int64
+	lease *renewer.Lease // this holding's own: handed over, it ends
 
 	ctx      context.Context         // child of lease.Context(): cancelled, with its cause, when the lease ends
 	cancel   context.CancelCauseFunc // cancels ctx with ErrUnlocked on Unlock
 	unlocked atomic.Bool             // Unlock was called
 }
 
-func newHeld(m *Mutex, ls *renewer.Lease, seq int64) *Held {
-	h := &Held{m: m, lease: ls, token: ls.Term()<<seqBits | seq}
-	h.ctx, h.cancel = context.WithCancelCause(ls.Context())
+// heldKey is the context key under which a Held's context carries the
+// Held, so that Unlock recognises its own context (or one derived from it),
+// which its own cancellation ends.
+type heldKey struct{}
+
+func newHeld(m *Mutex, ls *renewer.Lease) *Held {
+	h := &Held{m: m, lease: ls}
+	h.ctx, h.cancel = context.WithCancelCause(context.WithValue(ls.Context(), heldKey{}, h))
 	return h
 }
 
@@ -49,20 +49,18 @@ func (h *Held) Context() context.Context { return h.ctx }
 // Done returns a channel closed when the lock ends: Context().Done().
 func (h *Held) Done() <-chan struct{} { return h.ctx.Done() }
 
-// Term returns the term of the lease under this hold: one more than the
-// previous storage holder's, the value others read with Mutex.Status. It
-// stays the same across local hand-overs.
+// Term returns the fencing number of this holding: its term, one more
+// than the previous holding's, written to the container (where others read
+// it with Mutex.Status) under this holding's own lease ID before Lock or
+// TryLock returned. Every holding of the lock gets the next term, local
+// hand-overs included: a hand-over changes the lease's ID to a fresh one
+// and writes term + 1 under it (one Change Lease call and one metadata
+// write), so terms strictly increase across every holding, in every
+// process. It is the same number the leasehold CLI passes as
+// LEASEHOLD_TERM, so Go and CLI holders of one lock fence each other. A
+// downstream store that rejects writes carrying a term lower than the
+// highest it has seen rejects a stale holder's late writes.
 func (h *Held) Term() int64 { return h.lease.Term() }
-
-// Token returns the fencing token: Term() << 20 | n, where n counts the
-// local hand-overs of this lease before this hold (0 for a hold that
-// acquired the lease from storage). Tokens strictly increase across every
-// holding of the lock, local hand-overs included, since terms strictly
-// increase across storage holders and n restarts only with a new term (a
-// lease is released and taken anew after 2^20-1 hand-overs). A downstream
-// store that rejects writes carrying a token lower than the highest it has
-// seen rejects a stale holder's late writes.
-func (h *Held) Token() int64 { return h.token }
 
 // Deadline returns the lease's current validity deadline, on the local
 // monotonic clock: the context is cancelled at this moment unless a renew
@@ -71,10 +69,16 @@ func (h *Held) Deadline() time.Time { return h.lease.Deadline() }
 
 // Unlock stops the holder (the context is cancelled with ErrUnlocked), then
 // hands the lock to the next goroutine waiting on the same Mutex, keeping
-// the lease without any storage call, or, if none waits, releases the lease
+// the lease (that goroutine's Lock makes it a holding of its own: a fresh
+// lease ID and the next term, see Held.Term), or, if none waits, releases the lease
 // so that anyone can take it at once. ctx bounds only the wait for the
 // release, which goes on without it; a failed release is logged, and the
 // lease then expires by itself.
+//
+// The natural call in a defer, Unlock(h.Context()), works: a context that
+// Unlock's own cancellation ends (the Held's context, or one derived from
+// it) does not cut the wait short; Unlock then waits without it, bounded
+// by twice the renewer's call timeout.
 //
 // Unlock returns nil if the lock was held until now; an error wrapping
 // ErrLost if it had been lost before; ErrUnlocked if Unlock was already
@@ -83,6 +87,11 @@ func (h *Held) Deadline() time.Time { return h.lease.Deadline() }
 func (h *Held) Unlock(ctx context.Context) error {
 	if !h.unlocked.CompareAndSwap(false, true) {
 		return ErrUnlocked
+	}
+	if own, _ := ctx.Value(heldKey{}).(*Held); own == h {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*h.m.cfg.callTimeout)
+		defer cancel()
 	}
 	lost := context.Cause(h.ctx) // nil unless the lease ended first
 	h.cancel(ErrUnlocked)

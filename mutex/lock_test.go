@@ -21,9 +21,6 @@ func TestLockUnlock(t *testing.T) {
 		if got, want := h.Term(), int64(1); got != want {
 			t.Errorf("Term() = %d, want %d", got, want)
 		}
-		if got, want := h.Token(), int64(1)<<20; got != want {
-			t.Errorf("Token() = %d, want %d", got, want)
-		}
 		if err := h.Context().Err(); err != nil {
 			t.Fatalf("held context done right after Lock: %v", err)
 		}
@@ -184,20 +181,19 @@ func TestLost(t *testing.T) {
 		c := leasetest.New()
 		f := &faultyLeaser{Leaser: c}
 		m := newMutex(t, f, mutex.WithIdentity("doomed"))
+		rec := &holdings{}
 		h := mustLock(t, m)
+		doomed := rec.begin("doomed", h)
 
-		f.down.Store(true) // cut off: every renew fails
-		var lostAt time.Time
-		go func() { <-h.Done(); lostAt = time.Now() }()
+		f.down.Store(true)                          // cut off: every renew fails
+		go func() { <-h.Done(); rec.end(doomed) }() // stops acting once its context is done
 
 		other := newMutex(t, c, mutex.WithIdentity("next"), mutex.WithPollInterval(time.Second))
 		h2 := mustLock(t, other)
-		acquiredAt := time.Now()
+		next := rec.begin("next", h2)
 		synctest.Wait()
-
-		if lostAt.IsZero() || !lostAt.Before(acquiredAt) {
-			t.Errorf("holder's context done at %v, next holder acquired at %v: want done strictly before", lostAt, acquiredAt)
-		}
+		rec.end(next)
+		rec.check(t)
 		if cause := context.Cause(h.Context()); !errors.Is(cause, mutex.ErrLost) || !errors.Is(cause, renewer.ErrLeaseLost) {
 			t.Errorf("cause = %v, want ErrLost", cause)
 		}
@@ -207,8 +203,8 @@ func TestLost(t *testing.T) {
 		if err := h.Unlock(t.Context()); !errors.Is(err, mutex.ErrUnlocked) {
 			t.Errorf("second Unlock of a lost lock = %v, want ErrUnlocked", err)
 		}
-		if h2.Token() <= h.Token() {
-			t.Errorf("next token %d, want more than %d", h2.Token(), h.Token())
+		if h2.Term() <= h.Term() {
+			t.Errorf("next term %d, want more than %d", h2.Term(), h.Term())
 		}
 		mustUnlock(t, h2)
 	})

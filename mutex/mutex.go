@@ -16,12 +16,14 @@ import (
 // A Mutex is a lock held through one container's lease: at most one holder
 // at a time across every Mutex, in every process, that locks the same
 // container. Lock and TryLock return a [Held], whose context is cancelled
-// when the lock is lost and whose Token is a fencing token.
+// when the lock is lost and whose Term is a fencing number.
 //
 // Goroutines of one process that lock the same Mutex queue locally, first
 // come first served: only the goroutine at the head of the queue asks
 // storage, and when a holder unlocks while another goroutine waits, the
-// lease is handed over without any storage call. Give each process one
+// lease is handed over without being let go: the next goroutine's holding
+// gets a fresh lease ID and the next term (one Change Lease call and one
+// metadata write; see Held.Term). Give each process one
 // Mutex per container and share it; the queue does not extend across
 // processes, so a busy process may keep the lock for as long as its own
 // goroutines want it (see WithMaxHold for a bound).
@@ -37,8 +39,13 @@ type Mutex struct {
 	owned   bool           // a goroutine has the local turn: it holds the lock or is acquiring it
 	waiters list.List      // of *waiter, in arrival order, waiting for the local turn
 	lease   *renewer.Lease // the lease of the goroutine with the turn, kept for hand-over; nil when none
-	seq     int64          // local hand-overs of lease so far
-	since   time.Time      // when lease was acquired, on the local monotonic clock
+	since   time.Time      // when the storage lease was acquired (not handed over), on the local monotonic clock
+
+	// With max-hold: after a lease is let go because of max-hold, or lost,
+	// with local goroutines still waiting, the next acquisition stands
+	// aside (standingAside).
+	yield     bool
+	notBefore time.Time // end of the stand-aside; zero until it starts
 }
 
 // New returns a Mutex on the container behind l. It validates the options
@@ -62,6 +69,7 @@ func New(l renewer.Leaser, opts ...Option) (*Mutex, error) {
 	if err := cfg.validate(r.Timing()); err != nil {
 		return nil, err
 	}
+	cfg.callTimeout = r.Timing().CallTimeout
 	return &Mutex{r: r, l: l, cfg: cfg, log: cfg.log.With(zap.String("identity", r.Identity()))}, nil
 }
 
@@ -90,8 +98,13 @@ func (m *Mutex) Lock(ctx context.Context) (*Held, error) {
 	if err := m.waitTurn(ctx); err != nil {
 		return nil, fmt.Errorf("mutex: lock: %w", err)
 	}
-	if h := m.takeOver(); h != nil {
+	h, err := m.takeOver(ctx)
+	switch {
+	case h != nil:
 		return h, nil
+	case err != nil:
+		m.passTurn(ctx)
+		return nil, fmt.Errorf("mutex: lock: %w", err)
 	}
 	ls, err := m.acquire(ctx)
 	if err != nil {
@@ -112,6 +125,10 @@ func (m *Mutex) TryLock(ctx context.Context) (*Held, error) {
 	}
 	if !m.tryTurn() {
 		return nil, fmt.Errorf("%w (in this process)", ErrLocked)
+	}
+	if m.standingAside(time.Now()) {
+		m.passTurn(ctx)
+		return nil, fmt.Errorf("%w (this process stands aside after max-hold, so that waiters elsewhere take the lock)", ErrLocked)
 	}
 	ls, err := m.r.TryAcquire(ctx)
 	if err != nil {

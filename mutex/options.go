@@ -29,6 +29,7 @@ type config struct {
 	log           *zap.Logger
 	breakTimeout  time.Duration // 0 = off
 	maxHold       time.Duration // 0 = off
+	callTimeout   time.Duration // the renewer's effective call timeout, set by New
 }
 
 // WithDuration sets the lease duration: whole seconds from 15 s to 60 s, or
@@ -76,6 +77,24 @@ func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
 // that is merely slow sees its context cancelled before the break
 // completes; the waiter then acquires the lock.
 //
+// The waiter counts only what it has watched without interruption, since
+// its view of the container lags the lease: a new holder acquires first
+// and writes its identity and term after, so for a moment the metadata
+// still names the previous, perhaps dead, holder. The rule:
+//
+//   - the count starts over whenever a read shows any state but leased
+//     (breaking, broken, expired, available), when a read fails, and when
+//     two reads are further apart than 2 poll intervals plus 3 call
+//     timeouts (the waiter, paused or cut off, may have missed such a
+//     state);
+//   - a break is made only when the silence already exceeded d at a read
+//     at least two poll intervals earlier, so a new holder has that long to
+//     write its term, which counts as a sign of life.
+//
+// A waiter therefore breaks a dead holder between d + 2 poll intervals and
+// d + 2 poll intervals + 2 jittered polls after it started watching, and a
+// break completes a break period later.
+//
 // d must be at least 3 renew intervals, so that a live holder, which
 // advances its heartbeat every renew interval, is never broken; 0 turns it
 // off. It is required with an infinite lease. Fixed-duration leases of dead
@@ -84,14 +103,33 @@ func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
 func WithBreakOnTimeout(d time.Duration) Option { return func(c *config) { c.breakTimeout = d } }
 
 // WithMaxHold makes a waiting Lock break the lease of a holder that has held
-// the same term for longer than d, measured on the waiter's own clock, even
+// the lock for longer than d, measured on the waiter's own clock, even
 // though it keeps renewing: a stuck job. It applies to fixed and infinite
 // leases. d must be at least the validity window (the lease duration, or the
 // break period of an infinite lease); 0 (the default) turns it off.
 //
-// A term kept through local hand-overs (see Mutex) counts as one hold, so a
-// Mutex with max-hold stops handing its lease over locally once the term is
-// older than d/2, and releases it instead.
+// A holder is known by its identity (see WithIdentity, which must differ
+// between processes): a process that takes the lock again and again under
+// new terms, or hands it over locally, is one holder for as long as the
+// waiter sees the lease held by that identity at every read. The count
+// starts over, and a break is confirmed, as for WithBreakOnTimeout.
+//
+// Max-hold also bounds the holder's own process. A Mutex with max-hold
+// stops handing its lease over locally once the term is older than d/2,
+// and releases it instead; having let a lease go that way (or lost it)
+// while its own goroutines still wait, it stands aside: it makes no acquire
+// attempt, in Lock or TryLock, until two poll intervals after it first
+// sees the lock free, so that a waiter elsewhere, which reads every poll
+// interval, takes it, as election's Run does after a Resign.
+//
+// The bound, P being the poll interval: a waiter elsewhere whose reads
+// succeed gets the lock within d/2 + the longest local hold + 3 P of
+// starting to wait when the holder's process is busy with brief local
+// holds, and within d + 6 P + the break period (plus a few round trips) in
+// every case: a longer hold is broken. A holder that releases and takes the
+// lock again between two reads of the waiter, with no local waiter, is not
+// made to stand aside: the waiter either takes the lock in that moment or
+// breaks the holder at max-hold.
 func WithMaxHold(d time.Duration) Option { return func(c *config) { c.maxHold = d } }
 
 // newConfig applies opts over the defaults; New validates the result.

@@ -11,18 +11,15 @@ import (
 // The local queue. The goroutine with the turn (Mutex.owned) is the only
 // one of its Mutex that holds the lock or asks storage for it; the others
 // wait in Mutex.waiters, in arrival order. The turn passes from one
-// goroutine to the next with the lease still held when it is live, so a
-// local hand-over costs no storage call.
+// goroutine to the next with the storage lease still held when it is live;
+// the goroutine that gets it makes the hand-over a holding of its own
+// (renewer.Lease.HandOver: a fresh lease ID and term + 1, two storage
+// calls), with no moment at which the lease is free.
 
 // waiter is a goroutine waiting for the local turn.
 type waiter struct {
 	ready chan struct{} // closed, under Mutex.mu, by the goroutine that hands it the turn
 }
-
-// maxSeq bounds the local hand-overs of one lease, so that they fit in the
-// low bits of the fencing token (see Held.Token). After that many, the
-// lease is released and acquired again, with a new term.
-const maxSeq = 1<<seqBits - 1
 
 // waitTurn returns nil once the caller has the turn, or ctx's cause if ctx
 // ends first, leaving nothing held.
@@ -66,22 +63,57 @@ func (m *Mutex) tryTurn() bool {
 	return true
 }
 
-// takeOver returns a Held on the lease handed over with the turn, or nil if
-// there is none or it has ended (the caller then acquires anew; the ended
-// lease's goroutine stops by itself, and the renewer waits for it).
-func (m *Mutex) takeOver() *Held {
+// takeOver makes the lease handed over with the turn a holding of the
+// caller's: it returns a Held on a new renewer.Lease (fresh lease ID, term
+// + 1; see renewer.Lease.HandOver), or nil if there is no lease to take
+// over or the hand-over failed (the lease was lost; the caller then
+// acquires anew: HandOver has released what it could). It returns an error
+// only if ctx ended: before the hand-over began (the lease is still held,
+// for passTurn to pass on) or during it (nothing is held).
+func (m *Mutex) takeOver(ctx context.Context) (*Held, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	ls := m.lease
 	if ls == nil {
-		return nil
+		m.mu.Unlock()
+		return nil, nil
 	}
 	if ls.Context().Err() != nil {
-		m.lease = nil
-		return nil
+		m.lost()
+		m.mu.Unlock()
+		return nil, nil
 	}
-	m.log.Debug("lock handed over locally", zap.Int64("term", ls.Term()), zap.Int64("seq", m.seq))
-	return newHeld(m, ls, m.seq)
+	m.mu.Unlock()
+	// Only the goroutine with the turn touches m.lease: no one else
+	// changes it while HandOver runs.
+	next, err := ls.HandOver(ctx)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil && ls.Context().Err() == nil {
+		// ctx ended before the hand-over began: the lease is still held
+		// under ls, and the caller passes it on with the turn.
+		return nil, err
+	}
+	if err != nil {
+		m.lost()
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		m.log.Info("local hand-over failed; acquiring anew", zap.Int64("term", ls.Term()), zap.Error(err))
+		return nil, nil
+	}
+	m.lease = next
+	m.log.Debug("lock handed over locally", zap.Int64("term", next.Term()), zap.Int64("previous term", ls.Term()))
+	return newHeld(m, next), nil
+}
+
+// lost forgets the lease, which has ended, so that the goroutine with the
+// turn acquires anew; with max-hold, that acquisition stands aside first
+// (see standingAside). m.mu must be held.
+func (m *Mutex) lost() {
+	m.lease = nil
+	if m.cfg.maxHold > 0 {
+		m.yield, m.notBefore = true, time.Time{}
+	}
 }
 
 // hold records a lease newly acquired from storage by the goroutine with
@@ -89,13 +121,13 @@ func (m *Mutex) takeOver() *Held {
 func (m *Mutex) hold(ls *renewer.Lease) *Held {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lease, m.seq, m.since = ls, 0, time.Now()
-	return newHeld(m, ls, 0)
+	m.lease, m.since = ls, time.Now()
+	return newHeld(m, ls)
 }
 
 // passTurn gives up the turn of the calling goroutine. If another goroutine
 // waits and the lease is live (and may still be handed over), the lease is
-// kept and handed to it with the turn: no storage call. Otherwise the lease,
+// kept and handed to it with the turn (it then calls takeOver). Otherwise the lease,
 // if any, is released (ctx bounds the wait for that; the release goes on
 // without it), and then the turn passes to the next waiter, who acquires
 // anew, or becomes free. It returns the lease's Release error, if any.
@@ -103,11 +135,15 @@ func (m *Mutex) passTurn(ctx context.Context) error {
 	m.mu.Lock()
 	ls := m.lease
 	if front := m.waiters.Front(); front != nil && ls != nil && ls.Context().Err() == nil && m.mayHandOver() {
-		m.seq++
 		m.waiters.Remove(front)
 		close(front.Value.(*waiter).ready)
 		m.mu.Unlock()
 		return nil
+	}
+	if front := m.waiters.Front(); front != nil && ls != nil && m.cfg.maxHold > 0 {
+		// Let go because of max-hold, or lost, while this process still
+		// wants the lock: give waiters elsewhere their turn.
+		m.yield, m.notBefore = true, time.Time{}
 	}
 	m.lease = nil
 	m.mu.Unlock()
@@ -131,13 +167,32 @@ func (m *Mutex) passTurn(ctx context.Context) error {
 }
 
 // mayHandOver reports whether the current lease may pass to another local
-// holder: the hand-over count fits in the token, and with max-hold, the term
-// is younger than half of it, so that waiters elsewhere, which see one term
-// held throughout, do not break a process that merely keeps handing over.
-// m.mu must be held.
+// holder: always without max-hold; with it, while the storage lease is
+// younger than half of max-hold, so that this process lets it go before
+// waiters elsewhere would break it (see WithMaxHold). m.mu must be held.
 func (m *Mutex) mayHandOver() bool {
-	if m.seq >= maxSeq {
+	return m.cfg.maxHold == 0 || time.Since(m.since) < m.cfg.maxHold/2
+}
+
+// standingAside reports whether this Mutex must make no acquire attempt at
+// now, although the lease looks free: for two poll intervals after it
+// first looks free once this Mutex let a lease go because of max-hold (or
+// lost it) while its own goroutines still waited. A waiter elsewhere, which
+// reads the lease every poll interval, then sees it free and takes it, as
+// max-hold promises (see WithMaxHold), instead of this process taking it
+// again at once. Election's Run stands aside the same way after a Resign.
+func (m *Mutex) standingAside(now time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.yield {
 		return false
 	}
-	return m.cfg.maxHold == 0 || time.Since(m.since) < m.cfg.maxHold/2
+	if m.notBefore.IsZero() {
+		m.notBefore = now.Add(2 * m.cfg.poll())
+	}
+	if now.Before(m.notBefore) {
+		return true
+	}
+	m.yield, m.notBefore = false, time.Time{}
+	return false
 }

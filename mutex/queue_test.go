@@ -3,6 +3,7 @@ package mutex_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -14,8 +15,9 @@ import (
 
 // TestLocalQueue checks that goroutines of one Mutex take the lock in
 // arrival order, that each hand-over keeps the lease (one acquire and one
-// release in all), that each holder's context ends before the next one's
-// hold begins, and that tokens strictly increase.
+// release in all), that no two holds overlap (each ends, by Unlock or its
+// validity deadline, before the next begins), and that terms, the fencing
+// numbers, go up by one per holding.
 func TestLocalQueue(t *testing.T) {
 	tests := []struct {
 		name string
@@ -30,13 +32,14 @@ func TestLocalQueue(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := leasetest.New()
 				m := newMutex(t, c)
+				rec := &holdings{}
 				first := mustLock(t, m)
+				firstHold := rec.begin("first", first)
 
 				var (
-					prev   = first // the previous holder; guarded by the lock under test
-					order  []int   // who held, in order; guarded by the lock under test
-					tokens = []int64{first.Token()}
-					wg     sync.WaitGroup
+					order []int // who held, in order; guarded by the lock under test
+					terms = []int64{first.Term()}
+					wg    sync.WaitGroup
 				)
 				for i := range tt.give {
 					wg.Go(func() {
@@ -45,31 +48,32 @@ func TestLocalQueue(t *testing.T) {
 							t.Errorf("goroutine %d: Lock: %v", i, err)
 							return
 						}
-						if prev.Context().Err() == nil {
-							t.Errorf("goroutine %d holds while the previous holder's context is live", i)
-						}
+						hd := rec.begin(fmt.Sprintf("goroutine %d", i), h)
 						if err := h.Context().Err(); err != nil {
 							t.Errorf("goroutine %d: context done on hand-over: %v", i, err)
 						}
-						prev, order, tokens = h, append(order, i), append(tokens, h.Token())
+						order, terms = append(order, i), append(terms, h.Term())
 						time.Sleep(time.Second) // work
+						rec.end(hd)
 						if err := h.Unlock(t.Context()); err != nil {
 							t.Errorf("goroutine %d: Unlock: %v", i, err)
 						}
 					})
 					synctest.Wait() // queued in order i
 				}
+				rec.end(firstHold)
 				mustUnlock(t, first)
 				wg.Wait()
+				rec.check(t)
 
 				for i, got := range order {
 					if got != i {
 						t.Fatalf("hold order %v, want arrival order", order)
 					}
 				}
-				for i := 1; i < len(tokens); i++ {
-					if tokens[i] <= tokens[i-1] {
-						t.Fatalf("tokens %v do not strictly increase", tokens)
+				for i := 1; i < len(terms); i++ {
+					if terms[i] != terms[i-1]+1 {
+						t.Fatalf("terms %v do not go up by one per holding", terms)
 					}
 				}
 				for _, tc := range []struct {
@@ -119,7 +123,7 @@ func TestOnePollerPerMutex(t *testing.T) {
 }
 
 // TestHandOverAfterLoss checks that a lease lost under a local holder is not
-// handed over: the next local holder acquires anew, with a higher token.
+// handed over: the next local holder acquires anew, with a higher term.
 func TestHandOverAfterLoss(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := leasetest.New()
@@ -146,8 +150,8 @@ func TestHandOverAfterLoss(t *testing.T) {
 		if h2 == nil {
 			t.FailNow()
 		}
-		if h2.Term() != h.Term()+1 || h2.Token() <= h.Token() {
-			t.Errorf("after loss: term %d token %d, want term %d and a higher token than %d", h2.Term(), h2.Token(), h.Term()+1, h.Token())
+		if h2.Term() != h.Term()+1 {
+			t.Errorf("after loss: term %d, want %d", h2.Term(), h.Term()+1)
 		}
 		mustUnlock(t, h2)
 	})

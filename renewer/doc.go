@@ -54,6 +54,17 @@
 // and a late term write put an older term back: two live holders, terms
 // going backwards.
 //
+// A holding never writes metadata under the ID it acquired with: right after
+// the acquire it changes the lease's ID to a second fresh one and makes
+// every later request under that. A late duplicate of an acquire can make
+// its ID active again after its holding ended (for one lease duration, held
+// by no one), and a late metadata write under that ID would then put an
+// older term back. Container metadata has no compare-and-swap, so one case
+// remains: an acquire, then a change, then a write of one holding, all three
+// delivered late and in that order after a later holding ended. We know of
+// no network that does that; fencing stores that must survive it too should
+// also reject a term they have seen from another holder.
+//
 // For an infinite lease ([Infinite]), which only a break can end, each renew
 // proves the lease for one break period ([WithBreakPeriod]) instead of L:
 // a break started after the renew completes no sooner than that. Every
@@ -66,7 +77,8 @@
 // previous term + 1 (other keys are kept); retries of the write carry the
 // same term. Only the active holder can make that write, and every metadata
 // write under a lease ID carries that holding's one term, so a late or
-// duplicated write can only repeat it while that lease is active: terms
+// duplicated write can only repeat it while that lease is active (see
+// above for the one exception): terms
 // strictly increase across holdings, and the lease is handed out only once
 // the write has succeeded. [Lease.HandOver] passes a held lease to a new
 // holding in the same process (change the lease ID, write term + 1), so the

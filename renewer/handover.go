@@ -33,19 +33,18 @@ type handOverResult struct {
 // set metadata) and keeps this Lease's validity deadline; the same
 // goroutine goes on renewing it.
 //
-// ctx bounds the hand-over (the validity deadline bounds it too). If it
-// fails, because the lease was lost, a storage call kept failing or ctx
-// ended, HandOver releases the lease and returns an error (wrapping
-// ErrLeaseLost for a loss): nothing is held. It returns an error at once if
-// this Lease has already ended.
+// ctx bounds the hand-over (the validity deadline bounds it too). This
+// Lease ends whatever happens. If the hand-over fails, because the lease
+// was lost, a storage call kept failing or ctx ended (even before the
+// hand-over began), HandOver releases the lease and returns an error
+// (wrapping ErrLeaseLost for a loss): nothing is held. It returns an error
+// at once if this Lease has already ended.
 func (ls *Lease) HandOver(ctx context.Context) (*Lease, error) {
 	req := handOverReq{ctx: ctx, reply: make(chan handOverResult, 1)}
 	select {
-	case ls.handover <- req:
+	case ls.handover <- req: // taken at once, or after a renew in flight (bounded by the deadline)
 	case <-ls.ctx.Done():
 		return nil, fmt.Errorf("renewer: hand over: %w", context.Cause(ls.ctx))
-	case <-ctx.Done():
-		return nil, fmt.Errorf("renewer: hand over: %w", context.Cause(ctx))
 	}
 	res := <-req.reply // bounded: handOver gives up at the validity deadline
 	return res.next, res.err
@@ -68,8 +67,14 @@ func (ls *Lease) handOver(ctx context.Context) (*Lease, error) {
 	nl := newLease(r, newLeaseID(), ls.LastRenewed(), ls.rnd)
 	r.cur = nl
 	r.mu.Unlock()
-	if ls.term == math.MaxInt64 {
-		err := fmt.Errorf("renewer: hand over: %w: term %d has no successor", ErrInvalidTerm, ls.term)
+	var err error
+	switch {
+	case ctx.Err() != nil:
+		err = fmt.Errorf("renewer: hand over: %w", context.Cause(ctx))
+	case ls.term == math.MaxInt64:
+		err = fmt.Errorf("renewer: hand over: %w: term %d has no successor", ErrInvalidTerm, ls.term)
+	}
+	if err != nil {
 		nl.end(err)
 		ls.release(err)
 		close(nl.stopped)
@@ -77,29 +82,10 @@ func (ls *Lease) handOver(ctx context.Context) (*Lease, error) {
 	}
 	nl.term = ls.term + 1
 	nl.md = withHolder(ls.md, r.cfg.identity, nl.term, 0)
-	err := nl.underLease(ctx, "hand over", func(cctx context.Context) error {
-		got, err := r.l.Change(cctx, ls.id, nl.id)
-		switch {
-		case err != nil:
-			return fmt.Errorf("change lease ID: %w", err)
-		case !sameID(got, nl.id):
-			return fmt.Errorf("change lease ID: answered with another lease ID: %w", ErrLeaseIDMismatch)
-		}
-		return nil
-	})
-	if err == nil {
-		err = nl.writeTerm(ctx, "hand over")
-	}
-	if err != nil {
+	if err := nl.setUp(ctx, "hand over", ls.id); err != nil {
 		if definitive(err) {
 			err = fmt.Errorf("%w: %w", ErrLeaseLost, err)
 		}
-		nl.end(err)
-		// The change may or may not have been applied: release under
-		// both IDs (one answers that the ID does not match).
-		ls.release(err)
-		nl.release(err)
-		close(nl.stopped)
 		return nil, err
 	}
 	r.log.Info("lease handed over", zap.Int64("term", nl.term), zap.Int64("previous term", ls.term))

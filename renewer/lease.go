@@ -110,7 +110,8 @@ func (ls *Lease) Release(ctx context.Context) error { return ls.stop(ctx, ErrRel
 
 // Abandon stops the holder (the context is cancelled with ErrAbandoned) and
 // stops renewing, without releasing: the lease stays with the service until
-// it expires (after at most one lease duration) or is broken. It is for
+// it expires (after at most one lease duration) or is broken. An infinite
+// lease never expires: it stays until someone breaks it. It is for
 // holders that must not hand the lease over early, such as an election with
 // release-on-cancel off. Like Release it waits for the background goroutine,
 // or for ctx, and returns the loss cause if the lease had been lost before.
@@ -251,12 +252,37 @@ func (ls *Lease) underLease(ctx context.Context, op string, call func(context.Co
 	}
 }
 
-// abandon ends a lease whose acquisition failed after the service granted
-// it, and releases it so that nothing stays held.
-func (ls *Lease) abandon(cause error) {
-	ls.end(cause)
-	ls.release(cause)
-	close(ls.stopped)
+// setUp makes ls a holding of the storage lease that prevID holds: it
+// changes the lease's ID from prevID to ls.id, then writes the term under
+// ls.id. The acquisition (prevID: the ID just acquired with) and the
+// hand-over (prevID: the previous holding's) both use it, so no metadata
+// write is ever made under an ID that was sent in an acquire: a late
+// duplicate of an acquire can make its ID active again after its holding
+// ended, and a late write under it would then put an old term back.
+//
+// If it fails, ls ends and both IDs are released (one of the two answers
+// that it does not match), so nothing stays held; the error says why.
+func (ls *Lease) setUp(ctx context.Context, op, prevID string) error {
+	err := ls.underLease(ctx, op, func(cctx context.Context) error {
+		got, err := ls.r.l.Change(cctx, prevID, ls.id)
+		switch {
+		case err != nil:
+			return fmt.Errorf("change lease ID: %w", err)
+		case !sameID(got, ls.id):
+			return fmt.Errorf("change lease ID: answered with another lease ID: %w", ErrLeaseIDMismatch)
+		}
+		return nil
+	})
+	if err == nil {
+		err = ls.writeTerm(ctx, op)
+	}
+	if err != nil {
+		ls.end(err)
+		ls.releaseID(prevID, err)
+		ls.release(err)
+		close(ls.stopped)
+	}
+	return err
 }
 
 // run renews the lease, and the leases it is handed over to, until the
@@ -353,7 +379,11 @@ func (ls *Lease) beat() {
 
 // release gives the lease back after it ended, unless an answer proved it
 // is no longer ours, bounded by a fresh call timeout.
-func (ls *Lease) release(cause error) {
+func (ls *Lease) release(cause error) { ls.releaseID(ls.id, cause) }
+
+// releaseID releases the lease under id (this holding's, or the one it was
+// set up from), as release does.
+func (ls *Lease) releaseID(id string, cause error) {
 	r := ls.r
 	if errors.Is(cause, ErrLeaseIDMismatch) || errors.Is(cause, ErrLeaseNotPresent) {
 		return
@@ -364,7 +394,7 @@ func (ls *Lease) release(cause error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.callTimeout)
 	defer cancel()
-	err := r.l.Release(ctx, ls.id)
+	err := r.l.Release(ctx, id)
 	switch {
 	case err == nil && errors.Is(cause, ErrReleased):
 		r.log.Info("lease released", zap.Int64("term", ls.term))

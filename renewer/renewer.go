@@ -173,8 +173,8 @@ type attempt struct {
 
 func (r *Renewer) newAttempt() *attempt { return &attempt{r: r, id: newLeaseID()} }
 
-// try is one acquire call, then the term write under the lease. Only once
-// the term is written does the lease count as held.
+// try is one acquire call, then the holding's set-up (see Lease.setUp).
+// Only once the term is written does the lease count as held.
 func (a *attempt) try(ctx context.Context) (*Lease, error) {
 	r := a.r
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.callTimeout)
@@ -195,10 +195,12 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 	case !sameID(got, a.id):
 		return nil, fmt.Errorf("%w: acquire answered with another lease ID: %w", ErrLeaseHeld, ErrLeaseIDMismatch)
 	}
-	ls := newLease(r, a.id, sent, wait.From(ctx))
-	if err := ls.writeTerm(ctx, "acquire"); err != nil {
-		ls.abandon(err) // releases a.id: it is spent
-		a.id, a.uncertain = newLeaseID(), false
+	// The holding writes under an ID never sent in an acquire: a late
+	// duplicate of the acquire can bring a.id back to life, but no
+	// metadata write carries a.id.
+	ls := newLease(r, newLeaseID(), sent, wait.From(ctx))
+	if err := ls.setUp(ctx, "acquire", a.id); err != nil {
+		a.id, a.uncertain = newLeaseID(), false // released by setUp: spent
 		return nil, err
 	}
 	go ls.run()
@@ -299,7 +301,7 @@ func Inspect(ctx context.Context, l Leaser) (Status, error) {
 // deadline, not a count, ends the retries. rnd is the holding's random
 // source (internal/wait): seeded only in the deterministic simulation.
 func (r *Renewer) newBackOff(rnd wait.Source) *wait.BackOff {
-	initial := min(200*time.Millisecond, r.cfg.renewInterval/10)
+	initial := min(200*time.Millisecond, max(10*time.Millisecond, r.cfg.renewInterval/10))
 	return rnd.BackOff(initial, max(initial, r.cfg.renewInterval/4))
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -18,33 +19,63 @@ const defaultGrace = 2 * time.Second
 
 // A child is the command run under a lock or leadership, in a process group
 // of its own so that stopping it stops everything it started in that group.
+// If leasehold dies, a watcher process SIGKILLs that group (see
+// startWatcher), and on Linux the kernel kills the command itself too (see
+// dieWithLeasehold).
 type child struct {
 	cmd  *exec.Cmd
-	done chan struct{} // closed by the goroutine that waits for the process
+	done chan struct{} // closed by the goroutine that started and waits for the process
 
 	status int // the exit code to pass on; set before done is closed
 }
 
 // startChild starts argv with the environment plus env, sharing our stdin,
-// stdout and stderr. A command that cannot be started is a *failure with
-// exit code 126 or 127.
+// stdout and stderr, and a watcher that kills its process group if
+// leasehold dies. A command that cannot be started is a *failure with exit
+// code 126 or 127.
+//
+// The command is started, and waited for, by one goroutine locked to its OS
+// thread, which it never unlocks: the thread ends with the goroutine, after
+// the command has exited. On Linux the parent-death signal is tied to that
+// thread, so it must not end, or run anything else, while the command runs.
 func startChild(argv []string, env []string) (*child, error) {
+	wa, err := startWatcher()
+	if err != nil {
+		return nil, fail(exitNoExec, "cannot start the watcher of the command: %v", unwrapPath(err))
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		code := exitNoExec
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
-			code = exitNoCmd
-		}
-		return nil, fail(code, "cannot run %s: %v", argv[0], unwrapPath(err))
-	}
+	dieWithLeasehold(cmd.SysProcAttr)
 	c := &child{cmd: cmd, done: make(chan struct{})}
+	started := make(chan error, 1) // nil or a *failure, sent once
 	go func() {
+		runtime.LockOSThread() // never unlocked: see above
+		if err := cmd.Start(); err != nil {
+			wa.release()
+			code := exitNoExec
+			if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+				code = exitNoCmd
+			}
+			started <- fail(code, "cannot run %s: %v", argv[0], unwrapPath(err))
+			return
+		}
+		if err := wa.watch(cmd.Process.Pid); err != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+			wa.release()
+			started <- fail(exitNoExec, "cannot start the watcher of the command: %v", unwrapPath(err))
+			return
+		}
+		started <- nil
 		defer close(c.done)
 		c.status = exitStatus(cmd.Wait(), cmd.ProcessState)
+		wa.release() // after Wait: the group is not killed for leftovers of a command that exited
 	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -409,4 +409,12 @@ func TestHelp(t *testing.T) {
 			t.Errorf("leasehold %v: exit %d, stdout %q; want 0 with usage and exit codes", args, r.code, r.stdout)
 		}
 	}
+	// lock and elect say what the term is and what happens to CMD when
+	// leasehold is killed.
+	for _, cmd := range []string{"lock", "elect"} {
+		r := run(t, cmd, "--help")
+		if !strings.Contains(r.stdout, "LEASEHOLD_TERM") || !strings.Contains(r.stdout, "Held.Term") || !strings.Contains(r.stdout, "kill -9") {
+			t.Errorf("leasehold %s --help says nothing of the term or of kill -9:\n%s", cmd, r.stdout)
+		}
+	}
 }

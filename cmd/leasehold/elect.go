@@ -16,8 +16,10 @@ const electUsage = `  leasehold elect NAME --id ID [flags] -- CMD [ARGS...]
 
 Campaigns in election NAME (the lease of container NAME, created if missing)
 as candidate ID, and runs CMD while it leads, with LEASEHOLD_TERM (the
-leader's term, a fencing token), LEASEHOLD_IDENTITY and LEASEHOLD_CONTAINER
-in its environment, in a process group of its own.
+leader's term, the fencing token: the number status shows and the Go
+library's Leadership.Term and Held.Term give for the same lease),
+LEASEHOLD_IDENTITY and LEASEHOLD_CONTAINER in its environment, in a process
+group of its own.
 
 If leadership is lost, CMD's process group gets SIGTERM, then SIGKILL after
 --grace (default 2 s, below the lease's 3 s safety margin, so CMD is gone
@@ -26,7 +28,9 @@ before anyone else can lead); then leasehold campaigns again, or with
 When CMD exits by itself, leasehold resigns (releases the lease, so a
 standby takes over at its next poll) and exits with CMD's status. SIGINT,
 SIGTERM and SIGHUP are forwarded to CMD while it runs; while campaigning
-they end leasehold (exit 128+N).`
+they end leasehold (exit 128+N).
+
+` + parentDeathHelp
 
 func runElect(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("elect", electUsage)

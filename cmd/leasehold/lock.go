@@ -19,9 +19,12 @@ const lockUsage = `  leasehold lock NAME [flags] -- CMD [ARGS...]
 Takes the lock NAME (the lease of container NAME, created if missing), runs
 CMD while it is held, and renews the lease meanwhile. CMD runs in a process
 group of its own, with these variables added to its environment:
-  LEASEHOLD_TERM       the fencing token: strictly increasing across holders;
-                       pass it with every write that matters, and have the
-                       store reject a term lower than the highest it has seen
+  LEASEHOLD_TERM       the fencing token: the lease's term, one more than the
+                       previous holding's, the number status shows and the
+                       Go library's Held.Term and Leadership.Term give for
+                       the same lock; pass it with every write that matters,
+                       and have the store reject a term lower than the
+                       highest it has seen
   LEASEHOLD_IDENTITY   the holder identity written to the container (--id)
   LEASEHOLD_CONTAINER  NAME
 
@@ -35,7 +38,9 @@ Loss is detected before anyone else can take the lock, but CMD may go on for
 up to --grace after that. The default (2 s) is below the lease's safety margin
 (L/5, 3 s at 15 s), so CMD is gone before the lock can pass to anyone else; a
 longer --grace gives up that guarantee. Either way, fence writes with
-LEASEHOLD_TERM.`
+LEASEHOLD_TERM.
+
+` + parentDeathHelp
 
 func runLock(args []string, stdout, stderr io.Writer) int {
 	c := newCommand("lock", lockUsage)

@@ -91,6 +91,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runStatus(rest, stdout, stderr)
 	case "break":
 		return runBreak(rest, stdout, stderr)
+	case watchCommand:
+		return runWatcher(rest, os.Stdin)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 && rest[0] != "help" {
 			return run([]string{rest[0], "--help"}, stdout, stderr)

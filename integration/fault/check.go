@@ -28,7 +28,7 @@ type CheckOptions struct {
 
 // A Violation is one way a history breaks the guarantees.
 type Violation struct {
-	Kind   string // overlap, fence-order, late-loss, duplicate-term
+	Kind   string // overlap, fence-order, late-loss, duplicate-term, term-order, observed-term-order
 	Detail string
 }
 
@@ -66,7 +66,11 @@ type pause struct{ from, to int64 } // to == 0: never resumed
 //     had accepted before;
 //   - late-loss: a holder saw its context done more than DeadlineSlack after
 //     its own validity deadline (unless paused across it and prompt after);
-//   - duplicate-term: two holders were elected with the same term.
+//   - duplicate-term: two holders were elected with the same term;
+//   - term-order: a holder was elected with a term lower than one elected
+//     before it (terms went backwards: a late write of an earlier holding
+//     rewrote the term in storage);
+//   - observed-term-order: a follower saw the leader's term go down.
 func Check(events []Event, opts CheckOptions) Report {
 	if opts.PromptAfterResume == 0 {
 		opts.PromptAfterResume = time.Second
@@ -117,12 +121,20 @@ func Check(events []Event, opts CheckOptions) Report {
 	// Intervals.
 	open := map[string]int{} // proc -> index in rep.Intervals of its open interval
 	terms := map[int64]string{}
+	var top Event // the election with the highest term so far
 	for _, e := range evs {
 		switch e.Kind {
 		case KindElected:
 			if other, ok := terms[e.Term]; ok && other != e.Proc {
 				rep.Violations = append(rep.Violations, Violation{Kind: "duplicate-term",
 					Detail: fmt.Sprintf("term %d elected by %s and by %s", e.Term, other, e.Proc)})
+			}
+			if e.Term < top.Term {
+				rep.Violations = append(rep.Violations, Violation{Kind: "term-order",
+					Detail: fmt.Sprintf("%s elected with term %d, %v after %s was elected with term %d",
+						e.Proc, e.Term, time.Duration(e.T-top.T), top.Proc, top.Term)})
+			} else {
+				top = e
 			}
 			terms[e.Term] = e.Proc
 			open[e.Proc] = len(rep.Intervals)
@@ -177,6 +189,20 @@ func Check(events []Event, opts CheckOptions) Report {
 				Detail: fmt.Sprintf("%s term %d live until %v after %s term %d became live (ended: %s)",
 					a.Proc, a.Term, time.Duration(a.End-b.Start), b.Proc, b.Term, a.Ended)})
 		}
+	}
+
+	// Terms seen by each follower, in the order it saw them.
+	seen := map[string]int64{}
+	for _, e := range evs {
+		if e.Kind != KindObserved || e.Term == 0 {
+			continue // 0: no leader
+		}
+		if e.Term < seen[e.Proc] {
+			rep.Violations = append(rep.Violations, Violation{Kind: "observed-term-order",
+				Detail: fmt.Sprintf("%s saw term %d (leader %s) after term %d", e.Proc, e.Term, e.Leader, seen[e.Proc])})
+			continue
+		}
+		seen[e.Proc] = e.Term
 	}
 
 	// The fence's decisions, in the order it made them.

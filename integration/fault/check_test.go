@@ -99,6 +99,39 @@ func TestCheckFindsViolations(t *testing.T) {
 			want: map[string]int{"overlap": 1},
 		},
 		{
+			name: "terms went backwards: a late term write rewrote the term in storage",
+			give: []fault.Event{
+				{Proc: "a", Kind: fault.KindElected, Term: 1, T: 1 * s},
+				{Proc: "a", Kind: fault.KindLost, Term: 1, T: 2 * s},
+				{Proc: "b", Kind: fault.KindElected, Term: 3, T: 3 * s},
+				{Proc: "b", Kind: fault.KindLost, Term: 3, T: 4 * s},
+				{Proc: "a", Kind: fault.KindElected, Term: 2, T: 5 * s},
+				{Proc: "a", Kind: fault.KindLost, Term: 2, T: 6 * s},
+			},
+			want: map[string]int{"term-order": 1},
+		},
+		{
+			name: "a follower saw the term go down",
+			give: []fault.Event{
+				{Proc: "c", Kind: fault.KindObserved, Leader: "a", Term: 1, T: 1 * s},
+				{Proc: "c", Kind: fault.KindObserved, Leader: "b", Term: 3, T: 2 * s},
+				{Proc: "c", Kind: fault.KindObserved, T: 3 * s},
+				{Proc: "c", Kind: fault.KindObserved, Leader: "a", Term: 2, T: 4 * s},
+			},
+			want: map[string]int{"observed-term-order": 1},
+		},
+		{
+			name: "followers see terms rise, with no leader in between",
+			give: []fault.Event{
+				{Proc: "c", Kind: fault.KindObserved, Leader: "a", Term: 1, T: 1 * s},
+				{Proc: "d", Kind: fault.KindObserved, Leader: "b", Term: 2, T: 2 * s},
+				{Proc: "c", Kind: fault.KindObserved, T: 3 * s},
+				{Proc: "c", Kind: fault.KindObserved, Leader: "b", Term: 2, T: 4 * s},
+				{Proc: "d", Kind: fault.KindObserved, Leader: "b", Term: 2, T: 5 * s},
+			},
+			want: map[string]int{},
+		},
+		{
 			name: "killed holder's term ends at the kill",
 			give: []fault.Event{
 				{Proc: "a", Kind: fault.KindElected, Term: 1, T: 1 * s},

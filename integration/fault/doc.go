@@ -10,12 +10,14 @@
 //   - [Now]: CLOCK_MONOTONIC, read the same way by every process.
 //   - [Recorder] and [ReadHistory]: one JSON-lines file per process.
 //   - [Check]: overlapping live terms, out-of-order accepted writes, losses
-//     signalled after the holder's own validity deadline, duplicate terms.
+//     signalled after the holder's own validity deadline, duplicate terms,
+//     terms going backwards (elected or observed).
 //   - [Fence]: a store on loopback that accepts a write only if its term is
 //     at least the highest it has seen.
 //   - [Link]: toxiproxy (latency, blackhole, reset) in front of an HTTP
-//     layer that can answer 503/500 or cut renew requests, in front of
-//     Azurite.
+//     layer that can answer 503/500, cut renew requests, hold releases and
+//     term writes until flushed, and withhold the answers of granted
+//     acquires, in front of Azurite.
 //   - [Harness]: builds the candidate binary (./candidate) and starts, kills,
 //     pauses and resumes its processes.
 //

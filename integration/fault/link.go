@@ -31,7 +31,7 @@ func NewToxiproxy() *Toxiproxy {
 // A Link is the way one candidate process reaches storage, on loopback:
 //
 //	candidate -> toxiproxy proxy (latency, blackhole, reset) -> HTTP fault
-//	layer (503/500 storms, renew requests cut) -> storage
+//	layer (503/500 storms, renew requests cut, late delivery) -> storage
 //
 // It is safe for concurrent use.
 type Link struct {
@@ -144,16 +144,21 @@ const (
 	modeCutRenew
 )
 
-// httpFault is a reverse proxy that can answer errors instead of storage.
+// httpFault is a reverse proxy that can answer errors instead of storage,
+// and hold requests or withhold answers (late.go).
 type httpFault struct {
-	ln  net.Listener
-	srv *http.Server
-	rp  *httputil.ReverseProxy
+	ln        net.Listener
+	srv       *http.Server
+	rp        *httputil.ReverseProxy
+	closed    chan struct{} // closed by close: held requests are dropped
+	closeOnce sync.Once
 
-	mu     sync.Mutex // guards mode, status, until
+	mu     sync.Mutex // guards the fields below
 	mode   faultMode
 	status int
 	until  time.Time
+	late   lateRules
+	held   []*heldRequest // held and not yet flushed
 }
 
 func newHTTPFault(upstream string) (*httpFault, error) {
@@ -162,7 +167,7 @@ func newHTTPFault(upstream string) (*httpFault, error) {
 		return nil, err
 	}
 	target := &url.URL{Scheme: "http", Host: upstream}
-	h := &httpFault{ln: ln, rp: httputil.NewSingleHostReverseProxy(target)}
+	h := &httpFault{ln: ln, rp: httputil.NewSingleHostReverseProxy(target), closed: make(chan struct{})}
 	h.rp.ErrorLog = nil
 	h.rp.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) }
 	h.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
@@ -171,7 +176,10 @@ func newHTTPFault(upstream string) (*httpFault, error) {
 }
 
 func (h *httpFault) addr() string { return h.ln.Addr().String() }
-func (h *httpFault) close()       { _ = h.srv.Close() }
+func (h *httpFault) close() {
+	h.closeOnce.Do(func() { close(h.closed) })
+	_ = h.srv.Close()
+}
 
 func (h *httpFault) set(m faultMode, status int, d time.Duration) {
 	h.mu.Lock()
@@ -200,19 +208,9 @@ func (h *httpFault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	case mode == modeCutRenew && strings.EqualFold(r.Header.Get("x-ms-lease-action"), "renew"):
-		hj, ok := w.(http.Hijacker)
-		if !ok {
-			w.WriteHeader(http.StatusBadGateway)
-			return
-		}
-		conn, _, err := hj.Hijack()
-		if err != nil {
-			return
-		}
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0) // close with RST
-		}
-		_ = conn.Close()
+		resetConn(w)
+		return
+	case h.serveLate(w, r):
 		return
 	}
 	h.rp.ServeHTTP(w, r)

@@ -79,6 +79,7 @@ var results = struct {
 
 type row struct {
 	runs, violations int
+	kinds            map[string]int // violations by kind
 	failovers        []time.Duration
 }
 
@@ -87,11 +88,14 @@ func record(name string, rep fault.Report, failover time.Duration) {
 	defer results.Unlock()
 	r := results.rows[name]
 	if r == nil {
-		r = &row{}
+		r = &row{kinds: map[string]int{}}
 		results.rows[name] = r
 	}
 	r.runs++
 	r.violations += len(rep.Violations)
+	for _, v := range rep.Violations {
+		r.kinds[v.Kind]++
+	}
 	if failover > 0 {
 		r.failovers = append(r.failovers, failover)
 	}
@@ -108,10 +112,14 @@ func printTable(w io.Writer) {
 	fmt.Fprintf(w, "\n%-34s %5s %10s %14s %14s\n", "scenario", "runs", "violations", "failover p50", "failover max")
 	fmt.Fprintln(w, strings.Repeat("-", 81))
 	runs, viol := 0, 0
+	kinds := map[string]int{}
 	for _, n := range names {
 		r := results.rows[n]
 		runs += r.runs
 		viol += r.violations
+		for k, c := range r.kinds {
+			kinds[k] += c
+		}
 		p50, max := "-", "-"
 		if len(r.failovers) > 0 {
 			fs := append([]time.Duration(nil), r.failovers...)
@@ -120,6 +128,18 @@ func printTable(w io.Writer) {
 			max = fs[len(fs)-1].Round(10 * time.Millisecond).String()
 		}
 		fmt.Fprintf(w, "%-34s %5d %10d %14s %14s\n", n, r.runs, r.violations, p50, max)
+	}
+	if viol > 0 {
+		ks := make([]string, 0, len(kinds))
+		for k := range kinds {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		fmt.Fprint(w, "violations by kind:")
+		for _, k := range ks {
+			fmt.Fprintf(w, " %s %d", k, kinds[k])
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "safety: %d scenarios, %d runs, %d violations\n", len(names), runs, viol)
 }

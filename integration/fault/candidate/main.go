@@ -33,6 +33,7 @@ type config struct {
 	mode, container, id, history, fence string
 	duration, poll, write               time.Duration
 	holdMin, holdMax                    time.Duration
+	relockAfter                         time.Duration
 }
 
 func main() {
@@ -47,6 +48,7 @@ func main() {
 	flag.DurationVar(&c.write, "write", 100*time.Millisecond, "interval between fenced writes")
 	flag.DurationVar(&c.holdMin, "hold-min", time.Second, "mutex: shortest hold")
 	flag.DurationVar(&c.holdMax, "hold-max", 4*time.Second, "mutex: longest hold")
+	flag.DurationVar(&c.relockAfter, "relock-after", 0, "mutex: pause between unlocking and locking again (0: random, up to two poll intervals)")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "candidate:", err)
@@ -159,7 +161,11 @@ func runMutex(ctx context.Context, c config, l renewer.Leaser, w *writer, resign
 		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = held.Unlock(uctx)
 		cancel()
-		if !sleep(ctx, time.Duration(rand.N(int64(c.poll)*2))) {
+		pause := c.relockAfter
+		if pause == 0 {
+			pause = time.Duration(rand.N(int64(c.poll) * 2))
+		}
+		if !sleep(ctx, pause) {
 			return nil
 		}
 	}
