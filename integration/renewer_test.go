@@ -201,3 +201,61 @@ func TestRenewerContention(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewerHandOver passes a held lease to a new holding through the real
+// SDK's Change Lease: the term goes up by one in storage, the old holding's
+// lease ID is refused from then on (a late release of it cannot free the
+// lease), and the new holding keeps renewing past a lease duration.
+func TestRenewerHandOver(t *testing.T) {
+	t.Parallel()
+	name, _ := newContainer(t, "handover")
+	l := leasetest.Wrap(newLeaser(t, name))
+	var mu sync.Mutex
+	var ids []string // lease IDs of every acquire and renew sent
+	l.SetBefore(func(_ context.Context, call leasetest.Call) error {
+		if call.Op == leasetest.OpAcquire {
+			mu.Lock()
+			ids = append(ids, call.LeaseID)
+			mu.Unlock()
+		}
+		return nil
+	})
+	r, err := renewer.New(l, renewer.WithIdentity("handover"), renewer.WithLogger(zaptest.NewLogger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := r.TryAcquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := first.HandOver(t.Context())
+	if err != nil {
+		t.Fatalf("HandOver: %v", err)
+	}
+	defer second.Release(context.Background())
+	if !errors.Is(context.Cause(first.Context()), renewer.ErrHandedOver) {
+		t.Errorf("first holding's cause = %v, want ErrHandedOver", context.Cause(first.Context()))
+	}
+	st, err := r.Inspect(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Term() != first.Term()+1 || st.Term != second.Term() || st.State != renewer.StateLeased {
+		t.Errorf("after hand-over: terms %d -> %d, storage %+v; want +1, leased", first.Term(), second.Term(), st)
+	}
+	mu.Lock()
+	oldID := ids[0]
+	mu.Unlock()
+	raw := newLeaser(t, name)
+	if err := raw.Release(t.Context(), oldID); !errors.Is(err, renewer.ErrLeaseIDMismatch) {
+		t.Errorf("late release under the first holding's ID = %v, want ErrLeaseIDMismatch", err)
+	}
+	select {
+	case <-second.Done():
+		t.Fatalf("second holding lost: %v", context.Cause(second.Context()))
+	case <-time.After(renewer.DefaultDuration + 2*time.Second):
+	}
+	if err := second.Release(t.Context()); err != nil {
+		t.Errorf("Release: %v", err)
+	}
+}

@@ -21,7 +21,7 @@ import (
 type ContainerLeaser struct {
 	cc     *container.Client
 	create bool
-	last   atomic.Pointer[idClient] // the lease client of the last ID used, reused while the ID repeats
+	last   atomic.Pointer[idClient] // the lease client of the last ID used, reused while the ID repeats (one holding's renewals)
 }
 
 // idClient is a lease client bound to one lease ID. Change is never called on
@@ -113,8 +113,8 @@ func clientOptions(opts *ContainerLeaserOptions) *container.ClientOptions {
 // Client returns the SDK client the leaser uses.
 func (l *ContainerLeaser) Client() *container.Client { return l.cc }
 
-// leaseClient returns a lease client for id: the cached one while a Renewer
-// keeps using its one ID, so a renew allocates no new client.
+// leaseClient returns a lease client for id: the cached one while a holding
+// keeps using its ID, so a renew allocates no new client.
 func (l *ContainerLeaser) leaseClient(id string) (*lease.ContainerClient, error) {
 	if last := l.last.Load(); last != nil && last.id == id {
 		return last.c, nil

@@ -39,6 +39,21 @@
 // compared with ours: Azurite answers a renew of an expired lease with the
 // previous holder's ID and revives that lease.
 //
+// # One lease ID per holding
+//
+// Every holding proposes a fresh lease ID (a random GUID) and every request
+// of that holding (acquire, renew, term write, heartbeat, release) carries
+// it; no other holding ever uses it. The acquire calls of one
+// [Renewer.Acquire] share one ID, so an acquire whose answer was lost is
+// repeated, not doubled. Once a release of an ID has been sent, or its
+// holding has ended, the ID is never proposed again. A request that reaches
+// storage late (a release sent after a lost answer, an SDK retry still in
+// flight, a delayed heartbeat) then finds a lease with another ID and is
+// refused. With one ID for every holding, such a late release freed a later
+// holding of the same Renewer while it still believed it held the lease,
+// and a late term write put an older term back: two live holders, terms
+// going backwards.
+//
 // For an infinite lease ([Infinite]), which only a break can end, each renew
 // proves the lease for one break period ([WithBreakPeriod]) instead of L:
 // a break started after the renew completes no sooner than that. Every
@@ -46,11 +61,18 @@
 //
 // # Terms
 //
-// After each acquisition the new holder reads the container's metadata and
-// writes it back, under its lease, with its identity and term = previous
-// term + 1 (other keys are kept). Only the active holder can make that
-// write, so terms strictly increase across holders, and the lease is handed
-// out only once the write has succeeded. [Lease.Term] is therefore a fencing
+// After each acquisition the new holder reads the container's metadata once
+// and writes it back, under its lease, with its identity and term =
+// previous term + 1 (other keys are kept); retries of the write carry the
+// same term. Only the active holder can make that write, and every metadata
+// write under a lease ID carries that holding's one term, so a late or
+// duplicated write can only repeat it while that lease is active: terms
+// strictly increase across holdings, and the lease is handed out only once
+// the write has succeeded. [Lease.HandOver] passes a held lease to a new
+// holding in the same process (change the lease ID, write term + 1), so the
+// term is the one fencing number for every kind of holding. A term in the
+// metadata that is not a whole number below MaxInt64 stops acquisition with
+// [ErrInvalidTerm]: the library never guesses a fencing number. [Lease.Term] is therefore a fencing
 // token: a downstream store that rejects writes carrying a term lower than
 // the highest it has seen rejects a stale holder's late writes. [Inspect]
 // reads the current state, holder and term without a lease.

@@ -39,6 +39,15 @@ var (
 	ErrReleased = errors.New("renewer: lease released")
 	// ErrAbandoned is the cause of a lease context cancelled by Abandon.
 	ErrAbandoned = errors.New("renewer: lease abandoned")
+	// ErrHandedOver is the cause of a lease context cancelled by
+	// HandOver: the storage lease lives on under the new holding.
+	ErrHandedOver = errors.New("renewer: lease handed over")
+	// ErrInvalidTerm: the term in the container's metadata is not a whole
+	// number from 0 to MaxInt64-1 (written by hand or by another tool), or
+	// has no successor. Terms are fencing numbers: the library will not
+	// guess one. An operator must set MetadataTerm to a number at least as
+	// high as any term a downstream store has seen, or remove it.
+	ErrInvalidTerm = errors.New("renewer: invalid term in metadata")
 	// ErrLeaseHeld: someone else holds the lease (TryAcquire).
 	ErrLeaseHeld = errors.New("renewer: lease is held by another holder")
 	// ErrInUse: the Renewer already holds its lease; release it first.
@@ -52,7 +61,7 @@ var (
 // question, as opposed to a failure that a retry may get past.
 func definitive(err error) bool {
 	for _, d := range []error{ErrLeaseAlreadyPresent, ErrLeaseIDMismatch, ErrLeaseNotPresent,
-		ErrLeaseBreaking, ErrLeaseBroken, ErrContainerNotFound, ErrBadRequest} {
+		ErrLeaseBreaking, ErrLeaseBroken, ErrContainerNotFound, ErrBadRequest, ErrInvalidTerm} {
 		if errors.Is(err, d) {
 			return true
 		}

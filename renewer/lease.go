@@ -26,11 +26,13 @@ import (
 // A Lease is safe for concurrent use.
 type Lease struct {
 	r    *Renewer
-	term int64 // written once, before the Lease is handed out
+	id   string // this holding's lease ID, used by no other holding
+	term int64  // fixed before the Lease is handed out; every metadata write under id carries it
 
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
-	stopped chan struct{} // closed by run when it returns, after any release call
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	stopped  chan struct{}    // closed by the renewing goroutine when it is done with this holding, after any release call
+	handover chan handOverReq // HandOver's requests to the renewing goroutine
 
 	mu          sync.Mutex // guards the fields below
 	ended       bool       // ctx is cancelled; nothing may extend the lease any more
@@ -39,13 +41,15 @@ type Lease struct {
 	watchdog    *time.Timer
 	lastErr     error // last failed renew, for the loss cause
 
-	// Used only by the goroutine that owns the lease (tryAcquire, then run).
+	// Used only by the goroutine that owns the lease (the acquirer, then run).
 	md        map[string]string // metadata last written under the lease
 	heartbeat int64
 }
 
-func newLease(r *Renewer, sent time.Time) *Lease {
-	ls := &Lease{r: r, stopped: make(chan struct{})}
+// newLease starts a holding with lease ID id whose last successful acquire
+// or renew was sent at sent.
+func newLease(r *Renewer, id string, sent time.Time) *Lease {
+	ls := &Lease{r: r, id: id, stopped: make(chan struct{}), handover: make(chan handOverReq)}
 	ls.ctx, ls.cancel = context.WithCancelCause(context.Background())
 	ls.lastRenewed = sent
 	ls.deadline = sent.Add(r.cfg.window() - r.cfg.margin)
@@ -61,11 +65,12 @@ func (ls *Lease) Context() context.Context { return ls.ctx }
 // Done returns a channel closed when the lease ends: Context().Done().
 func (ls *Lease) Done() <-chan struct{} { return ls.ctx.Done() }
 
-// Term returns the lease's term: one more than the previous holder's,
-// written under the lease before the Lease was handed out. Terms strictly
-// increase across holders, so the term is a fencing token: a store that
-// rejects writes carrying a term lower than the highest it has seen
-// rejects a stale holder's late writes.
+// Term returns the lease's term, the fencing number of this holding: one
+// more than the previous holding's, written under the lease before the
+// Lease was handed out, and fixed for the Lease's life. Terms strictly
+// increase across holdings (hand-overs included), so a store that rejects
+// writes carrying a term lower than the highest it has seen rejects a stale
+// holder's late writes.
 func (ls *Lease) Term() int64 { return ls.term }
 
 // Identity returns the identity the holder wrote with its term.
@@ -93,9 +98,10 @@ func (ls *Lease) Deadline() time.Time {
 // release call is bounded by the call timeout; if it fails, the lease
 // expires by itself and the failure is logged.
 //
-// Release returns nil if the lease was held until released, or the loss
-// cause (wrapping ErrLeaseLost) if it had been lost before. It is
-// idempotent: later calls return the same.
+// Release returns nil if the lease was held until released (or handed
+// over), or the loss cause (wrapping ErrLeaseLost) if it had been lost
+// before. It is idempotent: later calls return the same. Release of a
+// Lease that was handed over releases nothing: the new Lease holds.
 func (ls *Lease) Release(ctx context.Context) error { return ls.stop(ctx, ErrReleased, "release") }
 
 // Abandon stops the holder (the context is cancelled with ErrAbandoned) and
@@ -116,7 +122,7 @@ func (ls *Lease) stop(ctx context.Context, cause error, op string) error {
 	case <-ctx.Done():
 		return fmt.Errorf("renewer: %s: %w", op, context.Cause(ctx))
 	}
-	if got := context.Cause(ls.ctx); !errors.Is(got, ErrReleased) && !errors.Is(got, ErrAbandoned) {
+	if got := context.Cause(ls.ctx); !errors.Is(got, ErrReleased) && !errors.Is(got, ErrAbandoned) && !errors.Is(got, ErrHandedOver) {
 		return got
 	}
 	return nil
@@ -182,48 +188,63 @@ func (ls *Lease) callContext(parent context.Context) (context.Context, context.C
 	return context.WithTimeout(parent, ls.r.cfg.callTimeout)
 }
 
-// writeTerm reads the previous term and writes term+1 and the holder's
-// identity under the lease, keeping other metadata keys. Transient errors
-// are retried until the validity deadline or until ctx, the caller's, ends.
-func (ls *Lease) writeTerm(ctx context.Context) error {
-	r := ls.r
+// writeTerm (unless the term is already fixed) reads the previous term once, fixes this holding's term at one
+// more, and writes it with the holder's identity under the lease, keeping
+// other metadata keys. Transient errors are retried, with the same term,
+// until the validity deadline or until ctx, the caller's, ends.
+//
+// The term is fixed before the first write so that every metadata write
+// under this lease ID carries it: a write that reaches storage late or
+// twice can only write this holding's own term again, and only while this
+// lease is active. (Recomputing it per try could let a duplicated earlier
+// try land after a later one and leave a lower term behind.)
+func (ls *Lease) writeTerm(ctx context.Context, op string) error {
+	return ls.underLease(ctx, op, func(cctx context.Context) error {
+		if ls.md == nil {
+			p, err := ls.r.l.Properties(cctx)
+			if err != nil {
+				return fmt.Errorf("read term: %w", err)
+			}
+			prev, err := parseTerm(p.Metadata[MetadataTerm])
+			if err != nil {
+				return err
+			}
+			ls.term, ls.md = prev+1, withHolder(p.Metadata, ls.r.cfg.identity, prev+1, 0)
+		}
+		if err := ls.r.l.SetMetadata(cctx, ls.id, ls.md); err != nil {
+			return fmt.Errorf("write term: %w", err)
+		}
+		return nil
+	})
+}
+
+// underLease runs call, each try bounded by the call timeout, retrying
+// transient errors with backoff until call succeeds, the lease ends (at the
+// validity deadline at the latest) or ctx ends.
+func (ls *Lease) underLease(ctx context.Context, op string, call func(context.Context) error) error {
 	wctx, cancel := context.WithCancelCause(ls.ctx)
 	defer cancel(nil)
 	stop := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
 	defer stop()
-	b := r.newBackOff()
+	b := ls.r.newBackOff()
 	for {
-		err := ls.tryWriteTerm(wctx)
+		cctx, cancelCall := ls.callContext(wctx)
+		err := call(cctx)
+		cancelCall()
 		switch {
 		case err == nil:
 			return nil
 		case ctx.Err() != nil:
-			return fmt.Errorf("renewer: acquire: %w", context.Cause(ctx))
+			return fmt.Errorf("renewer: %s: %w", op, context.Cause(ctx))
 		case ls.ctx.Err() != nil:
-			return fmt.Errorf("renewer: acquire: write term: %w", context.Cause(ls.ctx))
+			return fmt.Errorf("renewer: %s: %w", op, context.Cause(ls.ctx))
 		case definitive(err):
-			return fmt.Errorf("renewer: acquire: %w", err)
+			return fmt.Errorf("renewer: %s: %w", op, err)
 		}
 		ls.setLastErr(err)
-		r.log.Debug("write term failed; retrying", zap.Error(err))
+		ls.r.log.Debug("storage call under the lease failed; retrying", zap.Error(err))
 		wait.Sleep(wctx, b.NextBackOff()) // if wctx ended, the next try fails at once and the checks above say why
 	}
-}
-
-func (ls *Lease) tryWriteTerm(ctx context.Context) error {
-	cctx, cancel := ls.callContext(ctx)
-	defer cancel()
-	p, err := ls.r.l.Properties(cctx)
-	if err != nil {
-		return fmt.Errorf("read term: %w", err)
-	}
-	term := statusOf(p).Term + 1
-	md := withHolder(p.Metadata, ls.r.cfg.identity, term, 0)
-	if err := ls.r.l.SetMetadata(cctx, ls.r.id, md); err != nil {
-		return fmt.Errorf("write term: %w", err)
-	}
-	ls.term, ls.md, ls.heartbeat = term, md, 0
-	return nil
 }
 
 // abandon ends a lease whose acquisition failed after the service granted
@@ -234,9 +255,19 @@ func (ls *Lease) abandon(cause error) {
 	close(ls.stopped)
 }
 
-// run renews the lease every renew interval until it ends, then releases it
-// if that can help.
+// run renews the lease, and the leases it is handed over to, until the
+// last of them ends.
 func (ls *Lease) run() {
+	for ls != nil {
+		ls = ls.hold()
+	}
+}
+
+// hold renews the lease every renew interval until it ends, then releases
+// it if that can help; or, asked by HandOver, passes the storage lease to a
+// new holding and returns that holding's Lease, which the same goroutine
+// goes on renewing. It closes ls.stopped when it is done with ls.
+func (ls *Lease) hold() (next *Lease) {
 	defer close(ls.stopped)
 	t := time.NewTimer(0)
 	defer t.Stop()
@@ -245,7 +276,11 @@ func (ls *Lease) run() {
 		select {
 		case <-ls.ctx.Done():
 			ls.release(context.Cause(ls.ctx))
-			return
+			return nil
+		case req := <-ls.handover:
+			next, err := ls.handOver(req.ctx)
+			req.reply <- handOverResult{next, err}
+			return next
 		case <-t.C:
 		}
 		if ls.renew() {
@@ -262,12 +297,12 @@ func (ls *Lease) renew() bool {
 	for failures := 0; ; failures++ {
 		cctx, cancel := ls.callContext(ls.ctx)
 		sent := time.Now()
-		got, err := r.l.Renew(cctx, r.id)
+		got, err := r.l.Renew(cctx, ls.id)
 		cancel()
 		switch {
 		case ls.ctx.Err() != nil:
 			return false
-		case err == nil && !sameID(got, r.id):
+		case err == nil && !sameID(got, ls.id):
 			ls.lose(fmt.Errorf("%w: renew answered with another holder's lease ID: %w", ErrLeaseLost, ErrLeaseIDMismatch))
 			return false
 		case err == nil:
@@ -299,7 +334,7 @@ func (ls *Lease) beat() {
 	}
 	md := withHolder(ls.md, r.cfg.identity, ls.term, ls.heartbeat+1)
 	cctx, cancel := ls.callContext(ls.ctx)
-	err := r.l.SetMetadata(cctx, r.id, md)
+	err := r.l.SetMetadata(cctx, ls.id, md)
 	cancel()
 	switch {
 	case err == nil:
@@ -325,7 +360,7 @@ func (ls *Lease) release(cause error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.callTimeout)
 	defer cancel()
-	err := r.l.Release(ctx, r.id)
+	err := r.l.Release(ctx, ls.id)
 	switch {
 	case err == nil && errors.Is(cause, ErrReleased):
 		r.log.Info("lease released", zap.Int64("term", ls.term))

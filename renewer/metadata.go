@@ -1,8 +1,11 @@
 package renewer
 
 import (
+	"fmt"
 	"maps"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -57,6 +60,23 @@ func statusOf(p Properties) Status {
 		LastModified: p.LastModified,
 		Date:         p.Date,
 	}
+}
+
+// parseTerm reads the term in the metadata: 0 when absent, else a whole
+// number from 0 to MaxInt64-1, so that one more is still a term.
+func parseTerm(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n == math.MaxInt64 || strings.TrimLeft(s, "0123456789") != "" {
+		shown := s
+		if len(shown) > 40 {
+			shown = shown[:40] + "..."
+		}
+		return 0, fmt.Errorf("%w: %s is %q: want a whole number from 0 to %d", ErrInvalidTerm, MetadataTerm, shown, int64(math.MaxInt64-1))
+	}
+	return n, nil
 }
 
 // parseCounter reads a non-negative counter; anything else counts as 0.

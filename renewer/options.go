@@ -29,6 +29,19 @@ const (
 	// DefaultPollInterval is how often Acquire asks for a held lease,
 	// unless WithPollInterval says otherwise.
 	DefaultPollInterval = 750 * time.Millisecond
+	// MinMargin is the smallest safety margin: it must cover the time a
+	// holder takes to stop once its context is cancelled (a scheduler
+	// delay, a GC pause) plus the difference between its clock's rate and
+	// the service's (the library assumes at most 1%: 0.6 s over a 60 s
+	// window).
+	MinMargin = time.Second
+	// MinRenewInterval and MinCallTimeout are the smallest renew interval
+	// and call timeout accepted: below them a call cannot complete.
+	MinRenewInterval = time.Millisecond
+	MinCallTimeout   = time.Millisecond
+	// defaultMinCallTimeout is the least default call timeout (half the
+	// renew interval, unless that is shorter).
+	defaultMinCallTimeout = 100 * time.Millisecond
 	// maxIdentity bounds the identity, which travels as a metadata header.
 	maxIdentity = 256
 )
@@ -61,11 +74,13 @@ func WithDuration(d time.Duration) Option { return func(c *config) { c.duration 
 // WithRenewInterval sets R, how often the holder renews. Zero means the
 // default: a third of
 // the lease's validity window (L, or the break period for infinite leases).
-// R must leave room for retries before the validity deadline: R < window - M.
+// R must leave room for retries before the validity deadline: R < window - M,
+// and at least 1 ms.
 func WithRenewInterval(d time.Duration) Option { return func(c *config) { c.renewInterval = d } }
 
 // WithMargin sets M, the safety margin: the holder stops counting itself as
 // holder M before the earliest moment its lease could pass to anyone else.
+// At least MinMargin (1 s), less than half the validity window.
 // It must cover the time the holder needs to stop acting once its context
 // is cancelled, plus any rate difference between its clock and the
 // service's. Zero means the default: a fifth of the validity window (3 s at L = 15 s).
@@ -100,8 +115,9 @@ func WithBreakPeriod(d time.Duration) Option {
 // hour and a hand-over takes up to about 2.4 s.
 func WithPollInterval(d time.Duration) Option { return func(c *config) { c.pollInterval = d } }
 
-// WithCallTimeout bounds each storage call (a try, not the retries). Zero
-// means the default: half the renew interval. Calls made while holding are
+// WithCallTimeout bounds each storage call (a try, not the retries): at
+// least 1 ms. Zero means the default: half the renew interval, but at least
+// 100 ms. Calls made while holding are
 // also bounded by the validity deadline, whichever comes first.
 func WithCallTimeout(d time.Duration) Option { return func(c *config) { c.callTimeout = d } }
 
@@ -191,15 +207,15 @@ func (c *config) validate() error {
 		c.renewInterval = w / 3
 	}
 	if c.callTimeout == 0 {
-		c.callTimeout = c.renewInterval / 2
+		c.callTimeout = max(c.renewInterval/2, defaultMinCallTimeout)
 	}
 	switch {
-	case c.margin < 0 || c.margin >= w/2:
-		return invalid("margin", c.margin, fmt.Sprintf("want more than 0 and less than half the validity window %v", w))
-	case c.renewInterval < 0 || c.renewInterval >= w-c.margin:
-		return invalid("renew interval", c.renewInterval, fmt.Sprintf("want more than 0 and less than the validity window minus the margin (%v)", w-c.margin))
-	case c.callTimeout < 0:
-		return invalid("call timeout", c.callTimeout, "want more than 0")
+	case c.margin < MinMargin || c.margin >= w/2:
+		return invalid("margin", c.margin, fmt.Sprintf("want at least %v and less than half the validity window %v", MinMargin, w))
+	case c.renewInterval < MinRenewInterval || c.renewInterval >= w-c.margin:
+		return invalid("renew interval", c.renewInterval, fmt.Sprintf("want at least %v and less than the validity window minus the margin (%v)", MinRenewInterval, w-c.margin))
+	case c.callTimeout < MinCallTimeout:
+		return invalid("call timeout", c.callTimeout, fmt.Sprintf("want at least %v", MinCallTimeout))
 	case c.pollInterval < 10*time.Millisecond:
 		return invalid("poll interval", c.pollInterval, "want at least 10ms")
 	}

@@ -23,7 +23,6 @@ import (
 type Renewer struct {
 	l   Leaser
 	cfg config
-	id  string // our lease ID: a lower-case GUID, fixed for the Renewer's life
 	log *zap.Logger
 
 	mu        sync.Mutex // guards cur and acquiring
@@ -42,15 +41,11 @@ func New(l Leaser, opts ...Option) (*Renewer, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := newLeaseID()
-	if err != nil {
-		return nil, fmt.Errorf("renewer: make lease ID: %w", err)
-	}
 	log := cfg.log.With(zap.String("identity", cfg.identity))
 	if s, ok := l.(fmt.Stringer); ok {
 		log = log.With(zap.Stringer("container", s))
 	}
-	return &Renewer{l: l, cfg: cfg, id: id, log: log}, nil
+	return &Renewer{l: l, cfg: cfg, log: log}, nil
 }
 
 // Identity returns the identity the Renewer writes as holder.
@@ -68,7 +63,11 @@ func (r *Renewer) TryAcquire(ctx context.Context) (*Lease, error) {
 	if err := r.begin(ctx); err != nil {
 		return nil, err
 	}
-	ls, err := r.tryAcquire(ctx)
+	a := r.newAttempt()
+	ls, err := a.try(ctx)
+	if err != nil {
+		a.giveUp()
+	}
 	r.end(ls)
 	return ls, err
 }
@@ -76,28 +75,37 @@ func (r *Renewer) TryAcquire(ctx context.Context) (*Lease, error) {
 // Acquire blocks until it holds the lease or ctx ends, asking every poll
 // interval (jittered) while someone else holds it and retrying transient
 // errors. It gives up at once on answers no retry can change: refused
-// credentials, a missing container, a rejected request. ctx bounds the
-// acquisition only; a call that returns an error leaves nothing held.
+// credentials, a missing container, a rejected request, a term in the
+// metadata that is not one (ErrInvalidTerm). ctx bounds the acquisition
+// only; a call that returns an error leaves nothing held.
+//
+// All attempts of one Acquire propose the same fresh lease ID, so an
+// attempt whose answer was lost is repeated, not doubled: if the service
+// had applied it, the next attempt finds the lease already ours.
 func (r *Renewer) Acquire(ctx context.Context) (*Lease, error) {
 	if err := r.begin(ctx); err != nil {
 		return nil, err
 	}
 	var ls *Lease
 	defer func() { r.end(ls) }()
+	a := r.newAttempt()
 	for attempt := 1; ; attempt++ {
 		var err error
-		ls, err = r.tryAcquire(ctx)
+		ls, err = a.try(ctx)
 		if err == nil {
 			return ls, nil
 		}
 		if ctx.Err() != nil {
+			a.giveUp()
 			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
 		}
 		if Permanent(err) {
+			a.giveUp()
 			return nil, err
 		}
 		r.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
 		if !wait.Sleep(ctx, wait.Jitter(r.cfg.pollInterval)) {
+			a.giveUp()
 			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
 		}
 	}
@@ -105,10 +113,11 @@ func (r *Renewer) Acquire(ctx context.Context) (*Lease, error) {
 
 // Permanent reports whether an error of Acquire or TryAcquire is one that
 // polling cannot get past: refused credentials, a missing container, a
-// request the service rejects, or ErrInUse. Other errors (the lease is held,
+// request the service rejects, a term in the metadata that is not one, or
+// ErrInUse. Other errors (the lease is held,
 // a timeout, throttling) may clear on a later attempt.
 func Permanent(err error) bool {
-	for _, f := range []error{ErrForbidden, ErrContainerNotFound, ErrBadRequest, ErrInUse} {
+	for _, f := range []error{ErrForbidden, ErrContainerNotFound, ErrBadRequest, ErrInUse, ErrInvalidTerm} {
 		if errors.Is(err, f) {
 			return true
 		}
@@ -149,31 +158,48 @@ func (r *Renewer) end(ls *Lease) {
 	}
 }
 
-// tryAcquire is one attempt: acquire, then write the term under the lease.
-// Only once the term is written does the lease count as held.
-func (r *Renewer) tryAcquire(ctx context.Context) (*Lease, error) {
+// An attempt is the series of acquire calls of one Acquire or TryAcquire.
+// Its calls all propose one lease ID, fresh for this series, so a retry of
+// an acquire whose answer was lost is idempotent. The ID is never proposed
+// again once a release of it has been sent or a holding made with it has
+// ended: every request of a holding carries that holding's ID, so a request
+// that reaches storage late, after its holding ended, finds a lease with
+// another ID and is refused. (Reusing one ID across holdings let a late
+// release free a later holding: two live holders.)
+type attempt struct {
+	r         *Renewer
+	id        string
+	uncertain bool // an acquire with id may have been applied without our knowing
+}
+
+func (r *Renewer) newAttempt() *attempt { return &attempt{r: r, id: newLeaseID()} }
+
+// try is one acquire call, then the term write under the lease. Only once
+// the term is written does the lease count as held.
+func (a *attempt) try(ctx context.Context) (*Lease, error) {
+	r := a.r
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.callTimeout)
 	sent := time.Now()
-	got, err := r.l.Acquire(cctx, r.id, r.cfg.duration)
+	got, err := r.l.Acquire(cctx, a.id, r.cfg.duration)
 	cancel()
 	switch {
 	case errors.Is(err, ErrLeaseAlreadyPresent) || errors.Is(err, ErrLeaseBreaking):
 		return nil, fmt.Errorf("%w: %w", ErrLeaseHeld, err)
 	case err != nil && !definitive(err):
 		// The service may have applied the acquire and the answer been
-		// lost (a timeout, a reset, ctx cancelled in flight): release our
-		// ID so that no lease stays granted to no one. A release with our
-		// own ID can only ever touch our own lease.
-		r.releaseUncertain()
+		// lost (a timeout, a reset, ctx cancelled in flight): the next
+		// attempt proposes the same ID, and giveUp releases it.
+		a.uncertain = true
 		return nil, fmt.Errorf("renewer: acquire: %w", err)
 	case err != nil:
 		return nil, fmt.Errorf("renewer: acquire: %w", err)
-	case !sameID(got, r.id):
+	case !sameID(got, a.id):
 		return nil, fmt.Errorf("%w: acquire answered with another lease ID: %w", ErrLeaseHeld, ErrLeaseIDMismatch)
 	}
-	ls := newLease(r, sent)
-	if err := ls.writeTerm(ctx); err != nil {
-		ls.abandon(err)
+	ls := newLease(r, a.id, sent)
+	if err := ls.writeTerm(ctx, "acquire"); err != nil {
+		ls.abandon(err) // releases a.id: it is spent
+		a.id, a.uncertain = newLeaseID(), false
 		return nil, err
 	}
 	go ls.run()
@@ -181,13 +207,21 @@ func (r *Renewer) tryAcquire(ctx context.Context) (*Lease, error) {
 	return ls, nil
 }
 
-// releaseUncertain releases our lease ID after an acquire whose outcome is
-// unknown, bounded by a fresh call timeout; the answer is only logged.
-func (r *Renewer) releaseUncertain() {
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.callTimeout)
+// giveUp ends an attempt that holds nothing: if an acquire of its ID may
+// have been applied, it releases that ID, bounded by a fresh call timeout,
+// so that no lease stays granted to no one. A release with the attempt's
+// own ID can only touch a lease of that ID. (A late acquire that reaches
+// storage after this release still takes the lease for one duration, held
+// by no one; an infinite one needs break-on-timeout.)
+func (a *attempt) giveUp() {
+	if !a.uncertain {
+		return
+	}
+	a.uncertain = false
+	ctx, cancel := context.WithTimeout(context.Background(), a.r.cfg.callTimeout)
 	defer cancel()
-	if err := r.l.Release(ctx, r.id); err != nil && !errors.Is(err, ErrLeaseIDMismatch) && !errors.Is(err, ErrLeaseNotPresent) {
-		r.log.Debug("release after an uncertain acquire failed", zap.Error(err))
+	if err := a.r.l.Release(ctx, a.id); err != nil && !errors.Is(err, ErrLeaseIDMismatch) && !errors.Is(err, ErrLeaseNotPresent) {
+		a.r.log.Debug("release after an uncertain acquire failed", zap.Error(err))
 	}
 }
 
@@ -251,6 +285,9 @@ func (r *Renewer) Timing() Timing {
 // with one storage call and no lease. ctx bounds the call: give it a
 // deadline, since the SDK has no per-try timeout by default.
 func Inspect(ctx context.Context, l Leaser) (Status, error) {
+	if l == nil {
+		return Status{}, fmt.Errorf("%w: leaser is nil", ErrInvalidOption)
+	}
 	p, err := l.Properties(ctx)
 	if err != nil {
 		return Status{}, fmt.Errorf("renewer: inspect: %w", err)
@@ -275,13 +312,12 @@ func (r *Renewer) newBackOff() backoff.BackOff {
 // sameID compares lease IDs as the service does: GUIDs, case-insensitively.
 func sameID(a, b string) bool { return strings.EqualFold(a, b) }
 
-// newLeaseID returns a random (version 4) GUID in lower case.
-func newLeaseID() (string, error) {
+// newLeaseID returns a random (version 4) GUID in lower case. crypto/rand
+// never fails on the platforms Go supports (it crashes the program instead).
+func newLeaseID() string {
 	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
+	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

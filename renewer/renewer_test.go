@@ -487,6 +487,10 @@ func TestNewValidation(t *testing.T) {
 		{"infinite with short break period", []renewer.Option{renewer.WithDuration(renewer.Infinite), renewer.WithBreakPeriod(5 * time.Second)}, "break period 5s"},
 		{"poll interval", []renewer.Option{renewer.WithPollInterval(time.Millisecond)}, "poll interval 1ms"},
 		{"call timeout", []renewer.Option{renewer.WithCallTimeout(-time.Second)}, "call timeout -1s"},
+		{"call timeout too short", []renewer.Option{renewer.WithCallTimeout(time.Nanosecond)}, "call timeout 1ns"},
+		{"renew interval too short", []renewer.Option{renewer.WithRenewInterval(time.Nanosecond)}, "renew interval 1ns"},
+		{"margin too small", []renewer.Option{renewer.WithMargin(time.Nanosecond)}, "margin 1ns"},
+		{"margin negative", []renewer.Option{renewer.WithMargin(-time.Second)}, "margin -1s"},
 		{"empty identity", []renewer.Option{renewer.WithIdentity("")}, "identity is empty"},
 		{"non-ASCII identity", []renewer.Option{renewer.WithIdentity("nœud")}, `identity "nœud"`},
 		{"long identity", []renewer.Option{renewer.WithIdentity(strings.Repeat("x", 300))}, "identity is 300 bytes"},
@@ -502,6 +506,18 @@ func TestNewValidation(t *testing.T) {
 	}
 	if _, err := renewer.New(nil); !errors.Is(err, renewer.ErrInvalidOption) {
 		t.Errorf("New(nil) = %v, want ErrInvalidOption", err)
+	}
+	if _, err := renewer.Inspect(t.Context(), nil); !errors.Is(err, renewer.ErrInvalidOption) {
+		t.Errorf("Inspect(ctx, nil) = %v, want ErrInvalidOption", err)
+	}
+	// The shortest renew interval still gets a call timeout that lets a
+	// call complete.
+	r, err := renewer.New(leasetest.New(), renewer.WithRenewInterval(renewer.MinRenewInterval))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Timing().CallTimeout; got < 100*time.Millisecond {
+		t.Errorf("call timeout at R = %v: %v, want at least 100ms", renewer.MinRenewInterval, got)
 	}
 }
 

@@ -148,7 +148,7 @@ func runOverhead(repeats int) overheadResult {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r, err := renewer.New(l, renewer.WithRenewInterval(time.Nanosecond),
+		r, err := renewer.New(l, renewer.WithRenewInterval(renewer.MinRenewInterval),
 			renewer.WithCallTimeout(10*time.Second), renewer.WithIdentity("overhead"))
 		if err != nil {
 			b.Fatal(err)
