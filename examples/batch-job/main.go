@@ -103,7 +103,7 @@ func run(ctx context.Context, s settings, log *zap.Logger) error {
 			log.Warn("unlock", zap.Error(err))
 		}
 	}()
-	token, term := held.Token(), held.Term()
+	token, term := held.Term(), held.Term() // the term is the one fencing number
 	log.Info("holding the lock", zap.Int64("term", term), zap.Int64("token", token))
 
 	for i := 1; i <= s.steps; i++ {
@@ -138,7 +138,7 @@ func lost(held *mutex.Held, store *fencedStore, s settings, id string, log *zap.
 	}
 	log.Warn("playing a paused holder: writing late with the old token", zap.Duration("after", s.lateWrite))
 	time.Sleep(s.lateWrite)
-	err := store.Write(held.Token(), held.Term(), fmt.Sprintf("LATE step %d by %s", i, id))
+	err := store.Write(held.Term(), held.Term(), fmt.Sprintf("LATE step %d by %s", i, id))
 	if errors.Is(err, errStale) {
 		log.Info("the store rejected the late write, as it should", zap.Error(err))
 		return fmt.Errorf("lost the lock at step %d; late write rejected: %w", i, err)

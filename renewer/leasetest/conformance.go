@@ -29,13 +29,23 @@ type Backend struct {
 	// ID right after a lease expired then accepts a refusal as well, since
 	// the cloud may refuse it for up to about a minute.
 	Cloud bool
+	// NewNetLeaser, if set, is NewLeaser for the network cases: it returns
+	// a Leaser over a fresh container whose requests travel through the
+	// returned Network, so that a case can make one reach storage after its
+	// caller gave up, reach it twice, or lose its answer. For the Azure
+	// adapter, give it a Network inside an HTTP transport (see [Deliver]),
+	// so that what arrives late is the SDK's own request. Nil wraps
+	// NewLeaser's Leaser in a [Faulty] and uses its Network.
+	NewNetLeaser func(t *testing.T) (renewer.Leaser, *Network)
 }
 
 // RunConformance checks b against the state table of LEASE-SEMANTICS.md:
 // every lease action and metadata write in every lease state, with the
 // error, the lease ID answered, the time left to a break, the state after,
 // and who holds the lease after; then metadata, last-modified, input checks,
-// infinite leases and timing.
+// infinite leases and timing; and the network cases: requests that reach
+// storage after their caller gave up, twice, or whose answer was lost (see
+// Backend.NewNetLeaser). The network cases wait up to 3 s each.
 //
 // A case drives a fresh container into its starting state: Leased is
 // acquire(A, 15s); Expired is acquire(A, 15s) and a 16 s wait; Breaking is
@@ -59,6 +69,14 @@ func RunConformance(t *testing.T, b Backend) {
 		name = "backend"
 	}
 	groups := append(stateTable(b), scenarios()...)
+	groups = append(groups, group{name: "network", cases: networkCases()})
+	newNet := b.NewNetLeaser
+	if newNet == nil {
+		newNet = func(t *testing.T) (renewer.Leaser, *Network) {
+			f := Wrap(b.NewLeaser(t))
+			return f, f.Network()
+		}
+	}
 	t.Run(name, func(t *testing.T) {
 		runConcurrently(t, len(groups), func(i int) {
 			g := groups[i]
@@ -66,7 +84,23 @@ func RunConformance(t *testing.T, b Backend) {
 				runConcurrently(t, len(g.cases), func(j int) {
 					c := g.cases[j]
 					t.Run(c.name, func(t *testing.T) {
-						run(t, func(t *testing.T) { c.run(t, b.NewLeaser(t)) })
+						run(t, func(t *testing.T) {
+							if c.net == nil {
+								c.run(t, b.NewLeaser(t))
+								return
+							}
+							l, n := newNet(t)
+							if l == nil || n == nil {
+								t.Fatal("leasetest: RunConformance: Backend.NewNetLeaser returned a nil Leaser or Network")
+							}
+							defer func() {
+								// Leave nothing on its way when the case ends, even one that failed.
+								ctx, cancel := context.WithTimeout(context.Background(), landingTimeout+callTimeout)
+								defer cancel()
+								_ = n.Settle(ctx)
+							}()
+							c.net(t, l, n)
+						})
 					})
 				})
 			})
@@ -80,10 +114,13 @@ type group struct {
 	cases []testCase
 }
 
-// testCase is one conformance case: it gets a Leaser over a fresh container.
+// testCase is one conformance case: it gets a Leaser over a fresh
+// container, and for a network case (net set instead of run) the Network
+// its requests travel through.
 type testCase struct {
 	name string
 	run  func(t *testing.T, l renewer.Leaser)
+	net  func(t *testing.T, l renewer.Leaser, n *Network)
 }
 
 // runConcurrently calls f(0) ... f(n-1) each in its own goroutine and waits

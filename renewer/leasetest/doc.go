@@ -29,12 +29,32 @@
 //   - Faults, through hooks: [Container.SetBefore] can refuse a call, delay
 //     it or hang until the caller gives up; [Container.SetAfter] can lose the
 //     answer of a call that was applied. [Container.Calls] counts calls.
+//   - The network, through a [Faulty] wrapped around a Container (or around
+//     any Leaser): its [Network] decides per call a [Delivery] that makes
+//     the request reach storage after its caller gave up, reach it twice
+//     (as an SDK retry after a lost answer does), lose its answer (the
+//     caller gets a transient error wrapping [ErrAnswerLost], never a
+//     renewer sentinel), or take a chosen time each way. [Network.Settle]
+//     waits for every request on its way to land. [Deliver] carries the
+//     requests of another adapter (an HTTP transport, say) through a
+//     Network the same way.
+//
+// Nothing here drops a request that was sent. A call whose context had
+// ended before it was made is not sent (it never left the caller) and
+// changes nothing. A call that was sent reaches storage and is applied there
+// even if its caller stopped waiting: a Container whose before hook
+// outlasts the caller's context applies the call and answers the context's
+// error; a Faulty hands the request on to land later. This is what lets a
+// test see the hazard a lease ID reused across holdings creates: a late
+// release or metadata write of an ended holding lands on the next holding
+// of the same ID, while a fresh ID per holding makes storage refuse it.
 //
 // # What it does not model
 //
-//   - The network, the SDK and its retries, throttling, authentication, a
-//     missing container, Delete Container, ETags and blobs. Use the hooks to
-//     inject transient errors (for example renewer.ErrThrottled).
+//   - The SDK and its retries, throttling, authentication, a missing
+//     container, Delete Container, ETags and blobs. Use the hooks to inject
+//     transient errors (for example renewer.ErrThrottled), and
+//     [Delivery.Duplicate] for a retry that reaches storage twice.
 //   - The cloud's grace after expiry: the cloud may refuse another ID's
 //     acquire for up to about a minute after a lease expired; the fake lets
 //     it succeed at once, as Azurite does.
@@ -45,7 +65,8 @@
 // as the service does on the wire, rounded to the nearest as Azurite does.
 //
 // A Container is safe for concurrent use: several renewers, each with its
-// own lease ID, may share one, as processes share one Azure container.
+// own lease ID, may share one, as processes share one Azure container. So
+// are Faulty and Network.
 //
 // # Use with testing/synctest
 //
@@ -59,4 +80,27 @@
 //			// ... check that the second took over ...
 //		})
 //	}
+//
+// A request that lands after its caller gave up, in a bubble:
+//
+//	synctest.Test(t, func(t *testing.T) {
+//		f := leasetest.Wrap(leasetest.New())
+//		f.Network().SetDelivery(func(c leasetest.Call) leasetest.Delivery {
+//			if c.Op == leasetest.OpRelease {
+//				return leasetest.Delivery{RequestDelay: 5 * time.Second}
+//			}
+//			return leasetest.Delivery{}
+//		})
+//		// ... a holder releases with a 1 s timeout and gives up; the
+//		// next holding starts; the release lands 5 s in ...
+//		if err := f.Network().Settle(t.Context()); err != nil {
+//			t.Fatal(err)
+//		}
+//		// ... check what the late release did ...
+//	})
+//
+// The conformance suite ([RunConformance]) runs its network cases through a
+// Faulty's Network on any backend, or through the Network the backend gives
+// (Backend.NewNetLeaser): the integration tests give one inside an HTTP
+// transport, so that on Azurite the SDK's own request arrives late.
 package leasetest

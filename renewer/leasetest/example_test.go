@@ -81,3 +81,46 @@ func ExampleContainer_SetAfter() {
 	// Output:
 	// context deadline exceeded leased
 }
+
+// One lease ID for two holdings: the first holding's release, sent after
+// its lease was broken and delivered late, frees the second holding. With a
+// fresh ID for the second holding, storage refuses the late release.
+func ExampleFaulty_Network() {
+	const (
+		alice  = "a11ce000-0000-4000-8000-000000000000"
+		alice2 = "a11ce000-0000-4000-8000-000000000002"
+	)
+	for _, second := range []string{alice, alice2} {
+		c := leasetest.New()
+		f := leasetest.Wrap(c)
+		f.Network().SetLanded(func(l leasetest.Landing) {
+			if l.Late {
+				fmt.Printf("late %s lands: %v\n", l.Call.Op, l.Err)
+			}
+		})
+		_, _ = f.Acquire(context.Background(), alice, 15*time.Second)
+		_, _ = f.Break(context.Background(), 0) // the first holding ends
+
+		f.Network().SetDelivery(func(call leasetest.Call) leasetest.Delivery {
+			if call.Op == leasetest.OpRelease {
+				return leasetest.Delivery{RequestDelay: 200 * time.Millisecond}
+			}
+			return leasetest.Delivery{}
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		err := f.Release(ctx, alice) // the caller gives up; the request is on its way
+		cancel()
+		fmt.Println("release:", errors.Is(err, context.DeadlineExceeded))
+
+		_, _ = f.Acquire(context.Background(), second, 15*time.Second) // the second holding
+		_ = f.Network().Settle(context.Background())
+		fmt.Println("second holding, same ID:", second == alice, "state:", c.State())
+	}
+	// Output:
+	// release: true
+	// late release lands: <nil>
+	// second holding, same ID: true state: available
+	// release: true
+	// late release lands: leasetest: release: LeaseIdMismatchWithLeaseOperation: renewer: lease ID does not match
+	// second holding, same ID: false state: leased
+}

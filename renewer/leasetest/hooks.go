@@ -38,10 +38,17 @@ type Call struct {
 
 // SetBefore sets a hook that runs before each call is applied, outside the
 // Container's lock. If f returns an error, the call returns that error and
-// the Container is unchanged. f may block, for example to model latency or a
-// server that hangs (select on ctx.Done() and time.After); if ctx is done
-// when f returns nil, the call returns ctx's error unapplied. A nil f removes
-// the hook. The hook must be safe for concurrent use.
+// the Container is unchanged: the request never arrived. f may block, for
+// example to model latency or a server that hangs (select on ctx.Done() and
+// time.After, and return ctx.Err() to drop the request). If f returns nil
+// the request arrived and is applied, even when ctx ended while f blocked:
+// it was sent, and storage applies what reaches it whether or not its
+// sender still waits; the caller then gets ctx's error. A nil f removes the
+// hook. The hook must be safe for concurrent use.
+//
+// For requests that outlive their caller's wait, duplicates and lost
+// answers without blocking the caller, wrap the Container in a [Faulty] and
+// use its [Network].
 func (c *Container) SetBefore(f func(ctx context.Context, call Call) error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -61,8 +68,10 @@ func (c *Container) SetAfter(f func(ctx context.Context, call Call, err error) e
 	c.after = f
 }
 
-// do runs one call: it counts it, checks ctx, runs the before hook, applies
-// the call under the lock with the time now, and runs the after hook.
+// do runs one call: it counts it, refuses it unsent if ctx has ended, runs
+// the before hook, applies the call under the lock with the time now, and
+// runs the after hook. A call whose ctx ended during the before hook is
+// applied all the same (it was sent) and answers ctx's error.
 func (c *Container) do(ctx context.Context, call Call, apply func(now time.Time) error) error {
 	c.mu.Lock()
 	c.calls[call.Op]++
@@ -70,14 +79,11 @@ func (c *Container) do(ctx context.Context, call Call, apply func(now time.Time)
 	c.mu.Unlock()
 
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("leasetest: %s: %w", call.Op, err)
+		return fmt.Errorf("leasetest: %s: not sent: %w", call.Op, err)
 	}
 	if before != nil {
 		if err := before(ctx, call); err != nil {
 			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("leasetest: %s: %w", call.Op, err)
 		}
 	}
 	c.mu.Lock()
@@ -85,6 +91,9 @@ func (c *Container) do(ctx context.Context, call Call, apply func(now time.Time)
 	c.mu.Unlock()
 	if after != nil {
 		err = after(ctx, call, err)
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("leasetest: %s: applied after the caller gave up: %w", call.Op, cerr)
 	}
 	return err
 }

@@ -146,7 +146,7 @@ func runMutex(ctx context.Context, c config, l renewer.Leaser, w *writer, resign
 			continue
 		}
 		hctx, stopHold := context.WithCancel(held.Context())
-		lost := w.hold(hctx, held.Token(), nil)
+		lost := w.hold(hctx, held.Term(), nil)
 		hold := c.holdMin + rand.N(c.holdMax-c.holdMin+1)
 		t := time.NewTimer(hold)
 		select {
