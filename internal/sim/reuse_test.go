@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/leasehold/leasehold/internal/sim"
@@ -81,4 +82,34 @@ func TestSimFindsOneIDBug(t *testing.T) {
 		}
 	}
 	t.Fatalf("no violation in %d seeds with one lease ID per holder: the simulation cannot see the bug", budget)
+}
+
+// refuseLate is a Leaser wrapper whose acquires all fail once faults have
+// stopped (a storage that never grants the lease again): no one can hold.
+type refuseLate struct {
+	renewer.Leaser
+	start time.Time
+}
+
+func (r refuseLate) Acquire(ctx context.Context, id string, d time.Duration) (string, error) {
+	if time.Since(r.start) > sim.FaultPhase {
+		return "", fmt.Errorf("refused: %w", renewer.ErrLeaseAlreadyPresent)
+	}
+	return r.Leaser.Acquire(ctx, id, d)
+}
+
+// TestSimSeesNoHolder runs a seed whose storage stops granting the lease
+// when faults stop, and wants a liveness violation.
+func TestSimSeesNoHolder(t *testing.T) {
+	var res sim.Result
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		res = sim.Run(1, sim.Options{Wrap: func(l renewer.Leaser) renewer.Leaser { return refuseLate{l, start} }})
+	})
+	for _, v := range res.Violations {
+		if v.Kind == "liveness" {
+			return
+		}
+	}
+	t.Fatalf("no liveness violation when no one can acquire after the faults: %v\n%v", res.Violations, res.History)
 }
