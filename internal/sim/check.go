@@ -46,15 +46,22 @@ type Holder struct {
 	Inc  int
 }
 
-// DefaultBounds returns the bounds of a run with drift d and the releases
-// storage applied.
-func DefaultBounds(d float64, released map[Holder][]time.Duration) Bounds {
+// Bounds returns the bounds of a run of plan p in which storage applied the
+// given releases. The liveness bound is L + 1.2 P + Slack for fixed leases.
+// For infinite leases it is the break-on-timeout recovery: up to two polls
+// to see the last sign of life, the timeout, one poll to see it passed,
+// the break period, one poll to acquire: T + BreakPeriod + 3.6 P + Slack.
+func (p Plan) Bounds(released map[Holder][]time.Duration) Bounds {
+	gap := Duration + Poll*12/10 + Slack
+	if p.Infinite {
+		gap = p.BreakTimeout + BreakPeriod + 3*Poll*12/10 + Slack
+	}
 	return Bounds{
-		Drift:    d,
+		Drift:    p.Drift,
 		Released: released,
 		Quiet:    FaultPhase + MaxLate,
-		End:      FaultPhase + Tail,
-		Gap:      Duration + Poll*12/10 + Slack,
+		End:      p.end(),
+		Gap:      gap,
 	}
 }
 

@@ -19,7 +19,13 @@ const (
 	// FaultPhase is how long faults are injected, from the start.
 	FaultPhase = 60 * time.Second
 	// Tail is the fault-free time after FaultPhase; the run ends then.
-	Tail = 45 * time.Second
+	// InfiniteTail is the tail of a run with infinite leases, long enough
+	// for a break-on-timeout recovery to fit after the faults.
+	Tail         = 45 * time.Second
+	InfiniteTail = 75 * time.Second
+	// BreakPeriod is the break period of infinite leases (the library's
+	// default), also their validity window per renew.
+	BreakPeriod = renewer.DefaultInfiniteBreakPeriod
 	// MaxLate bounds how long after its send a request can reach storage
 	// (late and duplicated deliveries included): every request sent in
 	// the fault phase has landed by FaultPhase + MaxLate.
@@ -28,9 +34,10 @@ const (
 	// holder's: 1% (10,000 ppm). The margin must cover it over a validity
 	// window: MaxDrift*(L-M) = 120 ms, far below M = 3 s.
 	MaxDrift = 0.01
-	// Slack is what the liveness bound allows beyond L + 1.2 P: three
-	// round trips (acquire, read the term, write it) of at most 2 x
-	// tailDelay each in the tail, plus scheduling, rounded up.
+	// Slack is what the liveness bound allows beyond L + 1.2 P: the four
+	// round trips of an acquisition (acquire, change to the holding's ID,
+	// read the term, write it) of at most 2 x tailDelay each in the tail,
+	// plus scheduling, rounded up.
 	Slack = time.Second
 	// tailDelay bounds one way of a request in the tail.
 	tailDelay = 100 * time.Millisecond
@@ -74,23 +81,38 @@ type procPlan struct {
 // network's fault rates and fault windows, storage's storms and clock
 // drift.
 type Plan struct {
-	Seed   uint64
-	Procs  []procPlan
-	Storms []window // storage answers most requests 503 (unapplied)
-	Drift  float64  // storage's clock rate over the holders', minus 1: [0, MaxDrift]
+	Seed uint64
+	// Infinite: every process is a mutex on an infinite lease with
+	// break-on-timeout BreakTimeout (one seed in five); else fixed leases.
+	Infinite     bool
+	BreakTimeout time.Duration
+	Tail         time.Duration // Tail or InfiniteTail
+	Procs        []procPlan
+	Storms       []window // storage answers most requests 503 (unapplied)
+	Drift        float64  // storage's clock rate over the holders', minus 1: [0, MaxDrift]
 }
+
+// end is when the run stops its holders.
+func (p Plan) end() time.Duration { return FaultPhase + p.Tail }
 
 // NewPlan draws a seed's plan.
 func NewPlan(seed uint64) Plan {
 	r := newRand(seed, 0x91a4)
-	p := Plan{Seed: seed, Drift: r.Float64() * MaxDrift}
+	p := Plan{Seed: seed, Drift: r.Float64() * MaxDrift, Tail: Tail}
 	p.Storms = windows(r, 2, time.Second, 10*time.Second)
+	if r.IntN(5) == 0 {
+		p.Infinite, p.Tail = true, InfiniteTail
+		p.BreakTimeout = between(r, BreakPeriod, 30*time.Second) // at least 3 renew intervals of BreakPeriod/3
+	}
 	n := 3 + r.IntN(3)
 	for i := range n {
 		pp := procPlan{Name: fmt.Sprintf("p%d", i), Kind: Kind(r.IntN(3)), Goroutines: 1}
+		if p.Infinite {
+			pp.Kind = KindMutex
+		}
 		if pp.Kind == KindMutex {
 			pp.Goroutines = 2 + r.IntN(2)
-			if r.IntN(3) == 0 {
+			if !p.Infinite && r.IntN(3) == 0 {
 				pp.MaxHold = between(r, Duration, 40*time.Second)
 			}
 		}
@@ -135,8 +157,12 @@ func inAny(ws []window, t time.Duration) (window, bool) {
 
 func (p Plan) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d: L=%v M=%v P=%v faults until %v, tail %v, storage clock faster by %.0f ppm, storms %v\n",
-		p.Seed, Duration, Margin, Poll, FaultPhase, Tail, p.Drift*1e6, p.Storms)
+	lease := fmt.Sprintf("L=%v M=%v", Duration, Margin)
+	if p.Infinite {
+		lease = fmt.Sprintf("infinite leases, break period %v, M=%v, break-on-timeout %v", BreakPeriod, Margin, p.BreakTimeout)
+	}
+	fmt.Fprintf(&b, "seed %d: %s P=%v faults until %v, tail %v, storage clock faster by %.0f ppm, storms %v\n",
+		p.Seed, lease, Poll, FaultPhase, p.Tail, p.Drift*1e6, p.Storms)
 	for _, pp := range p.Procs {
 		if pp.MaxHold > 0 {
 			fmt.Fprintf(&b, "  %s mutex max-hold %v\n", pp.Name, pp.MaxHold)

@@ -103,7 +103,7 @@ func Run(seed uint64, opts Options) Result {
 	time.Sleep(partitionCap + Duration)
 	w.bg.Wait()
 	hs := w.rec.history()
-	return Result{Plan: w.plan, History: hs, Violations: Check(hs, DefaultBounds(w.plan.Drift, w.released))}
+	return Result{Plan: w.plan, History: hs, Violations: Check(hs, w.plan.Bounds(w.released))}
 }
 
 // runProc runs one process: incarnations separated by its crashes, until
@@ -122,7 +122,7 @@ func (w *world) runProc(id uint64) {
 		done.Go(func() { w.work(ctx, pp, lr, id, inc) })
 
 		// Sleep until this incarnation's crash, or the end.
-		stop, crash := FaultPhase+Tail, window{}
+		stop, crash := w.plan.end(), window{}
 		for _, c := range pp.Crashes {
 			if c.From >= w.since() {
 				stop, crash = c.From, c
@@ -130,7 +130,7 @@ func (w *world) runProc(id uint64) {
 			}
 		}
 		sleepUntil(w.at(stop))
-		if stop == FaultPhase+Tail {
+		if stop == w.plan.end() {
 			cancel(errStop)
 			done.Wait()
 			return
@@ -155,7 +155,11 @@ func (w *world) work(ctx context.Context, pp *procPlan, l renewer.Leaser, id, in
 	case KindElection:
 		w.elect(ctx, l, base, newRand(w.plan.Seed, id, inc, 2), newRand(w.plan.Seed, id, inc, 3))
 	case KindMutex:
-		m, err := mutex.New(l, mutex.WithIdentity(pp.Name), mutex.WithPollInterval(Poll), mutex.WithMaxHold(pp.MaxHold))
+		opts := []mutex.Option{mutex.WithIdentity(pp.Name), mutex.WithPollInterval(Poll), mutex.WithMaxHold(pp.MaxHold)}
+		if w.plan.Infinite {
+			opts = append(opts, mutex.WithDuration(renewer.Infinite), mutex.WithBreakOnTimeout(w.plan.BreakTimeout))
+		}
+		m, err := mutex.New(l, opts...)
 		if err != nil {
 			panic(err) // a fixed, valid configuration
 		}
@@ -301,7 +305,7 @@ func (w *world) elect(ctx context.Context, l renewer.Leaser, base Holding, r, rr
 func (w *world) lockLoop(ctx context.Context, m *mutex.Mutex, base Holding, r *mrand.Rand) {
 	for ctx.Err() == nil {
 		lock := m.Lock
-		if r.IntN(4) == 0 {
+		if r.IntN(4) == 0 && !w.plan.Infinite { // with infinite leases a Lock always waits, watching for signs of life
 			lock = m.TryLock
 		}
 		held, err := lock(ctx)
