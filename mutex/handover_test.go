@@ -85,8 +85,8 @@ func TestLocalHandOverIsAHolding(t *testing.T) {
 			}
 			prev = h.Term()
 		}
-		if got := c.Calls(leasetest.OpChange); got != n {
-			t.Errorf("change calls = %d, want %d (one per hand-over)", got, n)
+		if got := c.Calls(leasetest.OpChange); got != n+1 {
+			t.Errorf("change calls = %d, want %d (one right after the acquire, one per hand-over)", got, n+1)
 		}
 		if got := c.Calls(leasetest.OpSetMetadata) - writes; got != n {
 			t.Errorf("metadata writes during hand-overs = %d, want %d (one per hand-over)", got, n)
@@ -95,8 +95,8 @@ func TestLocalHandOverIsAHolding(t *testing.T) {
 			t.Errorf("acquire calls = %d, want 1", got)
 		}
 		got := ids.all()
-		if len(got) != n+1 {
-			t.Fatalf("lease IDs granted: %q, want %d", got, n+1)
+		if len(got) != n+2 { // the acquire's, the first holding's, one per hand-over
+			t.Fatalf("lease IDs granted: %q, want %d", got, n+2)
 		}
 		seen := map[string]bool{}
 		for _, id := range got {
@@ -150,10 +150,20 @@ func TestLateRequestOfHandedOverHolding(t *testing.T) {
 func TestHandOverFailsAcquiresAnew(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := leasetest.New()
+		var mu sync.Mutex
+		acquired := map[string]bool{} // IDs sent in acquires, guarded by mu
 		c.SetBefore(func(ctx context.Context, call leasetest.Call) error {
-			if call.Op == leasetest.OpChange {
-				// The lease is gone just before the change reaches
-				// storage (as if it had expired): the change is refused.
+			mu.Lock()
+			if call.Op == leasetest.OpAcquire {
+				acquired[call.LeaseID] = true
+			}
+			// A change from an acquired ID sets up a new holding; one from
+			// a holding's ID is a hand-over.
+			handOver := call.Op == leasetest.OpChange && !acquired[call.LeaseID]
+			mu.Unlock()
+			if handOver {
+				// The lease is gone just before the hand-over's change
+				// reaches storage (as if it had expired): it is refused.
 				if err := c.Release(ctx, call.LeaseID); err != nil {
 					t.Errorf("hook: release: %v", err)
 				}
