@@ -11,6 +11,8 @@ import (
 
 	"github.com/leasehold/leasehold/internal/wait"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"go.uber.org/zap"
 )
 
@@ -297,13 +299,33 @@ func Inspect(ctx context.Context, l Leaser) (Status, error) {
 }
 
 // newBackOff returns the retry schedule for calls made while holding:
-// jittered exponential, capped well inside the renew interval; the validity
-// deadline, not a count, ends the retries. rnd is the holding's random
-// source (internal/wait): seeded only in the deterministic simulation.
-func (r *Renewer) newBackOff(rnd wait.Source) *wait.BackOff {
-	initial := min(200*time.Millisecond, max(10*time.Millisecond, r.cfg.renewInterval/10))
-	return rnd.BackOff(initial, max(initial, r.cfg.renewInterval/4))
+// exponential, capped well inside the renew interval, each pause spread
+// over ±50% by rnd (seeded only in the simulation); the validity deadline,
+// not a count, ends the retries.
+func (r *Renewer) newBackOff(rnd wait.Source) backoff.BackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = min(200*time.Millisecond, max(10*time.Millisecond, r.cfg.renewInterval/10))
+	b.MaxInterval = max(b.InitialInterval, r.cfg.renewInterval/4)
+	b.RandomizationFactor = 0 // jittered by rnd, so that a seed fixes it
+	b.Multiplier = 2
+	b.MaxElapsedTime = 0
+	b.Reset()
+	return &jittered{b: b, rnd: rnd}
 }
+
+// jittered spreads each pause of b over ±50%.
+type jittered struct {
+	b   backoff.BackOff
+	rnd wait.Source
+	n   uint64 // pauses handed out: tells draws at one instant apart
+}
+
+func (j *jittered) NextBackOff() time.Duration {
+	j.n++
+	return j.rnd.Spread(j.b.NextBackOff(), 0.5, j.n)
+}
+
+func (j *jittered) Reset() { j.n = 0; j.b.Reset() }
 
 // sameID compares lease IDs as the service does: GUIDs, case-insensitively.
 func sameID(a, b string) bool { return strings.EqualFold(a, b) }

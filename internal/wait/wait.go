@@ -72,37 +72,13 @@ func (s Source) float64(salt uint64) float64 {
 }
 
 // Jitter spreads d uniformly over ±20%.
-func (s Source) Jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*s.float64(uint64(d))))
-}
+func (s Source) Jitter(d time.Duration) time.Duration { return s.Spread(d, 0.2, uint64(d)) }
 
-// BackOff returns a retry schedule: exponential from initial, doubling up to
-// max, each interval spread uniformly over ±50%; it never gives up (the
-// caller's deadline ends the retries). It has the methods of
-// github.com/cenkalti/backoff/v4's BackOff interface.
-func (s Source) BackOff(initial, max time.Duration) *BackOff {
-	return &BackOff{src: s, initial: initial, max: max, cur: initial}
+// Spread spreads d uniformly over ±frac (0 <= frac < 1); salt tells draws
+// made at the same instant for different purposes apart.
+func (s Source) Spread(d time.Duration, frac float64, salt uint64) time.Duration {
+	return time.Duration(float64(d) * (1 - frac + 2*frac*s.float64(salt)))
 }
-
-// BackOff is an exponential retry schedule with jitter; see
-// [Source.BackOff]. It is not safe for concurrent use.
-type BackOff struct {
-	src          Source
-	initial, max time.Duration
-	cur          time.Duration // the next interval, before jitter
-	n            uint64        // intervals handed out, a salt for the draws
-}
-
-// NextBackOff returns the next pause and doubles the next one, up to max.
-func (b *BackOff) NextBackOff() time.Duration {
-	b.n++
-	d := time.Duration(float64(b.cur) * (0.5 + b.src.float64(b.n<<32|uint64(b.cur)&0xffffffff)))
-	b.cur = min(2*b.cur, max(b.max, b.initial))
-	return d
-}
-
-// Reset starts the schedule again from the initial interval.
-func (b *BackOff) Reset() { b.cur, b.n = b.initial, 0 }
 
 // mix is SplitMix64's finalizer: a fast, well-spread 64-bit hash.
 func mix(x uint64) uint64 {

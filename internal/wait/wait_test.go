@@ -28,9 +28,8 @@ func draws(t *testing.T, seed uint64, n int) []time.Duration {
 	var out []time.Duration
 	synctest.Test(t, func(t *testing.T) {
 		src := wait.From(wait.WithSeed(context.Background(), seed))
-		b := src.BackOff(100*time.Millisecond, time.Second)
-		for range n {
-			out = append(out, src.Jitter(time.Second), b.NextBackOff())
+		for i := range n {
+			out = append(out, src.Jitter(time.Second), src.Spread(time.Second, 0.5, uint64(i)))
 			time.Sleep(time.Millisecond)
 		}
 	})
@@ -62,18 +61,12 @@ func TestFromWithoutSeedIsGlobal(t *testing.T) {
 	}
 }
 
-func TestBackOffDoublesToMaxWithJitter(t *testing.T) {
+func TestSpread(t *testing.T) {
 	for _, src := range []wait.Source{{}, wait.From(wait.WithSeed(context.Background(), 3))} {
-		b := src.BackOff(100*time.Millisecond, 400*time.Millisecond)
-		for i, base := range []time.Duration{100, 200, 400, 400, 400} {
-			base *= time.Millisecond
-			if got := b.NextBackOff(); got < base/2 || got > base*3/2 {
-				t.Fatalf("interval %d = %v, want %v ±50%%", i, got, base)
+		for i := range 1000 {
+			if got := src.Spread(time.Second, 0.5, uint64(i)); got < 500*time.Millisecond || got > 1500*time.Millisecond {
+				t.Fatalf("Spread(1s, 0.5) = %v, want 1s ±50%%", got)
 			}
-		}
-		b.Reset()
-		if got := b.NextBackOff(); got < 50*time.Millisecond || got > 150*time.Millisecond {
-			t.Fatalf("after Reset: %v, want 100ms ±50%%", got)
 		}
 	}
 }
