@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/zap/zaptest"
 
 	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/internal/overlap"
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
@@ -38,10 +38,11 @@ func newCandidate(t *testing.T, c *leasetest.Container, id string, opts ...elect
 type recorder struct {
 	t *testing.T
 
+	holds overlap.Recorder // every term led, as a holding
+
 	mu      sync.Mutex // guards the fields below
 	events  []event
 	running map[string]bool // candidates whose OnElected runs
-	terms   []*holding      // every term led, in the order OnElected began
 }
 
 // event is one callback call, or the return of OnElected ("returned").
@@ -75,7 +76,7 @@ func (r *recorder) add(ev event) {
 // callbacks returns the callbacks of candidate e. work runs inside
 // OnElected; nil means wait for ctx. A term counts as led from the start
 // of OnElected until it returns or the leadership's validity deadline,
-// whichever comes first (see overlaps).
+// whichever comes first (see overlap.Holding).
 func (r *recorder) callbacks(e *election.Election, work func(ctx context.Context, term int64)) election.Callbacks {
 	id := e.Identity()
 	return election.Callbacks{
@@ -83,26 +84,27 @@ func (r *recorder) callbacks(e *election.Election, work func(ctx context.Context
 			r.add(event{id: id, what: "new-leader", who: who, term: term})
 		},
 		OnElected: func(ctx context.Context, term int64) {
-			h := &holding{who: fmt.Sprintf("%s term %d", id, term), start: now()}
+			var deadline func() time.Time
 			if ld := e.Leadership(); ld != nil {
-				h.deadline = ld.Deadline
+				deadline = ld.Deadline
 			} else {
-				h.deadline = func() time.Time { return h.start.at } // ended before OnElected began
+				began := time.Now() // ended before OnElected began: no time as leader
+				deadline = func() time.Time { return began }
 			}
+			h := r.holds.Begin(ctx, fmt.Sprintf("%s term %d", id, term), deadline)
 			r.mu.Lock()
 			if r.running[id] {
 				r.t.Errorf("%s: OnElected while its previous OnElected runs", id)
 			}
 			r.running[id] = true
-			r.terms = append(r.terms, h)
 			r.events = append(r.events, event{id: id, what: "elected", term: term})
 			r.mu.Unlock()
 			if work != nil {
 				work(ctx, term)
 			}
 			<-ctx.Done()
+			r.holds.Stop(h)
 			r.mu.Lock()
-			h.stop = now()
 			delete(r.running, id)
 			r.events = append(r.events, event{id: id, what: "returned", term: term})
 			r.mu.Unlock()
@@ -116,72 +118,7 @@ func (r *recorder) callbacks(e *election.Election, work func(ctx context.Context
 // checkNoOverlap fails the test if two terms' times as leader overlap.
 func (r *recorder) checkNoOverlap() {
 	r.t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	hs := make([]holding, len(r.terms))
-	for i, h := range r.terms {
-		hs[i] = *h
-	}
-	for _, msg := range overlaps(hs) {
-		r.t.Error(msg)
-	}
-}
-
-// instant is a point on the test's clock, with a sequence number that
-// orders events at the same (synctest) instant.
-type instant struct {
-	at  time.Time
-	seq int64
-}
-
-var seq atomic.Int64
-
-func now() instant { return instant{at: time.Now(), seq: seq.Add(1)} }
-
-// before reports whether a is strictly before b.
-func (a instant) before(b instant) bool {
-	return a.at.Before(b.at) || a.at.Equal(b.at) && a.seq < b.seq
-}
-
-// holding is one holder's time as holder: from start until it stopped
-// acting (stop; zero while it acts) or its validity deadline, whichever
-// comes first. The deadline is the holder's own (Leadership.Deadline):
-// the holder may act until then, whatever its context says.
-type holding struct {
-	who      string
-	start    instant
-	stop     instant
-	deadline func() time.Time
-}
-
-// end is when the holding ended: it stopped acting, or its validity
-// deadline passed. A deadline ends it before anything that happens at that
-// instant.
-func (h holding) end() instant {
-	d := instant{at: h.deadline()}
-	if h.stop.at.IsZero() || d.before(h.stop) {
-		return d
-	}
-	return h.stop
-}
-
-// overlaps returns a message for every pair of holdings whose times
-// overlap: one began before the other ended.
-func overlaps(hs []holding) []string {
-	var out []string
-	for i := range hs {
-		for j := range hs {
-			a, b := hs[i], hs[j]
-			if i == j || b.start.before(a.start) {
-				continue
-			}
-			if end := a.end(); b.start.before(end) {
-				out = append(out, fmt.Sprintf("%s began %v before %s ended (stopped or its validity deadline passed): two holders at once",
-					b.who, end.at.Sub(b.start.at), a.who))
-			}
-		}
-	}
-	return out
+	r.holds.Check(r.t)
 }
 
 // of returns the events of candidate id, as strings.
@@ -250,6 +187,21 @@ func (r *recorder) checkOrder(id string) {
 	}
 }
 
+// runLater runs e.Run with cb in a goroutine. The returned func cancels
+// Run, waits for it to return and fails the test unless it returned nil.
+func runLater(t *testing.T, e *election.Election, cb election.Callbacks) (stop func()) {
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx, cb) }()
+	return func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}
+}
+
 // recv receives one value from ch within d, or fails the test.
 func recv[T any](t *testing.T, ch <-chan T, d time.Duration) T {
 	t.Helper()
@@ -264,43 +216,4 @@ func recv[T any](t *testing.T, ch <-chan T, d time.Duration) T {
 	}
 	var zero T
 	return zero
-}
-
-// The overlap check finds overlaps, by stop time and by validity deadline,
-// and accepts holdings that follow each other.
-func TestOverlapsCheck(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	at := func(s int, seq int64) instant { return instant{at: t0.Add(time.Duration(s) * time.Second), seq: seq} }
-	dl := func(s int) func() time.Time {
-		return func() time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	}
-	tests := []struct {
-		name string
-		give []holding
-		want int
-	}{
-		{name: "one after the other", give: []holding{
-			{who: "a", start: at(0, 1), stop: at(5, 2), deadline: dl(20)},
-			{who: "b", start: at(5, 3), stop: at(9, 4), deadline: dl(30)},
-		}, want: 0},
-		{name: "next began before the previous stopped", give: []holding{
-			{who: "a", start: at(0, 1), stop: at(5, 3), deadline: dl(20)},
-			{who: "b", start: at(5, 2), stop: at(9, 4), deadline: dl(30)},
-		}, want: 1},
-		{name: "next began after the previous deadline, though it acted on", give: []holding{
-			{who: "a", start: at(0, 1), stop: at(25, 4), deadline: dl(12)},
-			{who: "b", start: at(13, 2), stop: at(30, 5), deadline: dl(40)},
-		}, want: 0},
-		{name: "next began before the deadline of one that never stopped", give: []holding{
-			{who: "a", start: at(0, 1), deadline: dl(12)},
-			{who: "b", start: at(11, 2), stop: at(30, 5), deadline: dl(40)},
-		}, want: 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := overlaps(tt.give); len(got) != tt.want {
-				t.Errorf("overlaps = %q, want %d", got, tt.want)
-			}
-		})
-	}
 }

@@ -32,18 +32,14 @@ func TestRunResignWaitsForOnElected(t *testing.T) {
 			returned time.Time // when a's OnElected returned
 		)
 		elected := make(chan struct{})
-		ctx, cancel := context.WithCancel(t.Context())
-		runDone := make(chan error, 1)
-		go func() {
-			runDone <- a.Run(ctx, election.Callbacks{OnElected: func(lctx context.Context, _ int64) {
-				close(elected)
-				<-lctx.Done()
-				time.Sleep(windDown) // winds down, still acting as leader
-				mu.Lock()
-				returned = time.Now()
-				mu.Unlock()
-			}})
-		}()
+		stopRun := runLater(t, a, election.Callbacks{OnElected: func(lctx context.Context, _ int64) {
+			close(elected)
+			<-lctx.Done()
+			time.Sleep(windDown) // winds down, still acting as leader
+			mu.Lock()
+			returned = time.Now()
+			mu.Unlock()
+		}})
 		<-elected
 
 		b := newCandidate(t, c, "b")
@@ -78,10 +74,7 @@ func TestRunResignWaitsForOnElected(t *testing.T) {
 				t.Errorf("b: Resign: %v", err)
 			}
 		}
-		cancel()
-		if err := <-runDone; err != nil {
-			t.Errorf("Run = %v", err)
-		}
+		stopRun()
 	})
 }
 
@@ -94,16 +87,12 @@ func TestRunResignBoundedByContext(t *testing.T) {
 		a := newCandidate(t, c, "a")
 		elected := make(chan struct{})
 		var releasedEarly bool
-		ctx, cancel := context.WithCancel(t.Context())
-		runDone := make(chan error, 1)
-		go func() {
-			runDone <- a.Run(ctx, election.Callbacks{OnElected: func(lctx context.Context, _ int64) {
-				close(elected)
-				<-lctx.Done()
-				time.Sleep(windDown)
-				releasedEarly = c.State() != renewer.StateLeased
-			}})
-		}()
+		stopRun := runLater(t, a, election.Callbacks{OnElected: func(lctx context.Context, _ int64) {
+			close(elected)
+			<-lctx.Done()
+			time.Sleep(windDown)
+			releasedEarly = c.State() != renewer.StateLeased
+		}})
 		<-elected
 
 		rctx, rcancel := context.WithTimeout(t.Context(), time.Second)
@@ -124,10 +113,7 @@ func TestRunResignBoundedByContext(t *testing.T) {
 		if got := c.State(); got != renewer.StateAvailable {
 			t.Errorf("state after OnElected returned = %v, want available", got)
 		}
-		cancel()
-		if err := <-runDone; err != nil {
-			t.Errorf("Run = %v", err)
-		}
+		stopRun()
 	})
 }
 
@@ -144,23 +130,19 @@ func TestRunResignFromOnElected(t *testing.T) {
 			leasedIn  bool // still leased once Resign returned, inside OnElected
 		)
 		done := make(chan struct{})
-		ctx, cancel := context.WithCancel(t.Context())
-		runDone := make(chan error, 1)
-		go func() {
-			runDone <- a.Run(ctx, election.Callbacks{OnElected: func(lctx context.Context, _ int64) {
-				select {
-				case <-done:
-					<-lctx.Done()
-					return
-				default:
-				}
-				defer close(done)
-				start := time.Now()
-				resignErr = a.Resign(lctx)
-				took = time.Since(start)
-				leasedIn = c.State() == renewer.StateLeased
-			}})
-		}()
+		stopRun := runLater(t, a, election.Callbacks{OnElected: func(lctx context.Context, _ int64) {
+			select {
+			case <-done:
+				<-lctx.Done()
+				return
+			default:
+			}
+			defer close(done)
+			start := time.Now()
+			resignErr = a.Resign(lctx)
+			took = time.Since(start)
+			leasedIn = c.State() == renewer.StateLeased
+		}})
 		<-done
 		synctest.Wait()
 		if resignErr != nil {
@@ -172,10 +154,7 @@ func TestRunResignFromOnElected(t *testing.T) {
 		if !leasedIn {
 			t.Error("lease released while OnElected ran")
 		}
-		cancel()
-		if err := <-runDone; err != nil {
-			t.Errorf("Run = %v", err)
-		}
+		stopRun()
 	})
 }
 

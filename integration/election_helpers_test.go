@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/internal/overlap"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
@@ -56,7 +57,7 @@ type electTerm struct {
 // overlap check (check).
 type electLedger struct {
 	t     *testing.T
-	holds holdings
+	holds overlap.Recorder
 
 	mu    sync.Mutex // guards terms
 	terms []*electTerm
@@ -77,7 +78,7 @@ func (l *electLedger) onElected(id string, e *election.Election, work func(ctx c
 		if ld != nil {
 			deadline = ld.Deadline
 		}
-		hd := l.holds.begin(fmt.Sprintf("%s term %d", id, n), ctx, deadline)
+		hd := l.holds.Begin(ctx, fmt.Sprintf("%s term %d", id, n), deadline)
 		tm := &electTerm{id: id, term: n, elected: time.Now()}
 		l.mu.Lock()
 		l.terms = append(l.terms, tm)
@@ -88,7 +89,7 @@ func (l *electLedger) onElected(id string, e *election.Election, work func(ctx c
 			work(ctx, n)
 		}
 		<-ctx.Done()
-		l.holds.end(hd)
+		l.holds.Stop(hd)
 		l.mu.Lock()
 		tm.ended, tm.cause = time.Now(), context.Cause(ctx)
 		l.mu.Unlock()
@@ -98,7 +99,7 @@ func (l *electLedger) onElected(id string, e *election.Election, work func(ctx c
 // check fails the test if two leaderships overlapped.
 func (l *electLedger) check() {
 	l.t.Helper()
-	l.holds.check(l.t)
+	l.holds.Check(l.t)
 }
 
 // waitTerms waits until at least n terms were seen, or d passed, and
@@ -133,7 +134,7 @@ func (l *electLedger) snapshot() []electTerm {
 
 // liveCount returns how many candidates lead now: have begun OnElected,
 // and neither returned from it nor passed their validity deadline.
-func (l *electLedger) liveCount() int { return l.holds.liveAt(now()) }
+func (l *electLedger) liveCount() int { return l.holds.Live(overlap.Now()) }
 
 // runElection runs every candidate's Run with OnElected from l and work, and
 // returns a func that cancels them and waits for every Run to return nil.

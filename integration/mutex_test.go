@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leasehold/leasehold/internal/overlap"
 	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
@@ -28,7 +29,7 @@ func TestMutexExclusion(t *testing.T) {
 	var (
 		counter int // guarded by the distributed lock only
 		check   fenceChecker
-		holds   holdings
+		holds   overlap.Recorder
 		wg      sync.WaitGroup
 	)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
@@ -43,13 +44,13 @@ func TestMutexExclusion(t *testing.T) {
 						t.Errorf("instance %d: Lock: %v", i, err)
 						return
 					}
-					hd := holds.held(fmt.Sprintf("instance %d term %d", i, h.Term()), h)
+					hd := holds.Begin(h.Context(), fmt.Sprintf("instance %d term %d", i, h.Term()), h.Deadline)
 					check.enter(h.Term())
 					v := counter
 					time.Sleep(time.Millisecond) // let a second holder in, if the lock would
 					counter = v + 1
 					check.leave()
-					holds.end(hd)
+					holds.Stop(hd)
 					if err := h.Unlock(ctx); err != nil {
 						t.Errorf("instance %d: Unlock: %v", i, err)
 						return
@@ -69,7 +70,7 @@ func TestMutexExclusion(t *testing.T) {
 	if len(check.rejected) != 0 {
 		t.Errorf("checker rejected terms %v: not strictly increasing", check.rejected)
 	}
-	holds.check(t)
+	holds.Check(t)
 }
 
 // TestMutexKilledHolderReplaced kills a holder without Unlock: its lease is
@@ -84,9 +85,9 @@ func TestMutexKilledHolderReplaced(t *testing.T) {
 	if err != nil {
 		t.Fatalf("victim Lock: %v", err)
 	}
-	var holds holdings
-	vh := holds.held("victim", held)
-	context.AfterFunc(held.Context(), func() { holds.end(vh) }) // stops acting when told
+	var holds overlap.Recorder
+	vh := holds.Begin(held.Context(), "victim", held.Deadline)
+	context.AfterFunc(held.Context(), func() { holds.Stop(vh) }) // stops acting when told
 	k.CutOff(errKilled)
 	killedAt := time.Now()
 
@@ -98,7 +99,7 @@ func TestMutexKilledHolderReplaced(t *testing.T) {
 		t.Fatalf("next Lock: %v", err)
 	}
 	took := time.Since(killedAt)
-	nh := holds.held("next", h)
+	nh := holds.Begin(h.Context(), "next", h.Deadline)
 	t.Logf("replaced %v after the kill (lease 15 s)", took)
 
 	if cause := context.Cause(held.Context()); !errors.Is(cause, mutex.ErrLost) {
@@ -110,8 +111,8 @@ func TestMutexKilledHolderReplaced(t *testing.T) {
 	if h.Term() <= held.Term() {
 		t.Errorf("term %d after %d: want higher", h.Term(), held.Term())
 	}
-	holds.end(nh)
-	holds.check(t)
+	holds.Stop(nh)
+	holds.Check(t)
 	if err := h.Unlock(t.Context()); err != nil {
 		t.Errorf("next Unlock: %v", err)
 	}
@@ -137,9 +138,9 @@ func TestMutexInfiniteLeaseRecovered(t *testing.T) {
 	if err != nil {
 		t.Fatalf("crashed Lock: %v", err)
 	}
-	var holds holdings
-	ch := holds.held("crashed", held)
-	context.AfterFunc(held.Context(), func() { holds.end(ch) }) // stops acting when told
+	var holds overlap.Recorder
+	ch := holds.Begin(held.Context(), "crashed", held.Deadline)
+	context.AfterFunc(held.Context(), func() { holds.Stop(ch) }) // stops acting when told
 	k.CutOff(errKilled)
 	killedAt := time.Now()
 
@@ -151,7 +152,7 @@ func TestMutexInfiniteLeaseRecovered(t *testing.T) {
 		t.Fatalf("waiter Lock: %v", err)
 	}
 	took := time.Since(killedAt)
-	wh := holds.held("waiter", h)
+	wh := holds.Begin(h.Context(), "waiter", h.Deadline)
 	t.Logf("infinite lease recovered %v after the crash (timeout 15 s + break period 15 s)", took)
 
 	if took < 15*time.Second {
@@ -164,8 +165,8 @@ func TestMutexInfiniteLeaseRecovered(t *testing.T) {
 	if st.Holder != "waiter" || st.Term != h.Term() || !st.Infinite {
 		t.Errorf("Status = %+v, want holder waiter, term %d, infinite", st, h.Term())
 	}
-	holds.end(wh)
-	holds.check(t)
+	holds.Stop(wh)
+	holds.Check(t)
 	if err := h.Unlock(t.Context()); err != nil {
 		t.Errorf("waiter Unlock: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/leasehold/leasehold/internal/overlap"
 	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
@@ -112,19 +113,19 @@ func TestBrokenHolderStopsFirst(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := leasetest.New()
 				f := &faultyLeaser{Leaser: c}
-				rec := &holdings{}
+				rec := &overlap.Recorder{}
 				holder := mustLock(t, newMutex(t, f, append(tt.give, mutex.WithIdentity("stuck"))...))
-				stuck := rec.begin("stuck", holder)
+				stuck := rec.Begin(holder.Context(), "stuck", holder.Deadline)
 				tt.stall(f)
-				go func() { <-holder.Done(); rec.end(stuck) }() // stops acting once its context is done
+				go func() { <-holder.Done(); rec.Stop(stuck) }() // stops acting once its context is done
 
 				start := time.Now()
 				h := mustLock(t, newMutex(t, c, append(tt.give, mutex.WithIdentity("waiter"))...))
 				heldAt := time.Now()
-				waiter := rec.begin("waiter", h)
+				waiter := rec.Begin(h.Context(), "waiter", h.Deadline)
 				synctest.Wait()
-				rec.end(waiter)
-				rec.check(t)
+				rec.Stop(waiter)
+				rec.Check(t)
 				// The broken holder's next renew fails, it stops and releases
 				// (a release ends a breaking lease), so the waiter may hold
 				// before the 15 s break period is over.

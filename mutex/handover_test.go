@@ -118,20 +118,9 @@ func TestLateRequestOfHandedOverHolding(t *testing.T) {
 		c.SetAfter(ids.after)
 		m := newMutex(t, c)
 		h := mustLock(t, m)
-		next := make(chan *mutex.Held, 1)
-		go func() {
-			h2, err := m.Lock(t.Context())
-			if err != nil {
-				t.Errorf("Lock: %v", err)
-			}
-			next <- h2
-		}()
-		synctest.Wait()
+		next := lockLater(t, m, "next holder")
 		mustUnlock(t, h)
-		h2 := <-next
-		if h2 == nil {
-			t.FailNow()
-		}
+		h2 := next()
 		old := ids.all()[0]
 		md := map[string]string{renewer.MetadataTerm: strconv.FormatInt(h.Term(), 10), renewer.MetadataHolder: "late"}
 		if err := c.SetMetadata(t.Context(), old, md); err == nil {
@@ -172,20 +161,9 @@ func TestHandOverFailsAcquiresAnew(t *testing.T) {
 		})
 		m := newMutex(t, c, mutex.WithPollInterval(time.Second))
 		h := mustLock(t, m)
-		next := make(chan *mutex.Held, 1)
-		go func() {
-			h2, err := m.Lock(t.Context())
-			if err != nil {
-				t.Errorf("Lock after a failed hand-over: %v", err)
-			}
-			next <- h2
-		}()
-		synctest.Wait()
+		next := lockLater(t, m, "next holder after a failed hand-over")
 		mustUnlock(t, h)
-		h2 := <-next
-		if h2 == nil {
-			t.FailNow()
-		}
+		h2 := next()
 		if h2.Term() <= h.Term() {
 			t.Errorf("term after a failed hand-over = %d, want more than %d", h2.Term(), h.Term())
 		}

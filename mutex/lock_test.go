@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/leasehold/leasehold/internal/overlap"
 	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
@@ -181,19 +182,19 @@ func TestLost(t *testing.T) {
 		c := leasetest.New()
 		f := &faultyLeaser{Leaser: c}
 		m := newMutex(t, f, mutex.WithIdentity("doomed"))
-		rec := &holdings{}
+		rec := &overlap.Recorder{}
 		h := mustLock(t, m)
-		doomed := rec.begin("doomed", h)
+		doomed := rec.Begin(h.Context(), "doomed", h.Deadline)
 
-		f.down.Store(true)                          // cut off: every renew fails
-		go func() { <-h.Done(); rec.end(doomed) }() // stops acting once its context is done
+		f.down.Store(true)                           // cut off: every renew fails
+		go func() { <-h.Done(); rec.Stop(doomed) }() // stops acting once its context is done
 
 		other := newMutex(t, c, mutex.WithIdentity("next"), mutex.WithPollInterval(time.Second))
 		h2 := mustLock(t, other)
-		next := rec.begin("next", h2)
+		next := rec.Begin(h2.Context(), "next", h2.Deadline)
 		synctest.Wait()
-		rec.end(next)
-		rec.check(t)
+		rec.Stop(next)
+		rec.Check(t)
 		if cause := context.Cause(h.Context()); !errors.Is(cause, mutex.ErrLost) || !errors.Is(cause, renewer.ErrLeaseLost) {
 			t.Errorf("cause = %v, want ErrLost", cause)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/leasehold/leasehold/internal/overlap"
 	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
@@ -28,7 +29,7 @@ func TestMaxHoldBoundsBusyProcess(t *testing.T) {
 		opts := []mutex.Option{mutex.WithMaxHold(maxHold), mutex.WithPollInterval(poll)}
 		busy := newMutex(t, c, append(opts, mutex.WithIdentity("busy"))...)
 		remote := newMutex(t, c, append(opts, mutex.WithIdentity("remote"))...)
-		rec := &holdings{}
+		rec := &overlap.Recorder{}
 
 		ctx, cancel := context.WithCancel(t.Context())
 		var wg sync.WaitGroup
@@ -39,12 +40,12 @@ func TestMaxHoldBoundsBusyProcess(t *testing.T) {
 					if err != nil {
 						return
 					}
-					hd := rec.begin("busy", h)
+					hd := rec.Begin(h.Context(), "busy", h.Deadline)
 					select {
 					case <-time.After(work):
 					case <-h.Done():
 					}
-					rec.end(hd)
+					rec.Stop(hd)
 					_ = h.Unlock(t.Context())
 				}
 			})
@@ -61,13 +62,13 @@ func TestMaxHoldBoundsBusyProcess(t *testing.T) {
 			wg.Wait()
 			t.Fatalf("remote Lock: %v (after %v)", err, took)
 		}
-		hd := rec.begin("remote", h)
+		hd := rec.Begin(h.Context(), "remote", h.Deadline)
 		t.Logf("remote waiter got the lock after %v", took)
 		if bound := maxHold/2 + work + 3*poll; took > bound {
 			t.Errorf("remote waiter got the lock after %v, want at most %v (max-hold/2 + local hold + 3 polls)", took, bound)
 		}
 		time.Sleep(time.Second)
-		rec.end(hd)
+		rec.Stop(hd)
 		mustUnlock(t, h)
 		time.Sleep(5 * time.Second) // busy takes it back
 		cancel()
@@ -76,6 +77,6 @@ func TestMaxHoldBoundsBusyProcess(t *testing.T) {
 		if got := c.Calls(leasetest.OpBreak); got != 0 {
 			t.Errorf("break calls = %d, want 0 (the busy process lets go by itself)", got)
 		}
-		rec.check(t)
+		rec.Check(t)
 	})
 }

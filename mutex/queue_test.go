@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/leasehold/leasehold/internal/overlap"
 	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
@@ -32,9 +33,9 @@ func TestLocalQueue(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := leasetest.New()
 				m := newMutex(t, c)
-				rec := &holdings{}
+				rec := &overlap.Recorder{}
 				first := mustLock(t, m)
-				firstHold := rec.begin("first", first)
+				firstHold := rec.Begin(first.Context(), "first", first.Deadline)
 
 				var (
 					order []int // who held, in order; guarded by the lock under test
@@ -48,23 +49,23 @@ func TestLocalQueue(t *testing.T) {
 							t.Errorf("goroutine %d: Lock: %v", i, err)
 							return
 						}
-						hd := rec.begin(fmt.Sprintf("goroutine %d", i), h)
+						hd := rec.Begin(h.Context(), fmt.Sprintf("goroutine %d", i), h.Deadline)
 						if err := h.Context().Err(); err != nil {
 							t.Errorf("goroutine %d: context done on hand-over: %v", i, err)
 						}
 						order, terms = append(order, i), append(terms, h.Term())
 						time.Sleep(time.Second) // work
-						rec.end(hd)
+						rec.Stop(hd)
 						if err := h.Unlock(t.Context()); err != nil {
 							t.Errorf("goroutine %d: Unlock: %v", i, err)
 						}
 					})
 					synctest.Wait() // queued in order i
 				}
-				rec.end(firstHold)
+				rec.Stop(firstHold)
 				mustUnlock(t, first)
 				wg.Wait()
-				rec.check(t)
+				rec.Check(t)
 
 				for i, got := range order {
 					if got != i {
@@ -131,25 +132,14 @@ func TestHandOverAfterLoss(t *testing.T) {
 		m := newMutex(t, f, mutex.WithPollInterval(time.Second))
 		h := mustLock(t, m)
 
-		done := make(chan *mutex.Held)
-		go func() {
-			h2, err := m.Lock(t.Context())
-			if err != nil {
-				t.Errorf("waiter: Lock: %v", err)
-			}
-			done <- h2
-		}()
-		synctest.Wait()
+		next := lockLater(t, m, "waiter")
 		f.down.Store(true)
 		<-h.Done()
 		f.down.Store(false)
 		if err := h.Unlock(t.Context()); !errors.Is(err, mutex.ErrLost) {
 			t.Errorf("Unlock after loss = %v, want ErrLost", err)
 		}
-		h2 := <-done
-		if h2 == nil {
-			t.FailNow()
-		}
+		h2 := next()
 		if h2.Term() != h.Term()+1 {
 			t.Errorf("after loss: term %d, want %d", h2.Term(), h.Term()+1)
 		}

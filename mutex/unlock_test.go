@@ -63,22 +63,11 @@ func TestUnlockOwnContextHandsOver(t *testing.T) {
 		c := leasetest.New()
 		m := newMutex(t, c)
 		h := mustLock(t, m)
-		next := make(chan *mutex.Held, 1)
-		go func() {
-			h2, err := m.Lock(t.Context())
-			if err != nil {
-				t.Errorf("waiter: Lock: %v", err)
-			}
-			next <- h2
-		}()
-		synctest.Wait()
+		next := lockLater(t, m, "waiter")
 		if err := h.Unlock(h.Context()); err != nil {
 			t.Errorf("Unlock(own context) = %v, want nil", err)
 		}
-		h2 := <-next
-		if h2 == nil {
-			t.FailNow()
-		}
+		h2 := next()
 		if err := h2.Context().Err(); err != nil {
 			t.Errorf("next holder's context done: %v", context.Cause(h2.Context()))
 		}
