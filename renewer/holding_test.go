@@ -460,3 +460,41 @@ func TestHandOverEndsTheLeaseEvenIfCancelled(t *testing.T) {
 		})
 	}
 }
+
+// TestReleaseRetriedUntilItArrives: a release that does not reach storage
+// (its caller gave up: a timeout, a reset) is tried again, a bounded
+// number of times, so the lease is free at once rather than after it
+// expires; a definitive answer ends the tries.
+func TestReleaseRetriedUntilItArrives(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := leasetest.New()
+		dropped := 0
+		c.SetBefore(func(_ context.Context, call leasetest.Call) error {
+			if call.Op == leasetest.OpRelease && dropped < 2 {
+				dropped++
+				return errLost // never arrived
+			}
+			return nil
+		})
+		ls := mustAcquire(t, newRenewer(t, c, "a"))
+		if err := ls.Release(t.Context()); err != nil {
+			t.Fatalf("Release: %v", err)
+		}
+		if got := c.Calls(leasetest.OpRelease); got != 3 || c.State() != renewer.StateAvailable {
+			t.Errorf("release tries = %d, state %v; want 3 tries and available", got, c.State())
+		}
+		// Every try lost: three tries, then the lease is left to expire.
+		c.SetBefore(func(_ context.Context, call leasetest.Call) error {
+			if call.Op == leasetest.OpRelease {
+				return errLost
+			}
+			return nil
+		})
+		before := c.Calls(leasetest.OpRelease)
+		ls = mustAcquire(t, newRenewer(t, c, "b"))
+		_ = ls.Release(t.Context())
+		if got := c.Calls(leasetest.OpRelease) - before; got != 3 {
+			t.Errorf("release tries with every try lost = %d, want 3", got)
+		}
+	})
+}

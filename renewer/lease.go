@@ -392,9 +392,7 @@ func (ls *Lease) releaseID(id string, cause error) {
 		r.log.Info("lease abandoned; it will expire by itself", zap.Int64("term", ls.term))
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.callTimeout)
-	defer cancel()
-	err := r.l.Release(ctx, id)
+	err := r.releaseRetired(id, ls.rnd)
 	switch {
 	case err == nil && errors.Is(cause, ErrReleased):
 		r.log.Info("lease released", zap.Int64("term", ls.term))

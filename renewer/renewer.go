@@ -64,7 +64,7 @@ func (r *Renewer) TryAcquire(ctx context.Context) (*Lease, error) {
 	if err := r.begin(ctx); err != nil {
 		return nil, err
 	}
-	a := r.newAttempt()
+	a := r.newAttempt(ctx)
 	ls, err := a.try(ctx)
 	if err != nil {
 		a.giveUp()
@@ -89,7 +89,7 @@ func (r *Renewer) Acquire(ctx context.Context) (*Lease, error) {
 	}
 	var ls *Lease
 	defer func() { r.end(ls) }()
-	a := r.newAttempt()
+	a := r.newAttempt(ctx)
 	for attempt := 1; ; attempt++ {
 		var err error
 		ls, err = a.try(ctx)
@@ -170,10 +170,13 @@ func (r *Renewer) end(ls *Lease) {
 type attempt struct {
 	r         *Renewer
 	id        string
-	uncertain bool // an acquire with id may have been applied without our knowing
+	uncertain bool        // an acquire with id may have been applied without our knowing
+	rnd       wait.Source // jitter for the release's retries (seeded only in the simulation)
 }
 
-func (r *Renewer) newAttempt() *attempt { return &attempt{r: r, id: newLeaseID()} }
+func (r *Renewer) newAttempt(ctx context.Context) *attempt {
+	return &attempt{r: r, id: newLeaseID(), rnd: wait.From(ctx)}
+}
 
 // try is one acquire call, then the holding's set-up (see Lease.setUp).
 // Only once the term is written does the lease count as held.
@@ -221,10 +224,31 @@ func (a *attempt) giveUp() {
 		return
 	}
 	a.uncertain = false
-	ctx, cancel := context.WithTimeout(context.Background(), a.r.cfg.callTimeout)
-	defer cancel()
-	if err := a.r.l.Release(ctx, a.id); err != nil && !errors.Is(err, ErrLeaseIDMismatch) && !errors.Is(err, ErrLeaseNotPresent) {
+	if err := a.r.releaseRetired(a.id, a.rnd); err != nil && !errors.Is(err, ErrLeaseIDMismatch) && !errors.Is(err, ErrLeaseNotPresent) {
 		a.r.log.Debug("release after an uncertain acquire failed", zap.Error(err))
+	}
+}
+
+// releaseTries bounds the tries of one release.
+const releaseTries = 3
+
+// releaseRetired releases the lease under id, an ID that no holding will
+// use again, trying again (up to releaseTries times, each bounded by the
+// call timeout) while the answer is transient. A try whose caller gave up
+// may never reach storage, and then the lease stays until it expires; a
+// release of a retired ID can only ever end a lease of that ID, so trying
+// again is always safe (a try that lands after one that succeeded answers
+// that the ID does not match).
+func (r *Renewer) releaseRetired(id string, rnd wait.Source) error {
+	b := r.newBackOff(rnd)
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.callTimeout)
+		err := r.l.Release(ctx, id)
+		cancel()
+		if err == nil || definitive(err) || try == releaseTries {
+			return err
+		}
+		time.Sleep(b.NextBackOff())
 	}
 }
 
