@@ -2,6 +2,15 @@
 GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
+# Three Go modules: the library (the root: renewer, election, mutex, the CLI,
+# the examples, internal), integration/ (Azurite, the real SDK, the fault
+# suite with toxiproxy and zerolog) and bench/ (leasebench). The last two
+# replace the library with ../, so the library's go.mod holds only what it and
+# its own tests import. No go.work: GOWORK=off keeps a local one from changing
+# what these targets build and which versions they select.
+MODULES := . integration bench
+export GOWORK := off
+
 .PHONY: demo test soak bench unit lint azurite sim
 
 ## demo: three candidates on a local Azurite; the leader is killed with
@@ -10,14 +19,18 @@ demo:
 	tools/azurite/with-azurite.sh $(GO) run ./examples/demo
 
 ## test: vet, staticcheck, then every test (unit, conformance, integration)
-## with the race detector against a local Azurite that it starts and stops.
+## of the three modules, one module after the other, with the race detector
+## against one local Azurite that it starts and stops. A failing module does
+## not stop the others; the target fails if any failed.
 test: lint
-	tools/azurite/with-azurite.sh $(GO) test -race -count=1 -parallel 16 -timeout 15m ./...
+	tools/azurite/with-azurite.sh sh -c 'status=0; for m in $(MODULES); do \
+		echo "== go test ($$m)"; $(GO) -C "$$m" test -race -count=1 -parallel 16 -timeout 15m ./... || status=1; \
+	done; exit $$status'
 
 ## soak: the long form of the fault suite (integration/fault): every scenario
 ## several times and minutes of churn; ends with the safety table. About 5 min.
 soak:
-	tools/azurite/with-azurite.sh $(GO) test -race -count=1 -parallel 16 -timeout 60m ./integration/fault/ -args -soak -table $(CURDIR)/.soak-table.txt
+	tools/azurite/with-azurite.sh $(GO) -C integration test -race -count=1 -parallel 16 -timeout 60m ./fault/ -args -soak -table $(CURDIR)/.soak-table.txt
 	@cat .soak-table.txt
 
 ## sim: the deterministic simulation (internal/sim, docs/simulation.md):
@@ -33,21 +46,28 @@ sim:
 		$(if $(SEED),-seed $(SEED) -test.v $(if $(TRACE),-trace))
 
 ## bench: crash failover, hand-over, cost, scale and overhead against a local
-## Azurite it starts; markdown tables on stdout, figures in bench/results.json. About 8 min.
+## Azurite it starts; markdown tables on stdout, figures in bench/results.json
+## (generated, not tracked). About 8 min.
 bench:
-	tools/azurite/with-azurite.sh $(GO) run ./bench/cmd/leasebench -out bench/results.json
+	tools/azurite/with-azurite.sh $(GO) -C bench run ./cmd/leasebench -out $(CURDIR)/bench/results.json
 
 ## unit: the library's unit tests and examples, which need no Azurite
 ## (leasetest and synctest time); a few seconds.
 unit:
 	$(GO) test -race -count=1 ./renewer/... ./election/... ./mutex/... ./internal/...
 
-## lint: gofmt, go vet and staticcheck.
+## lint: gofmt, then in each module: go.mod and go.sum tidy (so the library's
+## go.mod keeps no requirement only integration/ or bench/ need), go vet and
+## staticcheck.
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
-	$(GO) vet ./...
-	$(GO) run $(STATICCHECK) ./...
+	@set -e; for m in $(MODULES); do \
+		echo "go mod tidy -diff ($$m)"; \
+		$(GO) -C "$$m" mod tidy -diff || { echo "$$m: go.mod/go.sum not tidy: run go mod tidy in $$m"; exit 1; }; \
+		echo "go vet ($$m)"; $(GO) -C "$$m" vet ./...; \
+		echo "staticcheck ($$m)"; $(GO) -C "$$m" run $(STATICCHECK) ./...; \
+	done
 
 ## azurite: the emulator in the foreground, for development.
 azurite:

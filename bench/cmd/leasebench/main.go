@@ -72,7 +72,7 @@ type meta struct {
 
 func runBench(args []string) error {
 	fs := flag.NewFlagSet("leasebench", flag.ContinueOnError)
-	out := fs.String("out", "bench/results.json", "where to write the JSON results (\"\" for nowhere)")
+	out := fs.String("out", "results.json", "where to write the JSON results (\"\" for nowhere)")
 	only := fs.String("only", "crash,cost,handoff,overhead,scale", "sections to run, comma-separated")
 	runs := fs.Int("runs", 20, "crash-failover runs per setting (run concurrently, one container each)")
 	pairs := fs.Int("handoff-pairs", 5, "hand-over pairs per kind and setting (concurrent)")
