@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
 // An Election is one candidate's place in the election for the lease of one
@@ -33,7 +34,7 @@ type Election struct {
 }
 
 // New returns the candidate identity for the election on the container
-// behind l (renewer.ContainerLeaser over Azure, or leasetest.Container in
+// behind l (an azlease.Leaser over Azure, or leasetest.Container in
 // tests). The identity is written to the container's metadata while this
 // candidate leads, for everyone to read: printable ASCII, at most 256
 // bytes, unique among the candidates. New validates identity and options
@@ -62,11 +63,11 @@ func New(l renewer.Leaser, identity string, opts ...Option) (*Election, error) {
 }
 
 // NewFromContainer is New over the Azure container behind cc:
-// New(renewer.NewContainerLeaser(cc, nil), identity, opts...). The
-// container must exist. For clients built from a connection string or a
-// credential, see the renewer.NewContainerLeaser* constructors and New.
+// New(azlease.New(cc, nil), identity, opts...). The container must exist.
+// For a connection string or a credential, see azlease.FromConnectionString
+// and azlease.FromAccountURL (package renewer/azlease) and New.
 func NewFromContainer(cc *container.Client, identity string, opts ...Option) (*Election, error) {
-	l, err := renewer.NewContainerLeaser(cc, nil)
+	l, err := azlease.New(cc, nil)
 	if err != nil {
 		return nil, fromRenewer(err)
 	}

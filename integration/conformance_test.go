@@ -6,6 +6,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
@@ -16,9 +17,9 @@ import (
 // takes about 20 s of real time.
 func TestConformance(t *testing.T) {
 	cs := connString(t)
-	newLeaser := func(t *testing.T, opts *renewer.ContainerLeaserOptions) renewer.Leaser {
+	newLeaser := func(t *testing.T, opts *azlease.Options) renewer.Leaser {
 		name, _ := newContainer(t, "conformance")
-		l, err := renewer.NewContainerLeaserFromConnectionString(cs, name, opts)
+		l, err := azlease.FromConnectionString(cs, name, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -27,11 +28,11 @@ func TestConformance(t *testing.T) {
 	leasetest.RunConformance(t, leasetest.Backend{
 		Name: "azurite",
 		NewLeaser: func(t *testing.T) renewer.Leaser {
-			return newLeaser(t, &renewer.ContainerLeaserOptions{CreateContainer: true})
+			return newLeaser(t, &azlease.Options{CreateContainer: true})
 		},
 		NewNetLeaser: func(t *testing.T) (renewer.Leaser, *leasetest.Network) {
 			tr := newNetTransport()
-			l := newLeaser(t, &renewer.ContainerLeaserOptions{
+			l := newLeaser(t, &azlease.Options{
 				CreateContainer: true,
 				// No SDK retries, as the adapter's default: a case makes
 				// its duplicates itself.

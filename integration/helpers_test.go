@@ -12,7 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
-	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
 // connString returns the storage connection string, failing the test when
@@ -35,7 +35,7 @@ func containerName(t testing.TB, prefix string) string {
 		t.Fatal(err)
 	}
 	name := strings.ToLower(prefix) + "-" + hex.EncodeToString(b[:])
-	if err := renewer.ValidateContainerName(name); err != nil {
+	if err := azlease.ValidateContainerName(name); err != nil {
 		t.Fatal(err)
 	}
 	return name
@@ -71,11 +71,11 @@ func deleteContainer(t testing.TB, cc *container.Client) {
 	}
 }
 
-// newLeaser returns a ContainerLeaser with its own SDK client (as a separate
+// newLeaser returns an azlease.Leaser with its own SDK client (as a separate
 // process would have) for the named container.
-func newLeaser(t testing.TB, name string) *renewer.ContainerLeaser {
+func newLeaser(t testing.TB, name string) *azlease.Leaser {
 	t.Helper()
-	l, err := renewer.NewContainerLeaserFromConnectionString(connString(t), name, nil)
+	l, err := azlease.FromConnectionString(connString(t), name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,16 +12,17 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
-// netLeaser returns a ContainerLeaser over a fresh container whose requests
+// netLeaser returns an azlease.Leaser over a fresh container whose requests
 // go through a netTransport, the transport, and the container's name.
-func netLeaser(t *testing.T) (*renewer.ContainerLeaser, *netTransport, string) {
+func netLeaser(t *testing.T) (*azlease.Leaser, *netTransport, string) {
 	t.Helper()
 	name, _ := newContainer(t, "net")
 	tr := newNetTransport()
-	l, err := renewer.NewContainerLeaserFromConnectionString(connString(t), name, &renewer.ContainerLeaserOptions{
+	l, err := azlease.FromConnectionString(connString(t), name, &azlease.Options{
 		ClientOptions: &container.ClientOptions{ClientOptions: policy.ClientOptions{
 			Transport: tr,
 			Retry:     policy.RetryOptions{MaxRetries: -1},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 	"go.uber.org/zap"
 )
 
@@ -74,9 +75,9 @@ func New(l renewer.Leaser, opts ...Option) (*Mutex, error) {
 }
 
 // NewFromContainer returns a Mutex on the container cc names, through
-// renewer.NewContainerLeaser. The container must exist.
+// azlease.New (package renewer/azlease). The container must exist.
 func NewFromContainer(cc *container.Client, opts ...Option) (*Mutex, error) {
-	l, err := renewer.NewContainerLeaser(cc, nil)
+	l, err := azlease.New(cc, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}

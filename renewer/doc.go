@@ -15,10 +15,11 @@
 //	doWork(ls.Context()) // must stop when the context is done
 //	if errors.Is(context.Cause(ls.Context()), renewer.ErrLeaseLost) { ... }
 //
-// The [Leaser] interface is the storage underneath: [ContainerLeaser] for
-// Azure (from a *container.Client, a connection string, or an account URL and
-// a credential such as azidentity's DefaultAzureCredential), and
-// renewer/leasetest in memory for tests.
+// The [Leaser] interface is the storage underneath, and this package holds
+// no storage code: package renewer/azlease is the Leaser for Azure (from a
+// *container.Client, a connection string, or an account URL and a credential
+// such as azidentity's DefaultAzureCredential), and renewer/leasetest the
+// one in memory for tests.
 //
 // # What "held" means
 //

@@ -2,9 +2,9 @@ package renewer
 
 import "errors"
 
-// Errors a [Leaser] returns, wrapped, for the service's definitive answers.
-// The Azure adapter wraps the *azcore.ResponseError alongside, so
-// errors.As still reaches it.
+// Errors a [Leaser] returns, wrapped, for the service's answers. The Azure
+// adapter (renewer/azlease) wraps the SDK's *azcore.ResponseError
+// alongside, so errors.As still reaches it.
 var (
 	// ErrLeaseAlreadyPresent: another lease is active (or breaking).
 	ErrLeaseAlreadyPresent = errors.New("renewer: another lease is present")

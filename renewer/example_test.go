@@ -10,8 +10,8 @@ import (
 )
 
 // Hold a lease, act while the lease's context is live, and release it. In
-// production the Leaser is a renewer.ContainerLeaser, for example from
-// renewer.NewContainerLeaserFromConnectionString.
+// production the Leaser is an azlease.Leaser (package renewer/azlease), for
+// example from azlease.FromConnectionString.
 func Example() {
 	ctx := context.Background()
 	container := leasetest.New() // one Azure container, in memory

@@ -18,9 +18,10 @@ const BreakAtExpiry time.Duration = -1
 // container: the five lease actions, a read of the lease state and metadata,
 // and a metadata write made under the lease.
 //
-// Implementations: [ContainerLeaser] over Azure Blob Storage, and
-// leasetest.Container in memory. Both follow the state table in the
-// project's LEASE-SEMANTICS.md and are kept honest by one conformance suite.
+// Implementations: azlease.Leaser (package renewer/azlease) over Azure Blob
+// Storage, and leasetest.Container in memory. One conformance suite, in
+// renewer/leasetest, runs against both (against Azure's on Azurite) to keep
+// them following the service's state table alike.
 //
 // Lease IDs are passed to every call, so one Leaser can act for any ID.
 // Errors are the Err* sentinels of this package, wrapped, so callers can use

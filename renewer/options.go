@@ -2,7 +2,6 @@ package renewer
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -242,45 +241,4 @@ func validateIdentity(id string) error {
 		return fmt.Errorf("%w: identity %q: want no leading or trailing spaces", ErrInvalidOption, id)
 	}
 	return nil
-}
-
-// ValidateContainerName reports whether name is a valid container name: 3 to
-// 63 characters of lower-case letters, digits and single hyphens, starting
-// and ending with a letter or digit.
-func ValidateContainerName(name string) error {
-	bad := func(why string) error {
-		return fmt.Errorf("%w: container name %q: %s", ErrInvalidOption, name, why)
-	}
-	if len(name) < 3 || len(name) > 63 {
-		return bad("want 3 to 63 characters")
-	}
-	for i := 0; i < len(name); i++ {
-		ch := name[i]
-		switch {
-		case ch >= 'a' && ch <= 'z', ch >= '0' && ch <= '9':
-		case ch == '-':
-			if i == 0 || i == len(name)-1 {
-				return bad("want a letter or digit first and last")
-			}
-			if name[i-1] == '-' {
-				return bad("want no consecutive hyphens")
-			}
-		default:
-			return bad("want only lower-case letters, digits and hyphens")
-		}
-	}
-	return nil
-}
-
-// validateAccountURL checks an account URL and returns it without a
-// trailing slash. It never echoes a query string, where a SAS token would be.
-func validateAccountURL(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("%w: account URL: want https://ACCOUNT.blob.core.windows.net", ErrInvalidOption)
-	}
-	if u.RawQuery != "" {
-		return "", fmt.Errorf("%w: account URL %s://%s%s: want no query string; pass credentials separately", ErrInvalidOption, u.Scheme, u.Host, u.EscapedPath())
-	}
-	return strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
 }

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
 // command is one subcommand's flag set and what every command shares: the
@@ -74,7 +75,7 @@ func (c *command) parse(args []string, stdout io.Writer, wantCmd bool) (name str
 	case !wantCmd && cmd != nil:
 		return "", nil, fail(exitUsage, "%s: takes no command after --", c.name)
 	}
-	if err := renewer.ValidateContainerName(names[0]); err != nil {
+	if err := azlease.ValidateContainerName(names[0]); err != nil {
 		msg := strings.TrimPrefix(err.Error(), renewer.ErrInvalidOption.Error()+": ")
 		return "", nil, fail(exitUsage, "%s: %s", c.name, msg)
 	}

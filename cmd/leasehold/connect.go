@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
 // emulatorKey is the key of Azurite's development account: public, and
@@ -38,7 +39,7 @@ type connFlags struct {
 // account is a connected storage account: the leaser of one container, the
 // endpoint's host for messages, and the secrets no output may contain.
 type account struct {
-	leaser  *renewer.ContainerLeaser
+	leaser  *azlease.Leaser
 	host    string
 	secrets []string
 }
@@ -56,13 +57,13 @@ func (f connFlags) connect(cmd, name string) (*account, error) {
 	if n > 1 {
 		return nil, fail(exitUsage, "%s: give only one of --connection-string, --account-url and --emulator", cmd)
 	}
-	opts := &renewer.ContainerLeaserOptions{CreateContainer: true}
+	opts := &azlease.Options{CreateContainer: true}
 	if f.accountURL != "" {
 		cred, err := azidentity.NewDefaultAzureCredential(nil)
 		if err != nil {
 			return nil, fail(exitStorage, "%s: no Azure credential: %s", cmd, oneLine(err.Error()))
 		}
-		l, err := renewer.NewContainerLeaserWithCredential(f.accountURL, name, cred, opts)
+		l, err := azlease.FromAccountURL(f.accountURL, name, cred, opts)
 		if err != nil {
 			return nil, fail(exitUsage, "%s: %s", cmd, strings.TrimPrefix(err.Error(), renewer.ErrInvalidOption.Error()+": "))
 		}
@@ -79,7 +80,7 @@ func (f connFlags) connect(cmd, name string) (*account, error) {
 		return nil, fail(exitUsage, "%s: no storage account: set AZURE_STORAGE_CONNECTION_STRING, or pass --connection-string, --account-url or --emulator", cmd)
 	}
 	secrets := connectionSecrets(cs)
-	l, err := renewer.NewContainerLeaserFromConnectionString(cs, name, opts)
+	l, err := azlease.FromConnectionString(cs, name, opts)
 	if err != nil {
 		msg := strings.TrimPrefix(err.Error(), renewer.ErrInvalidOption.Error()+": ")
 		return nil, fail(exitUsage, "%s: %s", cmd, scrub(msg, secrets...))

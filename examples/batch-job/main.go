@@ -18,7 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leasehold/leasehold/mutex"
-	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
 const emulatorConnectionString = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
@@ -73,8 +73,8 @@ func run(ctx context.Context, s settings, log *zap.Logger) error {
 	if cs == "" {
 		return errors.New("set AZURE_STORAGE_CONNECTION_STRING or pass --emulator")
 	}
-	l, err := renewer.NewContainerLeaserFromConnectionString(cs, s.container,
-		&renewer.ContainerLeaserOptions{CreateContainer: true}) // Lock creates it if missing
+	l, err := azlease.FromConnectionString(cs, s.container,
+		&azlease.Options{CreateContainer: true}) // Lock creates it if missing
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
 // settings are the flags the demo and its candidates share: the demo
@@ -73,13 +74,13 @@ func parse(fs *flag.FlagSet, args []string) error {
 // newLeaser returns the leaser of the demo's container, from
 // AZURE_STORAGE_CONNECTION_STRING. Its String is the container's URL,
 // which carries no secret.
-func newLeaser(container string) (*renewer.ContainerLeaser, error) {
+func newLeaser(container string) (*azlease.Leaser, error) {
 	cs := os.Getenv("AZURE_STORAGE_CONNECTION_STRING")
 	if cs == "" {
 		return nil, errors.New("AZURE_STORAGE_CONNECTION_STRING is not set: run `make demo`, which starts Azurite and sets it")
 	}
-	return renewer.NewContainerLeaserFromConnectionString(cs, container,
-		&renewer.ContainerLeaserOptions{CreateContainer: true})
+	return azlease.FromConnectionString(cs, container,
+		&azlease.Options{CreateContainer: true})
 }
 
 // newLogger returns a candidate's logger: console lines on stderr, without

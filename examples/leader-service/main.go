@@ -30,6 +30,7 @@ import (
 
 	"github.com/leasehold/leasehold/election"
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
 func main() {
@@ -126,8 +127,8 @@ func run(args []string) error {
 	if cs == "" {
 		return errors.New("AZURE_STORAGE_CONNECTION_STRING is not set: run `make azurite` and export the value it prints, or use your storage account's")
 	}
-	l, err := renewer.NewContainerLeaserFromConnectionString(cs, o.container,
-		&renewer.ContainerLeaserOptions{CreateContainer: true})
+	l, err := azlease.FromConnectionString(cs, o.container,
+		&azlease.Options{CreateContainer: true})
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
 // maxShards bounds --shards: each shard is a container and a goroutine.
@@ -116,8 +117,8 @@ func run(args []string) error {
 
 	renewers := make([]*renewer.Renewer, o.shards)
 	for i := range renewers {
-		l, err := renewer.NewContainerLeaserFromConnectionString(cs, o.prefix+"-"+strconv.Itoa(i),
-			&renewer.ContainerLeaserOptions{CreateContainer: true})
+		l, err := azlease.FromConnectionString(cs, o.prefix+"-"+strconv.Itoa(i),
+			&azlease.Options{CreateContainer: true})
 		if err != nil {
 			return err
 		}

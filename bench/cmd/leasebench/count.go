@@ -11,7 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
-	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
 // The storage operations a counter tells apart, by method, comp and lease
@@ -176,16 +176,16 @@ func newHTTPClient(idle int) *http.Client {
 	return &http.Client{Transport: t}
 }
 
-// newLeaser returns a ContainerLeaser for container name whose requests go
+// newLeaser returns an azlease.Leaser for container name whose requests go
 // through c. Like the library's own constructors, the SDK makes no retries:
 // the renewer retries within the validity deadline.
-func newLeaser(connStr, name string, c *counter) (*renewer.ContainerLeaser, error) {
-	opts := &renewer.ContainerLeaserOptions{
+func newLeaser(connStr, name string, c *counter) (*azlease.Leaser, error) {
+	opts := &azlease.Options{
 		CreateContainer: true,
 		ClientOptions: &container.ClientOptions{ClientOptions: policy.ClientOptions{
 			Retry:     policy.RetryOptions{MaxRetries: -1},
 			Transport: c,
 		}},
 	}
-	return renewer.NewContainerLeaserFromConnectionString(connStr, name, opts)
+	return azlease.FromConnectionString(connStr, name, opts)
 }

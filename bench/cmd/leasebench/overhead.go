@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
 
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
 // Azurite's well-known development account: public, and only ever local.
@@ -67,7 +68,7 @@ func cpuNow() time.Duration {
 // runOverhead benchmarks one renew three ways against a fake Blob server in
 // a process of its own: the bare SDK call (lease.ContainerClient.RenewLease
 // on one client, the lease ID checked), the library's adapter
-// (ContainerLeaser.Renew), and the library's whole renew cycle (a held
+// (azlease.Leaser.Renew), and the library's whole renew cycle (a held
 // Lease renewing back to back: renew interval 1 ns, so the loop's timer,
 // deadline bookkeeping and watchdog reset are in every op).
 func runOverhead(repeats int) overheadResult {
@@ -121,7 +122,7 @@ func runOverhead(repeats int) overheadResult {
 		if err != nil {
 			b.Fatal(err)
 		}
-		l, err := renewer.NewContainerLeaser(cc, nil)
+		l, err := azlease.New(cc, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -144,7 +145,7 @@ func runOverhead(repeats int) overheadResult {
 		if err != nil {
 			b.Fatal(err)
 		}
-		l, err := renewer.NewContainerLeaser(cc, nil)
+		l, err := azlease.New(cc, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -177,7 +178,7 @@ func runOverhead(repeats int) overheadResult {
 		f          func(*testing.B)
 	}{
 		{"sdk", "bare SDK: lease.ContainerClient.RenewLease", sdk},
-		{"adapter", "renewer.ContainerLeaser.Renew", adapter},
+		{"adapter", "azlease.Leaser.Renew", adapter},
 		{"renew-cycle", "a held renewer.Lease renewing back to back (the library's renew loop)", loop},
 	}
 	type samples struct{ ns, cpu, allocs, bytes []float64 }

@@ -27,6 +27,7 @@ import (
 	"github.com/leasehold/leasehold/integration/fault"
 	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
 type config struct {
@@ -65,7 +66,7 @@ func run(c config) error {
 		return err
 	}
 	defer rec.Close()
-	l, err := renewer.NewContainerLeaserFromConnectionString(os.Getenv("LEASEHOLD_FAULT_CONN"), c.container, nil)
+	l, err := azlease.FromConnectionString(os.Getenv("LEASEHOLD_FAULT_CONN"), c.container, nil)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,35 @@
+// Package azlease is the Azure Blob Storage adapter of package renewer: a
+// [renewer.Leaser] over the lease of one container.
+//
+// Make a [Leaser] from a *container.Client ([New]), from a connection
+// string ([FromConnectionString]) or from an account URL and an
+// azcore.TokenCredential such as azidentity's DefaultAzureCredential
+// ([FromAccountURL]), and pass it to renewer.New, election.New or
+// mutex.New:
+//
+//	l, err := azlease.FromConnectionString(os.Getenv("AZURE_STORAGE_CONNECTION_STRING"),
+//		"my-job-lock", &azlease.Options{CreateContainer: true})
+//	if err != nil { ... }
+//	r, err := renewer.New(l, renewer.WithIdentity("worker-1"))
+//
+// The clients made by FromConnectionString and FromAccountURL make no
+// retries of their own: the Renewer retries with backoff and bounds every
+// call by the lease's validity deadline. A client passed to New keeps the
+// retry policy its caller gave it, and the Renewer bounds its calls all the
+// same.
+//
+// Errors: the service's answers are mapped, by their error code (the
+// constants of package bloberror) or else their HTTP status, to the
+// renewer's sentinels (renewer.ErrLeaseIDMismatch, renewer.ErrForbidden,
+// ...), and the SDK's *azcore.ResponseError stays reachable with
+// [errors.As]. A transport failure keeps its cause but loses the request's
+// query string. No error or log line made here carries a query string, a
+// SAS token or any part of a connection string; String returns the
+// container's URL without its query.
+//
+// What it does not do: it leases the container itself, not a blob in it,
+// so one container is one lock. It passes the service's answers on and adds
+// no lease logic of its own; the conformance suite of renewer/leasetest runs
+// against it on Azurite (integration/) to check that it behaves as the
+// in-memory fake does.
+package azlease
