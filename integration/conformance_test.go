@@ -10,7 +10,7 @@ import (
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
-// TestConformance runs the lease state table of LEASE-SEMANTICS.md against
+// TestConformance runs the lease state table of docs/lease-semantics.md against
 // Azurite through the Azure adapter, each case on a fresh container that is
 // deleted when the case ends. The network cases (late, lost, duplicated
 // requests) send the SDK's own HTTP requests through a netTransport. It

@@ -70,7 +70,7 @@
 //   - Liveness of Lock: a waiter learns that the lock is free only when it
 //     asks, every poll interval; after a crash the lock passes no sooner than
 //     the lease duration (plus up to a poll interval; on the cloud, up to a
-//     minute more, see the project's LEASE-SEMANTICS.md).
+//     minute more, see docs/lease-semantics.md).
 //
 //   - Clocks: every duration is measured on the local monotonic clock; no
 //     clock is compared across machines. All Mutexes of one container must

@@ -39,7 +39,7 @@ type Backend struct {
 	NewNetLeaser func(t *testing.T) (renewer.Leaser, *Network)
 }
 
-// RunConformance checks b against the state table of LEASE-SEMANTICS.md:
+// RunConformance checks b against the state table of docs/lease-semantics.md:
 // every lease action and metadata write in every lease state, with the
 // error, the lease ID answered, the time left to a break, the state after,
 // and who holds the lease after; then metadata, last-modified, input checks,

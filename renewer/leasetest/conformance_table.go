@@ -79,7 +79,7 @@ func breakingFor(left time.Duration) outcome {
 	return outcome{left: left, state: breaking, holder: idA}
 }
 
-// stateTable is the state table of LEASE-SEMANTICS.md, one group per row
+// stateTable is the state table of docs/lease-semantics.md, one group per row
 // (action), one case per column (starting state), with the cells where
 // Azurite or the cloud answer otherwise when b says it is one of them.
 func stateTable(b Backend) []group {
@@ -241,7 +241,7 @@ func variances(b Backend) []variance {
 	var vs []variance
 	if b.Azurite {
 		vs = append(vs, variance{
-			// LEASE-SEMANTICS.md, Azurite deviation 1: renew with any ID on
+			// docs/lease-semantics.md, Azurite deviation 1: renew with any ID on
 			// an Expired lease answers the old ID and re-leases to it.
 			action: "renew_B", start: expired, name: "azurite_deviation_1_revives_A",
 			wants: []outcome{leasedTo(idA)},
