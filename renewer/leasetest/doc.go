@@ -1,7 +1,7 @@
 // Package leasetest is an in-memory [renewer.Leaser] for tests: one
 // [Container] models one Azure Blob Storage container and its lease, with the
 // answers the cloud gives in every lease state (the state table of the
-// project's LEASE-SEMANTICS.md), and [RunConformance] checks any Leaser
+// project's docs/lease-semantics.md), and [RunConformance] checks any Leaser
 // against that same table.
 //
 // # What it models
