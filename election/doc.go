@@ -52,8 +52,8 @@
 //     another candidate acquire the instant a lease expires, where the cloud
 //     may refuse for up to about a minute after expiry.
 //   - Standbys poll: each standby makes one billed storage call per poll
-//     interval (1,800 an hour at the default 2 s), and a leader one per
-//     renew interval.
+//     interval (4,800 an hour at the default 750 ms: 3600 s / 0.75 s), and
+//     a leader one per renew interval (720 an hour at L = 15 s, R = 5 s).
 //
 // Release on cancel is on by default (see [WithReleaseOnCancel]); turned
 // off, a leader whose Run ends leaves the lease to expire, and the service
