@@ -77,7 +77,7 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 			}
 			e.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
 		}
-		if !wait.Sleep(ctx, wait.From(ctx).Jitter(e.cfg.pollInterval)) {
+		if !wait.Sleep(ctx, wait.From(ctx).Jitter(e.timing.PollInterval)) {
 			return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
 		}
 	}

@@ -38,19 +38,12 @@ type Election struct {
 // tests). The identity is written to the container's metadata while this
 // candidate leads, for everyone to read: printable ASCII, at most 256
 // bytes, unique among the candidates. New validates identity and options
-// and returns an error wrapping ErrInvalidOption that names the field and
-// value at fault. It makes no storage call.
+// and returns a *renewer.OptionError naming the field, value and rule at
+// fault. It makes no storage call.
 func New(l renewer.Leaser, identity string, opts ...Option) (*Election, error) {
-	if l == nil {
-		return nil, invalid("leaser is nil")
-	}
-	cfg, ropts, err := newConfig(identity, opts)
+	cfg, r, err := newRenewer(l, identity, opts)
 	if err != nil {
 		return nil, err
-	}
-	r, err := renewer.New(l, ropts...)
-	if err != nil {
-		return nil, fromRenewer(err)
 	}
 	e := &Election{
 		r:        r,
@@ -69,7 +62,7 @@ func New(l renewer.Leaser, identity string, opts ...Option) (*Election, error) {
 func NewFromContainer(cc *container.Client, identity string, opts ...Option) (*Election, error) {
 	l, err := azlease.New(cc, nil)
 	if err != nil {
-		return nil, fromRenewer(err)
+		return nil, err
 	}
 	return New(l, identity, opts...)
 }

@@ -2,7 +2,6 @@ package election
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/leasehold/leasehold/renewer"
 )
@@ -29,35 +28,8 @@ var (
 	// leads but its last successful renewal is older than the renew
 	// interval plus the tolerance.
 	ErrRenewalOverdue = errors.New("election: lease renewal overdue")
-	// ErrInvalidOption wraps every validation error of New and
-	// NewFromContainer; the message names the field and the value. Those
-	// errors also wrap renewer.ErrInvalidOption.
-	ErrInvalidOption = errors.New("election: invalid option")
+	// ErrInvalidOption is renewer.ErrInvalidOption: every bad option or
+	// argument of New and NewFromContainer is a *renewer.OptionError,
+	// which matches it and names the field, the value and the rule.
+	ErrInvalidOption = renewer.ErrInvalidOption
 )
-
-// optionError is a validation error: it reads "election: invalid option:
-// <what>", and matches both ErrInvalidOption and the renewer's error it
-// came from, if any.
-type optionError struct {
-	msg   string
-	inner error // the renewer's validation error, or nil
-}
-
-func (e *optionError) Error() string { return ErrInvalidOption.Error() + ": " + e.msg }
-
-func (e *optionError) Unwrap() []error {
-	if e.inner == nil {
-		return []error{ErrInvalidOption}
-	}
-	return []error{ErrInvalidOption, e.inner}
-}
-
-// invalid returns a validation error saying msg.
-func invalid(msg string) error { return &optionError{msg: msg} }
-
-// fromRenewer turns the renewer's validation error into ours, without
-// repeating its prefix.
-func fromRenewer(err error) error {
-	msg := strings.TrimPrefix(err.Error(), renewer.ErrInvalidOption.Error()+": ")
-	return &optionError{msg: msg, inner: err}
-}

@@ -129,7 +129,7 @@ func (e *Election) observe(ctx context.Context, out chan<- Leader) {
 					pending = &l
 				}
 			}
-			poll.Reset(wait.From(ctx).Jitter(e.cfg.pollInterval))
+			poll.Reset(wait.From(ctx).Jitter(e.timing.PollInterval))
 		}
 	}
 }

@@ -12,13 +12,11 @@ import (
 // An Option configures an Election. Options are validated together by New.
 type Option func(*config)
 
-// config is an Election's configuration. Zero durations mean "the
-// renewer's default"; New fills in the effective values after the renewer
-// has validated them.
+// config is what an Election's options set: the renewer options they
+// translate to, and the election's own. The effective timing is the
+// renewer's (Election.Timing).
 type config struct {
-	duration        time.Duration // L
-	renewInterval   time.Duration // R
-	pollInterval    time.Duration // P
+	ropts           []renewer.Option
 	releaseOnCancel bool
 	log             *zap.Logger
 }
@@ -27,18 +25,24 @@ type config struct {
 // Default 15 s. A leader that dies without releasing is replaced after at
 // most L plus the poll interval. Infinite leases are refused: a crashed
 // leader would keep one forever.
-func WithDuration(d time.Duration) Option { return func(c *config) { c.duration = d } }
+func WithDuration(d time.Duration) Option {
+	return func(c *config) { c.ropts = append(c.ropts, renewer.WithDuration(d)) }
+}
 
 // WithRenewInterval sets R, how often the leader renews its lease. Default
 // L/3. It must leave room for retries before the lease's validity deadline
 // (see renewer.WithRenewInterval).
-func WithRenewInterval(d time.Duration) Option { return func(c *config) { c.renewInterval = d } }
+func WithRenewInterval(d time.Duration) Option {
+	return func(c *config) { c.ropts = append(c.ropts, renewer.WithRenewInterval(d)) }
+}
 
 // WithPollInterval sets P, how often a standby asks whether the lease is
 // free, and how often Observe and Run look for a new leader; each pause is
 // jittered by ±20%. Default 750 ms (renewer.DefaultPollInterval; see renewer.WithPollInterval for what P costs and buys), at least
 // 10 ms. Each poll is one billed storage call.
-func WithPollInterval(d time.Duration) Option { return func(c *config) { c.pollInterval = d } }
+func WithPollInterval(d time.Duration) Option {
+	return func(c *config) { c.ropts = append(c.ropts, renewer.WithPollInterval(d)) }
+}
 
 // WithReleaseOnCancel says whether Run releases the lease when its context
 // ends while leading. Default true: Run stops the leader's work (cancels
@@ -56,28 +60,27 @@ func WithReleaseOnCancel(on bool) Option { return func(c *config) { c.releaseOnC
 // Warn on loss, Debug per poll. Default: no logging.
 func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
 
-// newConfig applies opts over the defaults, and returns the renewer options
-// they translate to.
-func newConfig(identity string, opts []Option) (config, []renewer.Option, error) {
-	c := config{releaseOnCancel: true, duration: renewer.DefaultDuration, pollInterval: renewer.DefaultPollInterval}
+// newRenewer applies opts over the defaults and returns the configuration
+// and the candidate's Renewer, or the *renewer.OptionError of the first
+// rule broken: the renewer's (timing, identity) or the election's own.
+func newRenewer(l renewer.Leaser, identity string, opts []Option) (config, *renewer.Renewer, error) {
+	c := config{releaseOnCancel: true}
 	for i, o := range opts {
 		if o == nil {
-			return config{}, nil, invalid("option " + strconv.Itoa(i) + " is nil")
+			return config{}, nil, &renewer.OptionError{Pkg: "election", Field: "option " + strconv.Itoa(i), Rule: "want an Option, not nil"}
 		}
 		o(&c)
 	}
 	if c.log == nil {
 		c.log = zap.NewNop()
 	}
-	if c.duration == renewer.Infinite {
-		return config{}, nil, invalid("lease duration Infinite: an elected leader needs a lease that expires if it dies; want whole seconds from 15s to 60s")
+	r, err := renewer.New(l, append(c.ropts, renewer.WithIdentity(identity), renewer.WithLogger(c.log))...)
+	if err != nil {
+		return config{}, nil, err
 	}
-	ropts := []renewer.Option{
-		renewer.WithIdentity(identity),
-		renewer.WithDuration(c.duration),
-		renewer.WithRenewInterval(c.renewInterval),
-		renewer.WithPollInterval(c.pollInterval),
-		renewer.WithLogger(c.log),
+	if d := r.Timing().Duration; d == renewer.Infinite {
+		return config{}, nil, &renewer.OptionError{Pkg: "election", Field: "lease duration", Value: d,
+			Rule: "an elected leader needs a lease that expires if it dies; want whole seconds from 15s to 60s"}
 	}
-	return c, ropts, nil
+	return c, r, nil
 }

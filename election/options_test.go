@@ -2,6 +2,7 @@ package election_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,48 +12,87 @@ import (
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
+// TestNewValidates: every rule New applies, the renewer's and the
+// election's own, comes back as one *renewer.OptionError (no second
+// prefix) naming the package, field, value and rule.
 func TestNewValidates(t *testing.T) {
+	s := time.Second
 	tests := []struct {
 		name     string
 		identity string
 		give     []election.Option
-		want     string // in the error message
+		want     renewer.OptionError // Rule: a part of the rule
 	}{
-		{name: "empty identity", identity: "", want: "identity is empty"},
-		{name: "identity with control byte", identity: "a\nb", want: `identity "a\nb"`},
-		{name: "nil option", identity: "a", give: []election.Option{nil}, want: "option 0 is nil"},
-		{name: "short lease", identity: "a", give: []election.Option{election.WithDuration(14 * time.Second)}, want: "lease duration 14s"},
-		{name: "long lease", identity: "a", give: []election.Option{election.WithDuration(61 * time.Second)}, want: "lease duration 1m1s"},
-		{name: "infinite lease", identity: "a", give: []election.Option{election.WithDuration(renewer.Infinite)}, want: "lease duration Infinite"},
-		{name: "renew too slow", identity: "a", give: []election.Option{election.WithRenewInterval(15 * time.Second)}, want: "renew interval 15s"},
-		{name: "negative renew", identity: "a", give: []election.Option{election.WithRenewInterval(-time.Second)}, want: "renew interval -1s"},
-		{name: "poll too fast", identity: "a", give: []election.Option{election.WithPollInterval(time.Millisecond)}, want: "poll interval 1ms"},
+		{name: "empty identity", identity: "", want: renewer.OptionError{Field: "identity", Value: "", Rule: "non-empty"}},
+		{name: "identity with control byte", identity: "a\nb", want: renewer.OptionError{Field: "identity", Value: "a\nb", Rule: "printable ASCII"}},
+		{name: "nil option", identity: "a", give: []election.Option{nil}, want: renewer.OptionError{Pkg: "election", Field: "option 0", Rule: "not nil"}},
+		{name: "short lease", identity: "a", give: []election.Option{election.WithDuration(14 * s)}, want: renewer.OptionError{Field: "lease duration", Value: 14 * s, Rule: "from 15s to 1m0s"}},
+		{name: "long lease", identity: "a", give: []election.Option{election.WithDuration(61 * s)}, want: renewer.OptionError{Field: "lease duration", Value: 61 * s, Rule: "from 15s to 1m0s"}},
+		{name: "infinite lease", identity: "a", give: []election.Option{election.WithDuration(renewer.Infinite)}, want: renewer.OptionError{Pkg: "election", Field: "lease duration", Value: renewer.Infinite, Rule: "expires if it dies"}},
+		{name: "renew too slow", identity: "a", give: []election.Option{election.WithRenewInterval(15 * s)}, want: renewer.OptionError{Field: "renew interval", Value: 15 * s, Rule: "minus the margin (12s)"}},
+		{name: "renew too slow for the lease set after it", identity: "a", give: []election.Option{election.WithRenewInterval(24 * s), election.WithDuration(30 * s)}, want: renewer.OptionError{Field: "renew interval", Value: 24 * s, Rule: "(24s)"}},
+		{name: "negative renew", identity: "a", give: []election.Option{election.WithRenewInterval(-s)}, want: renewer.OptionError{Field: "renew interval", Value: -s, Rule: "at least 1ms"}},
+		{name: "poll too fast", identity: "a", give: []election.Option{election.WithPollInterval(time.Millisecond)}, want: renewer.OptionError{Field: "poll interval", Value: time.Millisecond, Rule: "at least 10ms"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := election.New(leasetest.New(), tt.identity, tt.give...)
-			if !errors.Is(err, election.ErrInvalidOption) {
-				t.Fatalf("New = %v, want ErrInvalidOption", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "election: invalid option: ") {
-				t.Errorf("New = %q, want %q after the prefix", err, tt.want)
+			e, err := election.New(leasetest.New(), tt.identity, tt.give...)
+			checkOptionError(t, err, tt.want)
+			if e != nil {
+				t.Errorf("New returned an Election with error %v", err)
 			}
 		})
 	}
 }
 
-func TestNewRejectsNilClients(t *testing.T) {
-	if _, err := election.New(nil, "a"); !errors.Is(err, election.ErrInvalidOption) {
-		t.Errorf("New(nil) = %v, want ErrInvalidOption", err)
-	}
-	_, err := election.NewFromContainer(nil, "a")
-	if !errors.Is(err, election.ErrInvalidOption) || !errors.Is(err, renewer.ErrInvalidOption) {
-		t.Errorf("NewFromContainer(nil) = %v, want ErrInvalidOption wrapping renewer's", err)
+// checkOptionError fails t with optionErrorMismatch's verdict.
+func checkOptionError(t *testing.T, err error, want renewer.OptionError) {
+	t.Helper()
+	if m := optionErrorMismatch(err, want); m != "" {
+		t.Error(m)
 	}
 }
 
+// optionErrorMismatch says how err differs from an *OptionError like want
+// (its Rule containing want.Rule), matching ErrInvalidOption, with one
+// prefix; "" if it does not.
+func optionErrorMismatch(err error, want renewer.OptionError) string {
+	var oe *renewer.OptionError
+	switch {
+	case !errors.As(err, &oe):
+		return fmt.Sprintf("New = %v (%T), want a *renewer.OptionError", err, err)
+	case oe.Pkg != want.Pkg || oe.Field != want.Field || oe.Value != want.Value || !strings.Contains(oe.Rule, want.Rule):
+		return fmt.Sprintf("New = %#v, want %#v (rule containing %q)", *oe, want, want.Rule)
+	case !errors.Is(err, election.ErrInvalidOption) || !errors.Is(err, renewer.ErrInvalidOption):
+		return fmt.Sprintf("New = %v: want it to match ErrInvalidOption", err)
+	case err.Error() != oe.Error() || strings.Count(err.Error(), "invalid option") != 1:
+		return fmt.Sprintf("New = %q: want the OptionError itself, one prefix", err)
+	}
+	return ""
+}
+
+func TestOptionErrorMismatchCanFail(t *testing.T) {
+	want := renewer.OptionError{Pkg: "election", Field: "f", Value: 1, Rule: "r"}
+	for _, bad := range []error{nil, errors.New("f 1: r"), fmt.Errorf("election: invalid option: %w", &want),
+		&renewer.OptionError{Field: "f", Value: 1, Rule: "r"}, &renewer.OptionError{Pkg: "election", Field: "f", Value: 2, Rule: "r"}} {
+		if optionErrorMismatch(bad, want) == "" {
+			t.Errorf("the checker accepts %v", bad)
+		}
+	}
+	if m := optionErrorMismatch(&want, want); m != "" {
+		t.Errorf("the checker refuses a good error: %s", m)
+	}
+}
+
+func TestNewRejectsNilClients(t *testing.T) {
+	_, err := election.New(nil, "a")
+	checkOptionError(t, err, renewer.OptionError{Field: "leaser", Rule: "not nil"})
+	_, err = election.NewFromContainer(nil, "a")
+	checkOptionError(t, err, renewer.OptionError{Pkg: "azlease", Field: "container client", Rule: "not nil"})
+}
+
 func TestNewAcceptsValidOptions(t *testing.T) {
-	_, err := election.New(leasetest.New(), "replica-1",
+	e, err := election.New(leasetest.New(), "replica-1",
 		election.WithDuration(30*time.Second),
 		election.WithRenewInterval(5*time.Second),
 		election.WithPollInterval(500*time.Millisecond),
@@ -61,5 +101,10 @@ func TestNewAcceptsValidOptions(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+	want := renewer.Timing{Duration: 30 * time.Second, RenewInterval: 5 * time.Second, Margin: 6 * time.Second,
+		BreakPeriod: 30 * time.Second, PollInterval: 500 * time.Millisecond, CallTimeout: 2500 * time.Millisecond}
+	if got := e.Timing(); got != want {
+		t.Errorf("Timing = %+v, want %+v", got, want)
 	}
 }

@@ -89,7 +89,7 @@ func (e *Election) Run(ctx context.Context, cb Callbacks) error {
 		}
 		notBefore = time.Time{}
 		if resigned {
-			notBefore = time.Now().Add(2 * e.cfg.pollInterval)
+			notBefore = time.Now().Add(2 * e.timing.PollInterval)
 		}
 	}
 }
@@ -114,7 +114,7 @@ func (e *Election) lead(ctx context.Context, ld *Leadership, cb Callbacks) (resi
 	if byCtx && !e.cfg.releaseOnCancel {
 		ld.abandon()
 	} else {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.duration)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.timing.Duration)
 		_ = ld.release(rctx)
 		cancel()
 	}

@@ -24,7 +24,8 @@ var (
 	// of Unlock on such a Held. It is renewer.ErrLeaseLost, so either
 	// sentinel matches.
 	ErrLost = renewer.ErrLeaseLost
-	// ErrInvalidOption wraps every validation error of New and
-	// NewFromContainer; the message names the field and the value.
-	ErrInvalidOption = errors.New("mutex: invalid option")
+	// ErrInvalidOption is renewer.ErrInvalidOption: every bad option or
+	// argument of New and NewFromContainer is a *renewer.OptionError,
+	// which matches it and names the field, the value and the rule.
+	ErrInvalidOption = renewer.ErrInvalidOption
 )

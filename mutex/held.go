@@ -90,7 +90,7 @@ func (h *Held) Unlock(ctx context.Context) error {
 	}
 	if own, _ := ctx.Value(heldKey{}).(*Held); own == h {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*h.m.cfg.callTimeout)
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*h.m.cfg.timing.CallTimeout)
 		defer cancel()
 	}
 	lost := context.Cause(h.ctx) // nil unless the lease ended first

@@ -50,27 +50,13 @@ type Mutex struct {
 }
 
 // New returns a Mutex on the container behind l. It validates the options
-// and returns an error wrapping ErrInvalidOption that names the field and
-// value at fault.
+// and returns a *renewer.OptionError naming the field, value and rule at
+// fault.
 func New(l renewer.Leaser, opts ...Option) (*Mutex, error) {
-	if l == nil {
-		return nil, fmt.Errorf("%w: leaser is nil", ErrInvalidOption)
-	}
-	cfg, err := newConfig(opts)
+	cfg, r, err := newRenewer(l, opts)
 	if err != nil {
 		return nil, err
 	}
-	r, err := renewer.New(l, cfg.renewerOptions()...)
-	if err != nil {
-		if errors.Is(err, renewer.ErrInvalidOption) {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
-		}
-		return nil, fmt.Errorf("mutex: %w", err)
-	}
-	if err := cfg.validate(r.Timing()); err != nil {
-		return nil, err
-	}
-	cfg.callTimeout = r.Timing().CallTimeout
 	return &Mutex{r: r, l: l, cfg: cfg, log: cfg.log.With(zap.String("identity", r.Identity()))}, nil
 }
 
@@ -79,7 +65,7 @@ func New(l renewer.Leaser, opts ...Option) (*Mutex, error) {
 func NewFromContainer(cc *container.Client, opts ...Option) (*Mutex, error) {
 	l, err := azlease.New(cc, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+		return nil, err
 	}
 	return New(l, opts...)
 }

@@ -2,6 +2,7 @@ package mutex
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/leasehold/leasehold/renewer"
@@ -15,27 +16,23 @@ import (
 // the holder's signs of life by its own settings.
 type Option func(*config)
 
-// config is the Mutex's configuration: its own fields and the renewer
-// options it passes on. Zero durations mean "the renewer's default".
+// config is what a Mutex's options set: the renewer options they translate
+// to, and the mutex's own. The timing in effect is the renewer's, set by
+// New.
 type config struct {
-	duration      time.Duration // L, or renewer.Infinite
-	breakPeriod   time.Duration
-	breakSet      bool
-	renewInterval time.Duration // R; 0 = the renewer's default
-	pollInterval  time.Duration // P
-	pollSet       bool
-	identity      string
-	identitySet   bool
-	log           *zap.Logger
-	breakTimeout  time.Duration // 0 = off
-	maxHold       time.Duration // 0 = off
-	callTimeout   time.Duration // the renewer's effective call timeout, set by New
+	ropts        []renewer.Option
+	log          *zap.Logger
+	breakTimeout time.Duration  // 0 = off
+	maxHold      time.Duration  // 0 = off
+	timing       renewer.Timing // the renewer's validated timing
 }
 
 // WithDuration sets the lease duration: whole seconds from 15 s to 60 s, or
 // renewer.Infinite. Default 15 s. An infinite lease is accepted only with
 // WithBreakOnTimeout: without it, a crashed holder keeps the lock forever.
-func WithDuration(d time.Duration) Option { return func(c *config) { c.duration = d } }
+func WithDuration(d time.Duration) Option {
+	return func(c *config) { c.ropts = append(c.ropts, renewer.WithDuration(d)) }
+}
 
 // WithBreakPeriod sets the break period of every break this Mutex makes
 // (Break, break-on-timeout, max-hold): whole seconds. Default: the lease
@@ -44,24 +41,26 @@ func WithDuration(d time.Duration) Option { return func(c *config) { c.duration 
 // period is the window), so that a holder whose lease is being broken
 // always sees its context cancelled before the break completes.
 func WithBreakPeriod(d time.Duration) Option {
-	return func(c *config) { c.breakPeriod, c.breakSet = d, true }
+	return func(c *config) { c.ropts = append(c.ropts, renewer.WithBreakPeriod(d)) }
 }
 
 // WithRenewInterval sets how often the holder renews. Default: a third of
 // the validity window. See renewer.WithRenewInterval.
-func WithRenewInterval(d time.Duration) Option { return func(c *config) { c.renewInterval = d } }
+func WithRenewInterval(d time.Duration) Option {
+	return func(c *config) { c.ropts = append(c.ropts, renewer.WithRenewInterval(d)) }
+}
 
 // WithPollInterval sets how often a waiting Lock asks storage while someone
 // else holds the lock (jittered by ±20%). Default 750 ms (renewer.DefaultPollInterval). One goroutine per
 // Mutex polls, however many goroutines wait in Lock.
 func WithPollInterval(d time.Duration) Option {
-	return func(c *config) { c.pollInterval, c.pollSet = d, true }
+	return func(c *config) { c.ropts = append(c.ropts, renewer.WithPollInterval(d)) }
 }
 
 // WithIdentity sets the holder identity written to the container's metadata
 // on every acquisition. Default: hostname-pid. See renewer.WithIdentity.
 func WithIdentity(id string) Option {
-	return func(c *config) { c.identity, c.identitySet = id, true }
+	return func(c *config) { c.ropts = append(c.ropts, renewer.WithIdentity(id)) }
 }
 
 // WithLogger sets the logger, also passed to the renewer. Breaks are logged
@@ -132,70 +131,56 @@ func WithBreakOnTimeout(d time.Duration) Option { return func(c *config) { c.bre
 // breaks the holder at max-hold.
 func WithMaxHold(d time.Duration) Option { return func(c *config) { c.maxHold = d } }
 
-// newConfig applies opts over the defaults; New validates the result.
-func newConfig(opts []Option) (config, error) {
-	c := config{duration: renewer.DefaultDuration}
-	for _, o := range opts {
+// newRenewer applies opts over the defaults and returns the configuration
+// and the Mutex's Renewer, or the *renewer.OptionError of the first rule
+// broken: the renewer's (timing, identity) or the mutex's own, which are
+// checked against the renewer's validated timing.
+func newRenewer(l renewer.Leaser, opts []Option) (config, *renewer.Renewer, error) {
+	var c config
+	for i, o := range opts {
 		if o == nil {
-			return config{}, fmt.Errorf("%w: nil Option", ErrInvalidOption)
+			return config{}, nil, invalid("option "+strconv.Itoa(i), nil, "want an Option, not nil")
 		}
 		o(&c)
 	}
 	if c.log == nil {
 		c.log = zap.NewNop()
 	}
-	if !c.breakSet {
-		c.breakPeriod = c.duration
-		if c.duration == renewer.Infinite {
-			c.breakPeriod = renewer.DefaultInfiniteBreakPeriod
-		}
+	r, err := renewer.New(l, append(c.ropts, renewer.WithLogger(c.log))...)
+	if err != nil {
+		return config{}, nil, err
 	}
-	return c, nil
+	c.timing = r.Timing()
+	if err := c.validate(); err != nil {
+		return config{}, nil, err
+	}
+	return c, r, nil
 }
 
-// validate checks what the mutex adds, against t, the renewer's effective
-// timing (the renewer has validated the rest).
-func (c *config) validate(t renewer.Timing) error {
+// validate checks the mutex's own rules against the renewer's timing.
+func (c *config) validate() error {
+	t := c.timing
 	switch {
-	case c.duration == renewer.Infinite && c.breakTimeout == 0:
-		return fmt.Errorf("%w: lease duration Infinite: want WithBreakOnTimeout too, or a crashed holder keeps the lock forever", ErrInvalidOption)
-	case c.duration != renewer.Infinite && c.breakPeriod < c.duration:
-		return fmt.Errorf("%w: break period %v: want at least the lease duration %v, so that a broken holder stops before the break completes", ErrInvalidOption, c.breakPeriod, c.duration)
+	case t.Duration == renewer.Infinite && c.breakTimeout == 0:
+		return invalid("lease duration", t.Duration, "want WithBreakOnTimeout too, or a crashed holder keeps the lock forever")
+	case t.Duration != renewer.Infinite && t.BreakPeriod < t.Duration:
+		return invalid("break period", t.BreakPeriod, fmt.Sprintf("want at least the lease duration %v, so that a broken holder stops before the break completes", t.Duration))
 	case c.breakTimeout < 0:
-		return fmt.Errorf("%w: break-on-timeout %v: want 0 (off) or more", ErrInvalidOption, c.breakTimeout)
+		return invalid("break-on-timeout", c.breakTimeout, "want 0 (off) or more")
 	case c.breakTimeout > 0 && c.breakTimeout < 3*t.RenewInterval:
-		return fmt.Errorf("%w: break-on-timeout %v: want at least 3 renew intervals (%v), or a live holder may be broken", ErrInvalidOption, c.breakTimeout, 3*t.RenewInterval)
+		return invalid("break-on-timeout", c.breakTimeout, fmt.Sprintf("want at least 3 renew intervals (%v), or a live holder may be broken", 3*t.RenewInterval))
 	case c.maxHold < 0:
-		return fmt.Errorf("%w: max hold %v: want 0 (off) or more", ErrInvalidOption, c.maxHold)
+		return invalid("max hold", c.maxHold, "want 0 (off) or more")
 	case c.maxHold > 0 && c.maxHold < t.Window():
-		return fmt.Errorf("%w: max hold %v: want at least the validity window %v", ErrInvalidOption, c.maxHold, t.Window())
+		return invalid("max hold", c.maxHold, fmt.Sprintf("want at least the validity window %v", t.Window()))
 	}
 	return nil
 }
 
-// renewerOptions are the options the Mutex passes to its renewer.
-func (c *config) renewerOptions() []renewer.Option {
-	opts := []renewer.Option{
-		renewer.WithDuration(c.duration),
-		renewer.WithBreakPeriod(c.breakPeriod),
-		renewer.WithLogger(c.log),
-	}
-	if c.renewInterval != 0 {
-		opts = append(opts, renewer.WithRenewInterval(c.renewInterval))
-	}
-	if c.pollSet {
-		opts = append(opts, renewer.WithPollInterval(c.pollInterval))
-	}
-	if c.identitySet {
-		opts = append(opts, renewer.WithIdentity(c.identity))
-	}
-	return opts
+// invalid returns the *renewer.OptionError of a rule of this package.
+func invalid(field string, value any, rule string) error {
+	return &renewer.OptionError{Pkg: "mutex", Field: field, Value: value, Rule: rule}
 }
 
 // poll is the effective poll interval.
-func (c *config) poll() time.Duration {
-	if c.pollSet {
-		return c.pollInterval
-	}
-	return renewer.DefaultPollInterval
-}
+func (c *config) poll() time.Duration { return c.timing.PollInterval }

@@ -2,6 +2,7 @@ package mutex_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,38 +12,53 @@ import (
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
+// TestNewValidates: every rule New applies, the renewer's and the mutex's
+// own (checked against the renewer's timing), comes back as one
+// *renewer.OptionError (no second prefix) naming the package, field, value
+// and rule.
 func TestNewValidates(t *testing.T) {
+	s := time.Second
+	inf := mutex.WithDuration(renewer.Infinite)
 	tests := []struct {
 		name string
 		give []mutex.Option
-		want string // in the error; "" for none
+		want *renewer.OptionError // nil for none; Rule: a part of the rule
 	}{
-		{name: "defaults", give: nil, want: ""},
-		{name: "infinite with break-on-timeout", give: []mutex.Option{mutex.WithDuration(renewer.Infinite), mutex.WithBreakOnTimeout(15 * time.Second)}, want: ""},
-		{name: "max hold", give: []mutex.Option{mutex.WithMaxHold(time.Minute)}, want: ""},
-		{name: "nil option", give: []mutex.Option{nil}, want: "nil Option"},
-		{name: "infinite alone", give: []mutex.Option{mutex.WithDuration(renewer.Infinite)}, want: "lease duration Infinite: want WithBreakOnTimeout"},
-		{name: "break-on-timeout under 3 renew intervals", give: []mutex.Option{mutex.WithDuration(renewer.Infinite), mutex.WithBreakOnTimeout(14 * time.Second)}, want: "break-on-timeout 14s: want at least 3 renew intervals (15s)"},
-		{name: "break-on-timeout with a short renew interval", give: []mutex.Option{mutex.WithDuration(renewer.Infinite), mutex.WithBreakOnTimeout(6 * time.Second), mutex.WithRenewInterval(2 * time.Second)}, want: ""},
-		{name: "negative break-on-timeout", give: []mutex.Option{mutex.WithBreakOnTimeout(-time.Second)}, want: "break-on-timeout -1s"},
-		{name: "break period under the duration", give: []mutex.Option{mutex.WithDuration(30 * time.Second), mutex.WithBreakPeriod(10 * time.Second)}, want: "break period 10s: want at least the lease duration 30s"},
-		{name: "max hold under the window", give: []mutex.Option{mutex.WithMaxHold(10 * time.Second)}, want: "max hold 10s: want at least the validity window 15s"},
-		{name: "negative max hold", give: []mutex.Option{mutex.WithMaxHold(-time.Second)}, want: "max hold -1s"},
-		{name: "duration out of range (renewer's check)", give: []mutex.Option{mutex.WithDuration(10 * time.Second), mutex.WithBreakPeriod(10 * time.Second)}, want: "lease duration 10s"},
-		{name: "empty identity (renewer's check)", give: []mutex.Option{mutex.WithIdentity("")}, want: "identity is empty"},
-		{name: "poll interval too short (renewer's check)", give: []mutex.Option{mutex.WithPollInterval(0)}, want: "poll interval 0s"},
+		{name: "defaults"},
+		{name: "infinite with break-on-timeout", give: []mutex.Option{inf, mutex.WithBreakOnTimeout(15 * s)}},
+		{name: "max hold", give: []mutex.Option{mutex.WithMaxHold(time.Minute)}},
+		{name: "max hold at the window", give: []mutex.Option{mutex.WithMaxHold(15 * s)}},
+		{name: "max hold at an infinite lease's window", give: []mutex.Option{inf, mutex.WithBreakOnTimeout(20 * s), mutex.WithBreakPeriod(20 * s), mutex.WithMaxHold(20 * s)}},
+		{name: "break-on-timeout with a short renew interval", give: []mutex.Option{inf, mutex.WithBreakOnTimeout(6 * s), mutex.WithRenewInterval(2 * s)}},
+		{name: "break period above the duration", give: []mutex.Option{mutex.WithBreakPeriod(20 * s)}},
+		{name: "nil option", give: []mutex.Option{nil}, want: &renewer.OptionError{Pkg: "mutex", Field: "option 0", Rule: "not nil"}},
+		{name: "infinite alone", give: []mutex.Option{inf}, want: &renewer.OptionError{Pkg: "mutex", Field: "lease duration", Value: renewer.Infinite, Rule: "want WithBreakOnTimeout too"}},
+		{name: "break-on-timeout under 3 renew intervals", give: []mutex.Option{inf, mutex.WithBreakOnTimeout(14 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break-on-timeout", Value: 14 * s, Rule: "at least 3 renew intervals (15s)"}},
+		{name: "break-on-timeout under 3 of a longer window's renew intervals", give: []mutex.Option{inf, mutex.WithBreakPeriod(30 * s), mutex.WithBreakOnTimeout(29 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break-on-timeout", Value: 29 * s, Rule: "(30s)"}},
+		{name: "negative break-on-timeout", give: []mutex.Option{mutex.WithBreakOnTimeout(-s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break-on-timeout", Value: -s, Rule: "0 (off) or more"}},
+		{name: "break period under the duration", give: []mutex.Option{mutex.WithDuration(30 * s), mutex.WithBreakPeriod(10 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break period", Value: 10 * s, Rule: "at least the lease duration 30s"}},
+		{name: "break period 0", give: []mutex.Option{mutex.WithBreakPeriod(0)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break period", Value: time.Duration(0), Rule: "at least the lease duration 15s"}},
+		{name: "max hold under the window", give: []mutex.Option{mutex.WithMaxHold(10 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "max hold", Value: 10 * s, Rule: "at least the validity window 15s"}},
+		{name: "max hold under an infinite lease's window", give: []mutex.Option{inf, mutex.WithBreakOnTimeout(20 * s), mutex.WithBreakPeriod(20 * s), mutex.WithMaxHold(19 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "max hold", Value: 19 * s, Rule: "validity window 20s"}},
+		{name: "negative max hold", give: []mutex.Option{mutex.WithMaxHold(-s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "max hold", Value: -s, Rule: "0 (off) or more"}},
+		{name: "duration out of range (renewer's rule)", give: []mutex.Option{mutex.WithDuration(10 * s), mutex.WithBreakPeriod(10 * s)}, want: &renewer.OptionError{Field: "lease duration", Value: 10 * s, Rule: "from 15s to 1m0s"}},
+		{name: "break period over 60s (renewer's rule)", give: []mutex.Option{mutex.WithBreakPeriod(61 * s)}, want: &renewer.OptionError{Field: "break period", Value: 61 * s, Rule: "from 0s to 1m0s"}},
+		{name: "infinite break period under 15s (renewer's rule)", give: []mutex.Option{inf, mutex.WithBreakOnTimeout(15 * s), mutex.WithBreakPeriod(10 * s)}, want: &renewer.OptionError{Field: "break period", Value: 10 * s, Rule: "infinite lease needs at least 15s"}},
+		{name: "renew interval too long (renewer's rule)", give: []mutex.Option{mutex.WithRenewInterval(13 * s)}, want: &renewer.OptionError{Field: "renew interval", Value: 13 * s, Rule: "(12s)"}},
+		{name: "empty identity (renewer's rule)", give: []mutex.Option{mutex.WithIdentity("")}, want: &renewer.OptionError{Field: "identity", Value: "", Rule: "non-empty"}},
+		{name: "poll interval too short (renewer's rule)", give: []mutex.Option{mutex.WithPollInterval(0)}, want: &renewer.OptionError{Field: "poll interval", Value: time.Duration(0), Rule: "at least 10ms"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := mutex.New(leasetest.New(), tt.give...)
-			if tt.want == "" {
+			if tt.want == nil {
 				if err != nil || m == nil {
 					t.Fatalf("New = %v, %v; want a Mutex", m, err)
 				}
 				return
 			}
-			if !errors.Is(err, mutex.ErrInvalidOption) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("New error = %v, want ErrInvalidOption containing %q", err, tt.want)
+			if msg := optionErrorMismatch(err, *tt.want); msg != "" {
+				t.Error(msg)
 			}
 			if m != nil {
 				t.Errorf("New returned a Mutex with error %v", err)
@@ -51,11 +67,44 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
-func TestNewNilArguments(t *testing.T) {
-	if _, err := mutex.New(nil); !errors.Is(err, mutex.ErrInvalidOption) {
-		t.Errorf("New(nil) = %v, want ErrInvalidOption", err)
+// optionErrorMismatch says how err differs from an *OptionError like want
+// (its Rule containing want.Rule), matching ErrInvalidOption, with one
+// prefix; "" if it does not.
+func optionErrorMismatch(err error, want renewer.OptionError) string {
+	var oe *renewer.OptionError
+	switch {
+	case !errors.As(err, &oe):
+		return fmt.Sprintf("New = %v (%T), want a *renewer.OptionError", err, err)
+	case oe.Pkg != want.Pkg || oe.Field != want.Field || oe.Value != want.Value || !strings.Contains(oe.Rule, want.Rule):
+		return fmt.Sprintf("New = %#v, want %#v (rule containing %q)", *oe, want, want.Rule)
+	case !errors.Is(err, mutex.ErrInvalidOption) || !errors.Is(err, renewer.ErrInvalidOption):
+		return fmt.Sprintf("New = %v: want it to match ErrInvalidOption", err)
+	case err.Error() != oe.Error() || strings.Count(err.Error(), "invalid option") != 1:
+		return fmt.Sprintf("New = %q: want the OptionError itself, one prefix", err)
 	}
-	if _, err := mutex.NewFromContainer(nil); !errors.Is(err, mutex.ErrInvalidOption) {
-		t.Errorf("NewFromContainer(nil) = %v, want ErrInvalidOption", err)
+	return ""
+}
+
+func TestOptionErrorMismatchCanFail(t *testing.T) {
+	want := renewer.OptionError{Pkg: "mutex", Field: "f", Value: 1, Rule: "r"}
+	for _, bad := range []error{nil, errors.New("f 1: r"), fmt.Errorf("mutex: invalid option: %w", &want),
+		&renewer.OptionError{Field: "f", Value: 1, Rule: "r"}, &renewer.OptionError{Pkg: "mutex", Field: "f", Value: 2, Rule: "r"}} {
+		if optionErrorMismatch(bad, want) == "" {
+			t.Errorf("the checker accepts %v", bad)
+		}
+	}
+	if m := optionErrorMismatch(&want, want); m != "" {
+		t.Errorf("the checker refuses a good error: %s", m)
+	}
+}
+
+func TestNewNilArguments(t *testing.T) {
+	_, err := mutex.New(nil)
+	if m := optionErrorMismatch(err, renewer.OptionError{Field: "leaser", Rule: "not nil"}); m != "" {
+		t.Errorf("New(nil): %s", m)
+	}
+	_, err = mutex.NewFromContainer(nil)
+	if m := optionErrorMismatch(err, renewer.OptionError{Pkg: "azlease", Field: "container client", Rule: "not nil"}); m != "" {
+		t.Errorf("NewFromContainer(nil): %s", m)
 	}
 }

@@ -39,7 +39,7 @@ type watch struct {
 // counts as watching without interruption: two poll intervals, plus three
 // call timeouts for the read and for the break (a read and a break call)
 // that may come between two reads.
-func (c *config) gapBound() time.Duration { return 2*c.poll() + 3*c.callTimeout }
+func (c *config) gapBound() time.Duration { return 2*c.poll() + 3*c.timing.CallTimeout }
 
 // confirm is how long a break reason must have held, between the first
 // read that showed it and the read that acts on it.

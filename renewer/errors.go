@@ -1,6 +1,11 @@
 package renewer
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
 
 // Errors a [Leaser] returns, wrapped, for the service's answers. The Azure
 // adapter (renewer/azlease) wraps the SDK's *azcore.ResponseError
@@ -52,10 +57,71 @@ var (
 	ErrLeaseHeld = errors.New("renewer: lease is held by another holder")
 	// ErrInUse: the Renewer already holds its lease; release it first.
 	ErrInUse = errors.New("renewer: this renewer already holds the lease")
-	// ErrInvalidOption wraps every validation error of New and of the
-	// adapter constructors; the message names the field and the value.
+	// ErrInvalidOption is matched by every *OptionError: the errors of New,
+	// of the azlease constructors and of election.New and mutex.New for a
+	// bad option or argument.
 	ErrInvalidOption = errors.New("renewer: invalid option")
 )
+
+// An OptionError reports an option, or an argument of a constructor, that
+// breaks a rule. New and the azlease constructors return one for bad input,
+// and so do election.New and mutex.New, for the renewer's rules and for
+// their own (one error, never wrapped in another). It matches
+// ErrInvalidOption, and errors.As reaches its fields:
+//
+//	var oe *renewer.OptionError
+//	if errors.As(err, &oe) {
+//		// oe.Field, oe.Value, oe.Rule
+//	}
+//
+// Its message reads "<Pkg>: invalid option: <Field> <Value>: <Rule>", for
+// example "renewer: invalid option: lease duration 14s: want whole seconds
+// from 15s to 1m0s, or Infinite".
+type OptionError struct {
+	// Pkg is the package whose rule it is: "renewer" (also when empty),
+	// "azlease", "election" or "mutex".
+	Pkg string
+	// Field names what the option or argument sets, as its documentation
+	// does: "lease duration", "margin", "identity", "max hold", ...
+	Field string
+	// Value is the value given: a time.Duration for the timing fields, a
+	// string for names. It is nil when the value was nil or must not be
+	// shown (a connection string), and then the message leaves it out.
+	Value any
+	// Rule says what the field must be, with the bounds in effect.
+	Rule string
+}
+
+func (e *OptionError) Error() string {
+	pkg := e.Pkg
+	if pkg == "" {
+		pkg = "renewer"
+	}
+	if e.Value == nil {
+		return pkg + ": invalid option: " + e.Field + ": " + e.Rule
+	}
+	return pkg + ": invalid option: " + e.Field + " " + showValue(e.Value) + ": " + e.Rule
+}
+
+// Is reports whether target is ErrInvalidOption.
+func (e *OptionError) Is(target error) bool { return target == ErrInvalidOption }
+
+// showValue formats an option's value: strings quoted (their first 64
+// characters), Infinite by name.
+func showValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		if len(v) > 64 {
+			return fmt.Sprintf("%.64q...", v)
+		}
+		return strconv.Quote(v)
+	case time.Duration:
+		if v == Infinite {
+			return "Infinite"
+		}
+	}
+	return fmt.Sprint(v)
+}
 
 // definitive reports whether err is a service answer that settles the
 // question, as opposed to a failure that a retry may get past.

@@ -56,7 +56,7 @@ func newLease(r *Renewer, id string, sent time.Time, rnd wait.Source) *Lease {
 	ls := &Lease{r: r, id: id, rnd: rnd, stopped: make(chan struct{}), handover: make(chan handOverReq)}
 	ls.ctx, ls.cancel = context.WithCancelCause(context.Background())
 	ls.lastRenewed = sent
-	ls.deadline = sent.Add(r.cfg.window() - r.cfg.margin)
+	ls.deadline = sent.Add(r.cfg.Window() - r.cfg.Margin)
 	ls.watchdog = time.AfterFunc(time.Until(ls.deadline), ls.expire)
 	return ls
 }
@@ -174,7 +174,7 @@ func (ls *Lease) extend(sent time.Time) bool {
 		return false
 	}
 	ls.lastRenewed = sent
-	ls.deadline = sent.Add(ls.r.cfg.window() - ls.r.cfg.margin)
+	ls.deadline = sent.Add(ls.r.cfg.Window() - ls.r.cfg.Margin)
 	ls.lastErr = nil
 	ls.watchdog.Reset(time.Until(ls.deadline))
 	return true
@@ -190,7 +190,7 @@ func (ls *Lease) setLastErr(err error) {
 // timeout and by parent, which the lease's context (cancelled at the
 // validity deadline) must bound.
 func (ls *Lease) callContext(parent context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(parent, ls.r.cfg.callTimeout)
+	return context.WithTimeout(parent, ls.r.cfg.CallTimeout)
 }
 
 // writeTerm (unless the term is already fixed) reads the previous term once, fixes this holding's term at one
@@ -302,7 +302,7 @@ func (ls *Lease) hold() (next *Lease) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
-		t.Reset(time.Until(ls.LastRenewed().Add(ls.r.cfg.renewInterval)))
+		t.Reset(time.Until(ls.LastRenewed().Add(ls.r.cfg.RenewInterval)))
 		select {
 		case <-ls.ctx.Done():
 			ls.release(context.Cause(ls.ctx))

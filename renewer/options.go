@@ -10,72 +10,36 @@ import (
 	"go.uber.org/zap"
 )
 
-// Limits and defaults of the lease timing. See the package documentation for
-// how they combine into the validity deadline.
-const (
-	// MinDuration and MaxDuration bound a fixed lease's duration, as the
-	// service does.
-	MinDuration = 15 * time.Second
-	MaxDuration = 60 * time.Second
-	// MaxBreakPeriod is the longest break period the service accepts.
-	MaxBreakPeriod = 60 * time.Second
-	// DefaultDuration is the lease duration unless WithDuration says otherwise.
-	DefaultDuration = 15 * time.Second
-	// DefaultInfiniteBreakPeriod is the break period of infinite leases
-	// unless WithBreakPeriod says otherwise. (A fixed lease's default break
-	// period is its duration.)
-	DefaultInfiniteBreakPeriod = 15 * time.Second
-	// DefaultPollInterval is how often Acquire asks for a held lease,
-	// unless WithPollInterval says otherwise.
-	DefaultPollInterval = 750 * time.Millisecond
-	// MinMargin is the smallest safety margin: it must cover the time a
-	// holder takes to stop once its context is cancelled (a scheduler
-	// delay, a GC pause) plus the difference between its clock's rate and
-	// the service's (the library assumes at most 1%: 0.6 s over a 60 s
-	// window).
-	MinMargin = time.Second
-	// MinRenewInterval and MinCallTimeout are the smallest renew interval
-	// and call timeout accepted: below them a call cannot complete.
-	MinRenewInterval = time.Millisecond
-	MinCallTimeout   = time.Millisecond
-	// defaultMinCallTimeout is the least default call timeout (half the
-	// renew interval, unless that is shorter).
-	defaultMinCallTimeout = 100 * time.Millisecond
-	// maxIdentity bounds the identity, which travels as a metadata header.
-	maxIdentity = 256
-)
+// maxIdentity bounds the identity, which travels as a metadata header.
+const maxIdentity = 256
 
 // An Option configures a Renewer. Options are validated together by New.
 type Option func(*config)
 
-// config is the Renewer's validated configuration. Zero durations mean
-// "derive the default".
+// config is the Renewer's configuration: its Timing (see timing.go for the
+// rules and defaults) and the rest. Zero durations mean "derive the
+// default".
 type config struct {
-	duration      time.Duration // L: the lease duration, or Infinite
-	renewInterval time.Duration // R
-	margin        time.Duration // M
-	breakPeriod   time.Duration // break period; for infinite leases, also the validity per renew
-	breakSet      bool          // WithBreakPeriod was given (0 is a valid period)
-	pollInterval  time.Duration // P
-	callTimeout   time.Duration // bound of one storage call
-	identity      string
-	identitySet   bool // WithIdentity was given, even with ""
-	heartbeat     bool
-	log           *zap.Logger
+	Timing
+	breakSet    bool // WithBreakPeriod was given (0 is a valid period)
+	identity    string
+	identitySet bool // WithIdentity was given, even with ""
+	heartbeat   bool
+	log         *zap.Logger
 }
 
 // WithDuration sets the lease duration L: whole seconds from 15 s to 60 s, or
 // Infinite. Default 15 s. An infinite lease never expires by itself, so a
 // crashed holder keeps it until someone breaks it: use one only with a
 // break-on-timeout recovery above (the mutex package's), never alone.
-func WithDuration(d time.Duration) Option { return func(c *config) { c.duration = d } }
+func WithDuration(d time.Duration) Option { return func(c *config) { c.Duration = d } }
 
 // WithRenewInterval sets R, how often the holder renews. Zero means the
 // default: a third of
 // the lease's validity window (L, or the break period for infinite leases).
 // R must leave room for retries before the validity deadline: R < window - M,
 // and at least 1 ms.
-func WithRenewInterval(d time.Duration) Option { return func(c *config) { c.renewInterval = d } }
+func WithRenewInterval(d time.Duration) Option { return func(c *config) { c.RenewInterval = d } }
 
 // WithMargin sets M, the safety margin: the holder stops counting itself as
 // holder M before the earliest moment its lease could pass to anyone else.
@@ -83,7 +47,7 @@ func WithRenewInterval(d time.Duration) Option { return func(c *config) { c.rene
 // It must cover the time the holder needs to stop acting once its context
 // is cancelled, plus any rate difference between its clock and the
 // service's. Zero means the default: a fifth of the validity window (3 s at L = 15 s).
-func WithMargin(d time.Duration) Option { return func(c *config) { c.margin = d } }
+func WithMargin(d time.Duration) Option { return func(c *config) { c.Margin = d } }
 
 // WithBreakPeriod sets the break period of [Renewer.Break]: whole seconds
 // from 0 to 60.
@@ -101,7 +65,7 @@ func WithMargin(d time.Duration) Option { return func(c *config) { c.margin = d 
 // every breaker of the lease must use at least this period (the mutex's
 // break-on-timeout does).
 func WithBreakPeriod(d time.Duration) Option {
-	return func(c *config) { c.breakPeriod, c.breakSet = d, true }
+	return func(c *config) { c.BreakPeriod, c.breakSet = d, true }
 }
 
 // WithPollInterval sets P, the pause between attempts of a blocking
@@ -111,14 +75,14 @@ func WithBreakPeriod(d time.Duration) Option {
 // month at list price), a graceful hand-over within about 1.2 P plus a few
 // round trips (p95 under 1 s at the default), and a crash failover within
 // L + 1.2 P. Raise it to save calls: at 2 s a standby makes 1,800 calls an
-// hour and a hand-over takes up to about 2.4 s.
-func WithPollInterval(d time.Duration) Option { return func(c *config) { c.pollInterval = d } }
+// hour and a hand-over takes up to about 2.4 s. At least MinPollInterval.
+func WithPollInterval(d time.Duration) Option { return func(c *config) { c.PollInterval = d } }
 
 // WithCallTimeout bounds each storage call (a try, not the retries): at
 // least 1 ms. Zero means the default: half the renew interval, but at least
 // 100 ms. Calls made while holding are
 // also bounded by the validity deadline, whichever comes first.
-func WithCallTimeout(d time.Duration) Option { return func(c *config) { c.callTimeout = d } }
+func WithCallTimeout(d time.Duration) Option { return func(c *config) { c.CallTimeout = d } }
 
 // WithIdentity sets the holder's identity, written to the container's
 // metadata on every acquisition so that others can see who holds the lease:
@@ -148,12 +112,13 @@ func defaultIdentity() string {
 	return id
 }
 
-// newConfig applies opts over the defaults and validates the result.
+// newConfig applies opts over the defaults, derives the defaults of the
+// timing fields left zero, and validates the result.
 func newConfig(opts []Option) (config, error) {
-	c := config{duration: DefaultDuration, pollInterval: DefaultPollInterval}
-	for _, o := range opts {
+	c := config{Timing: Timing{Duration: DefaultDuration, PollInterval: DefaultPollInterval}}
+	for i, o := range opts {
 		if o == nil {
-			return config{}, fmt.Errorf("%w: nil Option", ErrInvalidOption)
+			return config{}, &OptionError{Field: fmt.Sprintf("option %d", i), Rule: "want an Option, not nil"}
 		}
 		o(&c)
 	}
@@ -163,82 +128,34 @@ func newConfig(opts []Option) (config, error) {
 	if c.log == nil {
 		c.log = zap.NewNop()
 	}
-	if c.duration == Infinite {
+	if c.Duration == Infinite {
 		c.heartbeat = true
 	}
-	if !c.breakSet {
-		c.breakPeriod = c.duration
-		if c.duration == Infinite {
-			c.breakPeriod = DefaultInfiniteBreakPeriod
-		}
+	c.Timing = c.Timing.withDefaults(c.breakSet)
+	if err := c.Validate(); err != nil {
+		return config{}, err
 	}
-	if err := c.validate(); err != nil {
+	if err := validateIdentity(c.identity); err != nil {
 		return config{}, err
 	}
 	return c, nil
 }
 
-// window is how long one successful renew proves the lease held, counted
-// from the moment the renew was sent: L for fixed leases; for infinite
-// leases the break period, since only a break can end them.
-func (c *config) window() time.Duration {
-	if c.duration == Infinite {
-		return c.breakPeriod
-	}
-	return c.duration
-}
-
-func (c *config) validate() error {
-	if c.duration != Infinite && (c.duration < MinDuration || c.duration > MaxDuration || c.duration%time.Second != 0) {
-		return invalid("lease duration", c.duration, "want whole seconds from 15s to 60s, or Infinite")
-	}
-	if c.breakPeriod < 0 || c.breakPeriod > MaxBreakPeriod || c.breakPeriod%time.Second != 0 {
-		return invalid("break period", c.breakPeriod, "want whole seconds from 0s to 60s")
-	}
-	if c.duration == Infinite && c.breakPeriod < MinDuration {
-		return invalid("break period", c.breakPeriod, "an infinite lease needs at least 15s, its validity window per renew")
-	}
-	w := c.window()
-	if c.margin == 0 {
-		c.margin = w / 5
-	}
-	if c.renewInterval == 0 {
-		c.renewInterval = w / 3
-	}
-	if c.callTimeout == 0 {
-		c.callTimeout = max(c.renewInterval/2, defaultMinCallTimeout)
-	}
-	switch {
-	case c.margin < MinMargin || c.margin >= w/2:
-		return invalid("margin", c.margin, fmt.Sprintf("want at least %v and less than half the validity window %v", MinMargin, w))
-	case c.renewInterval < MinRenewInterval || c.renewInterval >= w-c.margin:
-		return invalid("renew interval", c.renewInterval, fmt.Sprintf("want at least %v and less than the validity window minus the margin (%v)", MinRenewInterval, w-c.margin))
-	case c.callTimeout < MinCallTimeout:
-		return invalid("call timeout", c.callTimeout, fmt.Sprintf("want at least %v", MinCallTimeout))
-	case c.pollInterval < 10*time.Millisecond:
-		return invalid("poll interval", c.pollInterval, "want at least 10ms")
-	}
-	return validateIdentity(c.identity)
-}
-
-func invalid(field string, v time.Duration, want string) error {
-	return fmt.Errorf("%w: %s %v: %s", ErrInvalidOption, field, v, want)
-}
-
 func validateIdentity(id string) error {
+	bad := func(rule string) error { return &OptionError{Field: "identity", Value: id, Rule: rule} }
 	if id == "" {
-		return fmt.Errorf("%w: identity is empty", ErrInvalidOption)
+		return bad("want a non-empty string")
 	}
 	if len(id) > maxIdentity {
-		return fmt.Errorf("%w: identity is %d bytes long: want at most %d", ErrInvalidOption, len(id), maxIdentity)
+		return bad(fmt.Sprintf("want at most %d bytes, not %d", maxIdentity, len(id)))
 	}
 	for i := 0; i < len(id); i++ {
 		if id[i] < 0x20 || id[i] > 0x7e {
-			return fmt.Errorf("%w: identity %q: want printable ASCII (byte %d is %#x)", ErrInvalidOption, id, i, id[i])
+			return bad(fmt.Sprintf("want printable ASCII (byte %d is %#x)", i, id[i]))
 		}
 	}
 	if strings.TrimSpace(id) != id {
-		return fmt.Errorf("%w: identity %q: want no leading or trailing spaces", ErrInvalidOption, id)
+		return bad("want no leading or trailing spaces")
 	}
 	return nil
 }

@@ -32,11 +32,11 @@ type Renewer struct {
 }
 
 // New returns a Renewer for the lease of the container behind l. It checks
-// the options and returns an error wrapping ErrInvalidOption that names the
-// field and value at fault.
+// the options and returns an *OptionError naming the field, the value and
+// the rule at fault.
 func New(l Leaser, opts ...Option) (*Renewer, error) {
 	if l == nil {
-		return nil, fmt.Errorf("%w: leaser is nil", ErrInvalidOption)
+		return nil, &OptionError{Field: "leaser", Rule: "want a Leaser, not nil"}
 	}
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -105,7 +105,7 @@ func (r *Renewer) Acquire(ctx context.Context) (*Lease, error) {
 			return nil, err
 		}
 		r.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
-		if !wait.Sleep(ctx, wait.From(ctx).Jitter(r.cfg.pollInterval)) {
+		if !wait.Sleep(ctx, wait.From(ctx).Jitter(r.cfg.PollInterval)) {
 			a.giveUp()
 			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
 		}
@@ -182,9 +182,9 @@ func (r *Renewer) newAttempt(ctx context.Context) *attempt {
 // Only once the term is written does the lease count as held.
 func (a *attempt) try(ctx context.Context) (*Lease, error) {
 	r := a.r
-	cctx, cancel := context.WithTimeout(ctx, r.cfg.callTimeout)
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
 	sent := time.Now()
-	got, err := r.l.Acquire(cctx, a.id, r.cfg.duration)
+	got, err := r.l.Acquire(cctx, a.id, r.cfg.Duration)
 	cancel()
 	switch {
 	case errors.Is(err, ErrLeaseAlreadyPresent) || errors.Is(err, ErrLeaseBreaking):
@@ -209,7 +209,7 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 		return nil, err
 	}
 	go ls.run()
-	r.log.Info("lease acquired", zap.Int64("term", ls.term), zap.Duration("duration", r.cfg.duration))
+	r.log.Info("lease acquired", zap.Int64("term", ls.term), zap.Duration("duration", r.cfg.Duration))
 	return ls, nil
 }
 
@@ -242,7 +242,7 @@ const releaseTries = 3
 func (r *Renewer) releaseRetired(id string, rnd wait.Source) error {
 	b := r.newBackOff(rnd)
 	for try := 1; ; try++ {
-		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.callTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.CallTimeout)
 		err := r.l.Release(ctx, id)
 		cancel()
 		if err == nil || definitive(err) || try == releaseTries {
@@ -259,10 +259,10 @@ func (r *Renewer) releaseRetired(id string, rnd wait.Source) error {
 // at its next renew and loses the lease.
 func (r *Renewer) Break(ctx context.Context, reason string) (time.Duration, error) {
 	st, serr := r.Inspect(ctx)
-	cctx, cancel := context.WithTimeout(ctx, r.cfg.callTimeout)
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
 	defer cancel()
-	left, err := r.l.Break(cctx, r.cfg.breakPeriod)
-	fields := []zap.Field{zap.String("reason", reason), zap.Duration("period", r.cfg.breakPeriod)}
+	left, err := r.l.Break(cctx, r.cfg.BreakPeriod)
+	fields := []zap.Field{zap.String("reason", reason), zap.Duration("period", r.cfg.BreakPeriod)}
 	if serr == nil {
 		fields = append(fields, zap.Stringer("state", st.State), zap.String("holder", st.Holder), zap.Int64("term", st.Term))
 	}
@@ -277,43 +277,20 @@ func (r *Renewer) Break(ctx context.Context, reason string) (time.Duration, erro
 // Inspect reads the lease state and its last holder's identity and term,
 // with one storage call bounded by the call timeout.
 func (r *Renewer) Inspect(ctx context.Context) (Status, error) {
-	cctx, cancel := context.WithTimeout(ctx, r.cfg.callTimeout)
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
 	defer cancel()
 	return Inspect(cctx, r.l)
 }
 
-// Timing is a Renewer's effective lease timing, defaults filled in.
-type Timing struct {
-	Duration      time.Duration // L, or Infinite
-	RenewInterval time.Duration // R
-	Margin        time.Duration // M
-	BreakPeriod   time.Duration // the period Break uses; for infinite leases also the validity window
-	PollInterval  time.Duration // P, before jitter
-	CallTimeout   time.Duration // bound of one storage call
-}
-
-// Window returns how long one successful renew proves the lease held,
-// counted from its send time: L, or the break period for infinite leases.
-func (t Timing) Window() time.Duration {
-	if t.Duration == Infinite {
-		return t.BreakPeriod
-	}
-	return t.Duration
-}
-
-// Timing returns the Renewer's effective timing.
-func (r *Renewer) Timing() Timing {
-	c := r.cfg
-	return Timing{Duration: c.duration, RenewInterval: c.renewInterval, Margin: c.margin,
-		BreakPeriod: c.breakPeriod, PollInterval: c.pollInterval, CallTimeout: c.callTimeout}
-}
+// Timing returns the Renewer's effective timing, defaults filled in.
+func (r *Renewer) Timing() Timing { return r.cfg.Timing }
 
 // Inspect reads the lease state and its last holder's identity and term,
 // with one storage call and no lease. ctx bounds the call: give it a
 // deadline, since the SDK has no per-try timeout by default.
 func Inspect(ctx context.Context, l Leaser) (Status, error) {
 	if l == nil {
-		return Status{}, fmt.Errorf("%w: leaser is nil", ErrInvalidOption)
+		return Status{}, &OptionError{Field: "leaser", Rule: "want a Leaser, not nil"}
 	}
 	p, err := l.Properties(ctx)
 	if err != nil {
@@ -328,8 +305,8 @@ func Inspect(ctx context.Context, l Leaser) (Status, error) {
 // not a count, ends the retries.
 func (r *Renewer) newBackOff(rnd wait.Source) backoff.BackOff {
 	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = min(200*time.Millisecond, max(10*time.Millisecond, r.cfg.renewInterval/10))
-	b.MaxInterval = max(b.InitialInterval, r.cfg.renewInterval/4)
+	b.InitialInterval = min(200*time.Millisecond, max(10*time.Millisecond, r.cfg.RenewInterval/10))
+	b.MaxInterval = max(b.InitialInterval, r.cfg.RenewInterval/4)
 	b.RandomizationFactor = 0 // jittered by rnd, so that a seed fixes it
 	b.Multiplier = 2
 	b.MaxElapsedTime = 0

@@ -3,7 +3,6 @@ package renewer_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -471,56 +470,6 @@ func TestInfiniteLease(t *testing.T) {
 	})
 }
 
-func TestNewValidation(t *testing.T) {
-	tests := []struct {
-		name string
-		give []renewer.Option
-		want string // a part of the message naming field and value
-	}{
-		{"duration too short", []renewer.Option{renewer.WithDuration(14 * time.Second)}, "lease duration 14s"},
-		{"duration too long", []renewer.Option{renewer.WithDuration(61 * time.Second)}, "lease duration 1m1s"},
-		{"duration fraction", []renewer.Option{renewer.WithDuration(15500 * time.Millisecond)}, "lease duration 15.5s"},
-		{"renew interval too long", []renewer.Option{renewer.WithRenewInterval(12 * time.Second)}, "renew interval 12s"},
-		{"renew interval negative", []renewer.Option{renewer.WithRenewInterval(-time.Second)}, "renew interval -1s"},
-		{"margin too large", []renewer.Option{renewer.WithMargin(8 * time.Second)}, "margin 8s"},
-		{"break period over 60s", []renewer.Option{renewer.WithBreakPeriod(61 * time.Second)}, "break period 1m1s"},
-		{"infinite with short break period", []renewer.Option{renewer.WithDuration(renewer.Infinite), renewer.WithBreakPeriod(5 * time.Second)}, "break period 5s"},
-		{"poll interval", []renewer.Option{renewer.WithPollInterval(time.Millisecond)}, "poll interval 1ms"},
-		{"call timeout", []renewer.Option{renewer.WithCallTimeout(-time.Second)}, "call timeout -1s"},
-		{"call timeout too short", []renewer.Option{renewer.WithCallTimeout(time.Nanosecond)}, "call timeout 1ns"},
-		{"renew interval too short", []renewer.Option{renewer.WithRenewInterval(time.Nanosecond)}, "renew interval 1ns"},
-		{"margin too small", []renewer.Option{renewer.WithMargin(time.Nanosecond)}, "margin 1ns"},
-		{"margin negative", []renewer.Option{renewer.WithMargin(-time.Second)}, "margin -1s"},
-		{"empty identity", []renewer.Option{renewer.WithIdentity("")}, "identity is empty"},
-		{"non-ASCII identity", []renewer.Option{renewer.WithIdentity("nœud")}, `identity "nœud"`},
-		{"long identity", []renewer.Option{renewer.WithIdentity(strings.Repeat("x", 300))}, "identity is 300 bytes"},
-		{"nil option", []renewer.Option{nil}, "nil Option"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := renewer.New(leasetest.New(), tt.give...)
-			if !errors.Is(err, renewer.ErrInvalidOption) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("New = %v, want ErrInvalidOption naming %q", err, tt.want)
-			}
-		})
-	}
-	if _, err := renewer.New(nil); !errors.Is(err, renewer.ErrInvalidOption) {
-		t.Errorf("New(nil) = %v, want ErrInvalidOption", err)
-	}
-	if _, err := renewer.Inspect(t.Context(), nil); !errors.Is(err, renewer.ErrInvalidOption) {
-		t.Errorf("Inspect(ctx, nil) = %v, want ErrInvalidOption", err)
-	}
-	// The shortest renew interval still gets a call timeout that lets a
-	// call complete.
-	r, err := renewer.New(leasetest.New(), renewer.WithRenewInterval(renewer.MinRenewInterval))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := r.Timing().CallTimeout; got < 100*time.Millisecond {
-		t.Errorf("call timeout at R = %v: %v, want at least 100ms", renewer.MinRenewInterval, got)
-	}
-}
-
 // TestAbandonKeepsTheLease: Abandon stops the holder and the renewals but
 // sends no release, so the lease stays until it expires.
 func TestAbandonKeepsTheLease(t *testing.T) {
@@ -553,20 +502,6 @@ func TestAbandonKeepsTheLease(t *testing.T) {
 			t.Errorf("Release after Abandon = %v, want nil", err)
 		}
 	})
-}
-
-func TestTiming(t *testing.T) {
-	r := newRenewer(t, leasetest.New(), "a", renewer.WithDuration(30*time.Second))
-	got := r.Timing()
-	want := renewer.Timing{Duration: 30 * time.Second, RenewInterval: 10 * time.Second, Margin: 6 * time.Second,
-		BreakPeriod: 30 * time.Second, PollInterval: renewer.DefaultPollInterval, CallTimeout: 5 * time.Second}
-	if got != want || got.Window() != 30*time.Second {
-		t.Errorf("Timing = %+v, want %+v", got, want)
-	}
-	inf := newRenewer(t, leasetest.New(), "a", renewer.WithDuration(renewer.Infinite), renewer.WithBreakPeriod(30*time.Second)).Timing()
-	if inf.Window() != 30*time.Second || inf.RenewInterval != 10*time.Second {
-		t.Errorf("infinite Timing = %+v, want window 30s, R 10s", inf)
-	}
 }
 
 // TestUncertainAcquireReleases: an acquire the service applied but whose

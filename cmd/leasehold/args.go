@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -76,8 +75,7 @@ func (c *command) parse(args []string, stdout io.Writer, wantCmd bool) (name str
 		return "", nil, fail(exitUsage, "%s: takes no command after --", c.name)
 	}
 	if err := azlease.ValidateContainerName(names[0]); err != nil {
-		msg := strings.TrimPrefix(err.Error(), renewer.ErrInvalidOption.Error()+": ")
-		return "", nil, fail(exitUsage, "%s: %s", c.name, msg)
+		return "", nil, badOption(c.name, err, nil)
 	}
 	return names[0], cmd, nil
 }
@@ -101,6 +99,24 @@ func (c *command) logger(stderr io.Writer) *zap.Logger {
 	enc := zap.NewDevelopmentEncoderConfig()
 	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(stderr), zapcore.DebugLevel)
 	return zap.New(core).Named("leasehold")
+}
+
+// badOption returns the usage failure (exit 2) of err, which a
+// constructor returned for what cmd's flags and arguments gave it. A
+// *renewer.OptionError reads "cmd: invalid option: FIELD VALUE: RULE",
+// with FIELD the flag that set it when flags (field -> flag) names one;
+// secrets are scrubbed from any other error.
+func badOption(cmd string, err error, flags map[string]string, secrets ...string) error {
+	var oe *renewer.OptionError
+	if !errors.As(err, &oe) {
+		return fail(exitUsage, "%s: %s", cmd, scrub(err.Error(), secrets...))
+	}
+	e := *oe
+	e.Pkg = cmd // the command, not the package, prefixes the message
+	if f, ok := flags[e.Field]; ok {
+		e.Field = f
+	}
+	return fail(exitUsage, "%s", scrub(e.Error(), secrets...))
 }
 
 // leaseDurationFlag is --lease-duration: whole seconds from 15 s to 60 s.

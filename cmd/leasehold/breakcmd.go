@@ -53,7 +53,7 @@ func runBreak(args []string, stdout, stderr io.Writer) int {
 	r, err := renewer.New(acct.leaser, renewer.WithBreakPeriod(*period), renewer.WithLogger(c.logger(stderr)),
 		renewer.WithCallTimeout(firstCallTimeout))
 	if err != nil {
-		return report(stderr, "", fail(exitUsage, "break: %s", trimInvalid(err)))
+		return report(stderr, "", badOption("break", err, map[string]string{"break period": "--period"}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), firstCallTimeout)
 	defer cancel()

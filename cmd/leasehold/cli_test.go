@@ -401,6 +401,45 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestOptionErrorsNameTheFlag: a value the library refuses is reported
+// with the flag that gave it, the value and the rule, on one line, exit 2.
+// No storage call is made, so it needs no Azurite.
+func TestOptionErrorsNameTheFlag(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		give []string
+		want string // the whole of stderr
+	}{
+		{give: []string{"elect", "cli-opts", "--id", "a", "--poll-interval", "1ms", "--", "true"},
+			want: "leasehold: elect: invalid option: --poll-interval 1ms: want at least 10ms\n"},
+		{give: []string{"elect", "cli-opts", "--id", " a", "--", "true"},
+			want: `leasehold: elect: invalid option: --id " a": want no leading or trailing spaces` + "\n"},
+		{give: []string{"lock", "cli-opts", "--id", "a\tb", "--", "true"},
+			want: `leasehold: lock: invalid option: --id "a\tb": want printable ASCII (byte 1 is 0x9)` + "\n"},
+		{give: []string{"lock", "Bad_Name", "--", "true"},
+			want: `leasehold: lock: invalid option: container name "Bad_Name": want only lower-case letters, digits and hyphens` + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.give, " "), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			args := append([]string{tt.give[0], tt.give[1], "--emulator"}, tt.give[2:]...)
+			cmd := exec.CommandContext(ctx, leasehold(t), args...)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no account in the environment
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if err != nil && !errors.As(err, &ee) {
+				t.Fatal(err)
+			}
+			if code := cmd.ProcessState.ExitCode(); code != exitUsage || stderr.String() != tt.want || stdout.Len() != 0 {
+				t.Errorf("exit %d, stderr %q, stdout %q; want %d, %q and nothing", code, stderr.String(), stdout.String(), exitUsage, tt.want)
+			}
+		})
+	}
+}
+
 func TestHelp(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"--help"}, {"help"}, {"lock", "--help"}, {"elect", "-h"}, {"status", "--help"}, {"break", "--help"}, {"help", "lock"}} {

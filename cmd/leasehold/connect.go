@@ -65,7 +65,7 @@ func (f connFlags) connect(cmd, name string) (*account, error) {
 		}
 		l, err := azlease.FromAccountURL(f.accountURL, name, cred, opts)
 		if err != nil {
-			return nil, fail(exitUsage, "%s: %s", cmd, strings.TrimPrefix(err.Error(), renewer.ErrInvalidOption.Error()+": "))
+			return nil, badOption(cmd, err, map[string]string{"account URL": "--account-url"})
 		}
 		return &account{leaser: l, host: hostOf(l.Client().URL())}, nil
 	}
@@ -82,8 +82,7 @@ func (f connFlags) connect(cmd, name string) (*account, error) {
 	secrets := connectionSecrets(cs)
 	l, err := azlease.FromConnectionString(cs, name, opts)
 	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), renewer.ErrInvalidOption.Error()+": ")
-		return nil, fail(exitUsage, "%s: %s", cmd, scrub(msg, secrets...))
+		return nil, badOption(cmd, err, nil, secrets...)
 	}
 	return &account{leaser: l, host: hostOf(l.Client().URL()), secrets: secrets}, nil
 }

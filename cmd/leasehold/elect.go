@@ -67,7 +67,8 @@ func runElect(args []string, stdout, stderr io.Writer) int {
 	e, err := election.New(acct.leaser, id, election.WithDuration(duration), election.WithPollInterval(poll),
 		election.WithLogger(c.logger(stderr)))
 	if err != nil {
-		return report(stderr, "", fail(exitUsage, "elect: %s", trimInvalid(err)))
+		return report(stderr, "", badOption("elect", err, map[string]string{
+			"lease duration": "--lease-duration", "poll interval": "--poll-interval", "identity": "--id"}))
 	}
 	what := "elect " + name
 

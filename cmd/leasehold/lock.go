@@ -86,7 +86,8 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 	}
 	m, err := mutex.New(acct.leaser, opts...)
 	if err != nil {
-		return report(stderr, "", fail(exitUsage, "lock: %s", trimInvalid(err)))
+		return report(stderr, "", badOption("lock", err, map[string]string{
+			"lease duration": "--lease-duration", "poll interval": "--poll-interval", "identity": "--id"}))
 	}
 
 	sigs, stopSigs := notifySignals()
@@ -251,14 +252,6 @@ func causeLine(err error) string {
 func orUnknown(s string) string {
 	if s == "" {
 		return "an unknown holder"
-	}
-	return s
-}
-
-func trimInvalid(err error) string {
-	s := err.Error()
-	for _, p := range []string{mutex.ErrInvalidOption.Error() + ": ", renewer.ErrInvalidOption.Error() + ": "} {
-		s = strings.ReplaceAll(s, p, "")
 	}
 	return s
 }

@@ -317,45 +317,49 @@ func (credential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.
 
 func TestConstructorsRejectBadInput(t *testing.T) {
 	tests := []struct {
-		name string
-		give func() error
-		want string
+		name  string
+		give  func() error
+		field string
+		value any    // nil: not shown
+		want  string // in the rule
 	}{
-		{name: "nil client", give: func() error { _, err := azlease.New(nil, nil); return err }, want: "container client is nil"},
+		{name: "nil client", give: func() error { _, err := azlease.New(nil, nil); return err }, field: "container client", want: "not nil"},
 		{name: "empty connection string", give: func() error {
 			_, err := azlease.FromConnectionString(" ", "abc", nil)
 			return err
-		}, want: "connection string is empty"},
+		}, field: "connection string", want: "not an empty string"},
 		{name: "malformed connection string", give: func() error {
 			_, err := azlease.FromConnectionString("AccountKey=SECRETKEY;nonsense", "abc", nil)
 			return err
-		}, want: "connection string is malformed"},
+		}, field: "connection string", want: "malformed"},
 		{name: "bad container name", give: func() error {
 			_, err := azlease.FromConnectionString("UseDevelopmentStorage=true", "A", nil)
 			return err
-		}, want: `container name "A"`},
+		}, field: "container name", value: "A", want: "3 to 63"},
 		{name: "nil credential", give: func() error {
 			_, err := azlease.FromAccountURL("https://acct.blob.core.windows.net", "abc", nil, nil)
 			return err
-		}, want: "credential is nil"},
+		}, field: "credential", want: "not nil"},
 		{name: "account URL without scheme", give: func() error {
 			_, err := azlease.FromAccountURL("acct.blob.core.windows.net", "abc", credential{}, nil)
 			return err
-		}, want: "want https://"},
+		}, field: "account URL", want: "want https://"},
 		{name: "account URL with a query", give: func() error {
 			_, err := azlease.FromAccountURL("https://acct.blob.core.windows.net/?sv=1&sig=SECRET", "abc", credential{}, nil)
 			return err
-		}, want: "want no query string"},
+		}, field: "account URL", value: "https://acct.blob.core.windows.net/", want: "want no query string"},
 		{name: "bad container name with credential", give: func() error {
 			_, err := azlease.FromAccountURL("https://acct.blob.core.windows.net", "a", credential{}, nil)
 			return err
-		}, want: `container name "a"`},
+		}, field: "container name", value: "a", want: "3 to 63"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.give()
-			if !errors.Is(err, renewer.ErrInvalidOption) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("got %v, want renewer.ErrInvalidOption naming %q", err, tt.want)
+			var oe *renewer.OptionError
+			if !errors.As(err, &oe) || !errors.Is(err, renewer.ErrInvalidOption) || oe.Pkg != "azlease" || oe.Field != tt.field ||
+				oe.Value != tt.value || !strings.Contains(oe.Rule, tt.want) || !strings.HasPrefix(err.Error(), "azlease: invalid option: "+tt.field) {
+				t.Errorf("got %#v, want an *OptionError of azlease, %s %v, rule saying %q", err, tt.field, tt.value, tt.want)
 			}
 			if err != nil && strings.Contains(err.Error(), "SECRET") {
 				t.Errorf("error %q leaks a secret", err)

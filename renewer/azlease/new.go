@@ -1,7 +1,6 @@
 package azlease
 
 import (
-	"fmt"
 	"net/url"
 	"strings"
 
@@ -30,7 +29,7 @@ type Options struct {
 // has, the Renewer bounds each call by the lease's validity deadline.
 func New(cc *container.Client, opts *Options) (*Leaser, error) {
 	if cc == nil {
-		return nil, fmt.Errorf("%w: container client is nil", renewer.ErrInvalidOption)
+		return nil, invalid("container client", nil, "want a client, not nil")
 	}
 	l := &Leaser{cc: cc}
 	if opts != nil {
@@ -48,13 +47,13 @@ func FromConnectionString(connStr, containerName string, opts *Options) (*Leaser
 		return nil, err
 	}
 	if strings.TrimSpace(connStr) == "" {
-		return nil, fmt.Errorf("%w: connection string is empty", renewer.ErrInvalidOption)
+		return nil, invalid("connection string", nil, "want one, not an empty string")
 	}
 	cc, err := container.NewClientFromConnectionString(connStr, containerName, clientOptions(opts))
 	if err != nil {
 		// The SDK's parse errors do not quote the string today; ours
 		// promises never to, whatever the SDK does later.
-		return nil, fmt.Errorf("%w: connection string is malformed (want the form the Azure portal shows, with AccountName and AccountKey or SharedAccessSignature)", renewer.ErrInvalidOption)
+		return nil, invalid("connection string", nil, "malformed: want the form the Azure portal shows, with AccountName and AccountKey or SharedAccessSignature")
 	}
 	return New(cc, opts)
 }
@@ -68,7 +67,7 @@ func FromAccountURL(accountURL, containerName string, cred azcore.TokenCredentia
 		return nil, err
 	}
 	if cred == nil {
-		return nil, fmt.Errorf("%w: credential is nil", renewer.ErrInvalidOption)
+		return nil, invalid("credential", nil, "want a credential, not nil")
 	}
 	u, err := validateAccountURL(accountURL)
 	if err != nil {
@@ -76,7 +75,7 @@ func FromAccountURL(accountURL, containerName string, cred azcore.TokenCredentia
 	}
 	cc, err := container.NewClient(u+"/"+containerName, cred, clientOptions(opts))
 	if err != nil {
-		return nil, fmt.Errorf("%w: account URL %s: %v", renewer.ErrInvalidOption, u, err)
+		return nil, invalid("account URL", u, err.Error())
 	}
 	return New(cc, opts)
 }
@@ -92,12 +91,10 @@ func clientOptions(opts *Options) *container.ClientOptions {
 
 // ValidateContainerName reports whether name is a valid container name: 3 to
 // 63 characters of lower-case letters, digits and single hyphens, starting
-// and ending with a letter or digit. The error wraps
-// renewer.ErrInvalidOption and names the value.
+// and ending with a letter or digit. The error is a *renewer.OptionError
+// naming the value.
 func ValidateContainerName(name string) error {
-	bad := func(why string) error {
-		return fmt.Errorf("%w: container name %q: %s", renewer.ErrInvalidOption, name, why)
-	}
+	bad := func(rule string) error { return invalid("container name", name, rule) }
 	if len(name) < 3 || len(name) > 63 {
 		return bad("want 3 to 63 characters")
 	}
@@ -124,10 +121,16 @@ func ValidateContainerName(name string) error {
 func validateAccountURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("%w: account URL: want https://ACCOUNT.blob.core.windows.net", renewer.ErrInvalidOption)
+		return "", invalid("account URL", nil, "want https://ACCOUNT.blob.core.windows.net")
 	}
 	if u.RawQuery != "" {
-		return "", fmt.Errorf("%w: account URL %s://%s%s: want no query string; pass credentials separately", renewer.ErrInvalidOption, u.Scheme, u.Host, u.EscapedPath())
+		return "", invalid("account URL", u.Scheme+"://"+u.Host+u.EscapedPath(), "want no query string; pass credentials separately")
 	}
 	return strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
+}
+
+// invalid returns the *renewer.OptionError of a bad argument. value is nil
+// when it must not be shown.
+func invalid(field string, value any, rule string) error {
+	return &renewer.OptionError{Pkg: "azlease", Field: field, Value: value, Rule: rule}
 }
