@@ -1,9 +1,7 @@
 package election_test
 
 import (
-	"errors"
-	"fmt"
-	"strings"
+	"github.com/leasehold/leasehold/internal/optcheck"
 	"testing"
 	"time"
 
@@ -48,39 +46,8 @@ func TestNewValidates(t *testing.T) {
 // checkOptionError fails t with optionErrorMismatch's verdict.
 func checkOptionError(t *testing.T, err error, want renewer.OptionError) {
 	t.Helper()
-	if m := optionErrorMismatch(err, want); m != "" {
+	if m := optcheck.Mismatch(err, want); m != "" {
 		t.Error(m)
-	}
-}
-
-// optionErrorMismatch says how err differs from an *OptionError like want
-// (its Rule containing want.Rule), matching ErrInvalidOption, with one
-// prefix; "" if it does not.
-func optionErrorMismatch(err error, want renewer.OptionError) string {
-	var oe *renewer.OptionError
-	switch {
-	case !errors.As(err, &oe):
-		return fmt.Sprintf("New = %v (%T), want a *renewer.OptionError", err, err)
-	case oe.Pkg != want.Pkg || oe.Field != want.Field || oe.Value != want.Value || !strings.Contains(oe.Rule, want.Rule):
-		return fmt.Sprintf("New = %#v, want %#v (rule containing %q)", *oe, want, want.Rule)
-	case !errors.Is(err, election.ErrInvalidOption) || !errors.Is(err, renewer.ErrInvalidOption):
-		return fmt.Sprintf("New = %v: want it to match ErrInvalidOption", err)
-	case err.Error() != oe.Error() || strings.Count(err.Error(), "invalid option") != 1:
-		return fmt.Sprintf("New = %q: want the OptionError itself, one prefix", err)
-	}
-	return ""
-}
-
-func TestOptionErrorMismatchCanFail(t *testing.T) {
-	want := renewer.OptionError{Pkg: "election", Field: "f", Value: 1, Rule: "r"}
-	for _, bad := range []error{nil, errors.New("f 1: r"), fmt.Errorf("election: invalid option: %w", &want),
-		&renewer.OptionError{Field: "f", Value: 1, Rule: "r"}, &renewer.OptionError{Pkg: "election", Field: "f", Value: 2, Rule: "r"}} {
-		if optionErrorMismatch(bad, want) == "" {
-			t.Errorf("the checker accepts %v", bad)
-		}
-	}
-	if m := optionErrorMismatch(&want, want); m != "" {
-		t.Errorf("the checker refuses a good error: %s", m)
 	}
 }
 

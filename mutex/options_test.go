@@ -1,9 +1,7 @@
 package mutex_test
 
 import (
-	"errors"
-	"fmt"
-	"strings"
+	"github.com/leasehold/leasehold/internal/optcheck"
 	"testing"
 	"time"
 
@@ -57,7 +55,7 @@ func TestNewValidates(t *testing.T) {
 				}
 				return
 			}
-			if msg := optionErrorMismatch(err, *tt.want); msg != "" {
+			if msg := optcheck.Mismatch(err, *tt.want); msg != "" {
 				t.Error(msg)
 			}
 			if m != nil {
@@ -67,44 +65,13 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
-// optionErrorMismatch says how err differs from an *OptionError like want
-// (its Rule containing want.Rule), matching ErrInvalidOption, with one
-// prefix; "" if it does not.
-func optionErrorMismatch(err error, want renewer.OptionError) string {
-	var oe *renewer.OptionError
-	switch {
-	case !errors.As(err, &oe):
-		return fmt.Sprintf("New = %v (%T), want a *renewer.OptionError", err, err)
-	case oe.Pkg != want.Pkg || oe.Field != want.Field || oe.Value != want.Value || !strings.Contains(oe.Rule, want.Rule):
-		return fmt.Sprintf("New = %#v, want %#v (rule containing %q)", *oe, want, want.Rule)
-	case !errors.Is(err, mutex.ErrInvalidOption) || !errors.Is(err, renewer.ErrInvalidOption):
-		return fmt.Sprintf("New = %v: want it to match ErrInvalidOption", err)
-	case err.Error() != oe.Error() || strings.Count(err.Error(), "invalid option") != 1:
-		return fmt.Sprintf("New = %q: want the OptionError itself, one prefix", err)
-	}
-	return ""
-}
-
-func TestOptionErrorMismatchCanFail(t *testing.T) {
-	want := renewer.OptionError{Pkg: "mutex", Field: "f", Value: 1, Rule: "r"}
-	for _, bad := range []error{nil, errors.New("f 1: r"), fmt.Errorf("mutex: invalid option: %w", &want),
-		&renewer.OptionError{Field: "f", Value: 1, Rule: "r"}, &renewer.OptionError{Pkg: "mutex", Field: "f", Value: 2, Rule: "r"}} {
-		if optionErrorMismatch(bad, want) == "" {
-			t.Errorf("the checker accepts %v", bad)
-		}
-	}
-	if m := optionErrorMismatch(&want, want); m != "" {
-		t.Errorf("the checker refuses a good error: %s", m)
-	}
-}
-
 func TestNewNilArguments(t *testing.T) {
 	_, err := mutex.New(nil)
-	if m := optionErrorMismatch(err, renewer.OptionError{Field: "leaser", Rule: "not nil"}); m != "" {
+	if m := optcheck.Mismatch(err, renewer.OptionError{Field: "leaser", Rule: "not nil"}); m != "" {
 		t.Errorf("New(nil): %s", m)
 	}
 	_, err = mutex.NewFromContainer(nil)
-	if m := optionErrorMismatch(err, renewer.OptionError{Pkg: "azlease", Field: "container client", Rule: "not nil"}); m != "" {
+	if m := optcheck.Mismatch(err, renewer.OptionError{Pkg: "azlease", Field: "container client", Rule: "not nil"}); m != "" {
 		t.Errorf("NewFromContainer(nil): %s", m)
 	}
 }

@@ -2,7 +2,7 @@ package renewer_test
 
 import (
 	"errors"
-	"fmt"
+	"github.com/leasehold/leasehold/internal/optcheck"
 	"strings"
 	"testing"
 	"time"
@@ -10,55 +10,6 @@ import (
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
-
-// optionErrorMismatch says how err differs from an *OptionError of want's
-// Pkg, Field and Value whose Rule contains want.Rule, reached by errors.As,
-// matching ErrInvalidOption and reading as documented, with one prefix; ""
-// if it does not.
-func optionErrorMismatch(err error, want renewer.OptionError) string {
-	var oe *renewer.OptionError
-	switch {
-	case err == nil:
-		return "no error"
-	case !errors.As(err, &oe):
-		return fmt.Sprintf("%q (%T) is no *OptionError", err, err)
-	case !errors.Is(err, renewer.ErrInvalidOption):
-		return fmt.Sprintf("%q does not match ErrInvalidOption", err)
-	case oe.Pkg != want.Pkg || oe.Field != want.Field || oe.Value != want.Value || !strings.Contains(oe.Rule, want.Rule):
-		return fmt.Sprintf("got %#v, want %#v (rule containing %q)", *oe, want, want.Rule)
-	case err.Error() != oe.Error() || strings.Count(err.Error(), "invalid option") != 1:
-		return fmt.Sprintf("message %q: want the OptionError's own, one prefix", err)
-	}
-	pkg := want.Pkg
-	if pkg == "" {
-		pkg = "renewer"
-	}
-	if prefix := pkg + ": invalid option: " + want.Field; !strings.HasPrefix(err.Error(), prefix) {
-		return fmt.Sprintf("message %q: want it to start %q", err, prefix)
-	}
-	return ""
-}
-
-func TestOptionErrorMismatchCanFail(t *testing.T) {
-	want := renewer.OptionError{Field: "margin", Value: time.Nanosecond, Rule: "at least"}
-	good := &renewer.OptionError{Field: "margin", Value: time.Nanosecond, Rule: "want at least 1s"}
-	if m := optionErrorMismatch(good, want); m != "" {
-		t.Fatalf("the checker refuses a good error: %s", m)
-	}
-	for _, bad := range []error{
-		nil,
-		fmt.Errorf("%w: margin 1ns: want at least 1s", renewer.ErrInvalidOption),
-		fmt.Errorf("mutex: invalid option: %w", good),
-		&renewer.OptionError{Field: "margin", Value: time.Second, Rule: "want at least 1s"},
-		&renewer.OptionError{Pkg: "mutex", Field: "margin", Value: time.Nanosecond, Rule: "want at least 1s"},
-		&renewer.OptionError{Field: "renew interval", Value: time.Nanosecond, Rule: "want at least 1s"},
-		&renewer.OptionError{Field: "margin", Value: time.Nanosecond, Rule: "want more"},
-	} {
-		if optionErrorMismatch(bad, want) == "" {
-			t.Errorf("the checker accepts %v", bad)
-		}
-	}
-}
 
 func TestOptionErrorMessage(t *testing.T) {
 	tests := []struct {
@@ -121,17 +72,17 @@ func TestNewValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := renewer.New(leasetest.New(), tt.give...)
-			if m := optionErrorMismatch(err, tt.want); m != "" || r != nil {
+			if m := optcheck.Mismatch(err, tt.want); m != "" || r != nil {
 				t.Errorf("New = %v, %v: %s", r, err, m)
 			}
 		})
 	}
 	_, err := renewer.New(nil)
-	if m := optionErrorMismatch(err, renewer.OptionError{Field: "leaser", Rule: "not nil"}); m != "" {
+	if m := optcheck.Mismatch(err, renewer.OptionError{Field: "leaser", Rule: "not nil"}); m != "" {
 		t.Errorf("New(nil): %s", m)
 	}
 	_, err = renewer.Inspect(t.Context(), nil)
-	if m := optionErrorMismatch(err, renewer.OptionError{Field: "leaser", Rule: "not nil"}); m != "" {
+	if m := optcheck.Mismatch(err, renewer.OptionError{Field: "leaser", Rule: "not nil"}); m != "" {
 		t.Errorf("Inspect(ctx, nil): %s", m)
 	}
 }
@@ -175,7 +126,7 @@ func TestTiming(t *testing.T) {
 	}
 	// Validate takes a Timing as it is: zero fields are not defaults.
 	err := renewer.Timing{Duration: 15 * s, BreakPeriod: 15 * s}.Validate()
-	if m := optionErrorMismatch(err, renewer.OptionError{Field: "margin", Value: time.Duration(0), Rule: "at least 1s"}); m != "" {
+	if m := optcheck.Mismatch(err, renewer.OptionError{Field: "margin", Value: time.Duration(0), Rule: "at least 1s"}); m != "" {
 		t.Errorf("Validate of a zero margin: %s", m)
 	}
 }
