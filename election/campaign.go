@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/leasehold/leasehold/internal/wait"
-
 	"go.uber.org/zap"
 
 	"github.com/leasehold/leasehold/renewer"
@@ -38,10 +36,9 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 	var won *Leadership
 	defer func() { e.end(won) }()
 	failed := 0 // consecutive failed reads: a standby cut off from storage must say so
-	for attempt := 1; ; attempt++ {
-		st, err := e.inspect(ctx)
+	watch := func(st renewer.Status, err error) renewer.Verdict {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
+			return renewer.Verdict{}
 		}
 		observe(st, err)
 		switch {
@@ -53,34 +50,23 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 		default:
 			failed++
 		}
-		switch {
-		case err == nil && st.Held():
-			e.log.Debug("lease held; polling", zap.String("holder", st.Holder), zap.Int64("term", st.Term), zap.Int("attempt", attempt))
-		case time.Now().Before(notBefore):
-			e.log.Debug("lease free; standing aside after resigning", zap.Int("attempt", attempt))
-		default:
-			ls, err := e.r.TryAcquire(ctx)
-			switch {
-			case err == nil && ctx.Err() != nil:
-				// Won as ctx ended: a cancelled campaign holds nothing.
-				_ = ls.Release(context.WithoutCancel(ctx))
-				return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
-			case err == nil:
-				won = newLeadership(e, ls)
-				won.byRun = byRun
-				e.log.Info("elected", zap.Int64("term", ls.Term()))
-				return won, nil
-			case ctx.Err() != nil:
-				return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
-			case renewer.Permanent(err):
-				return nil, fmt.Errorf("election: campaign: %w", err)
-			}
-			e.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
+		if err == nil && !st.Held() && time.Now().Before(notBefore) {
+			e.log.Debug("lease free; standing aside after resigning")
+			return renewer.Verdict{StandAside: true}
 		}
-		if !wait.Sleep(ctx, wait.From(ctx).Jitter(e.timing.PollInterval)) {
+		return renewer.Verdict{}
+	}
+	ls, err := e.r.Acquire(ctx, renewer.Watching(watch))
+	if err != nil {
+		if ctx.Err() != nil {
 			return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
 		}
+		return nil, fmt.Errorf("election: campaign: %w", err)
 	}
+	won = newLeadership(e, ls)
+	won.byRun = byRun
+	e.log.Info("elected", zap.Int64("term", ls.Term()))
+	return won, nil
 }
 
 // begin claims the right to campaign: no campaign under way and no
@@ -102,9 +88,4 @@ func (e *Election) end(won *Leadership) {
 	if won != nil {
 		e.cur = won
 	}
-}
-
-// inspect reads the lease's state, bounded by the call timeout.
-func (e *Election) inspect(ctx context.Context) (renewer.Status, error) {
-	return e.r.Inspect(ctx)
 }

@@ -60,7 +60,7 @@ func (e *Election) Leader(ctx context.Context) (Leader, error) {
 	if ld := e.current(); ld != nil {
 		return Leader{Identity: e.identity, Term: ld.Term()}, nil
 	}
-	st, err := e.inspect(ctx)
+	st, err := e.r.Inspect(ctx)
 	if err != nil {
 		return Leader{}, fmt.Errorf("election: leader: %w", err)
 	}
@@ -115,7 +115,7 @@ func (e *Election) observe(ctx context.Context, out chan<- Leader) {
 		case send <- v:
 			sent, delivered, pending = v, true, nil
 		case <-poll.C:
-			st, err := e.inspect(ctx)
+			st, err := e.r.Inspect(ctx)
 			switch {
 			case ctx.Err() != nil:
 				return

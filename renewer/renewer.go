@@ -78,12 +78,25 @@ func (r *Renewer) TryAcquire(ctx context.Context) (*Lease, error) {
 // errors. It gives up at once on answers no retry can change: refused
 // credentials, a missing container, a rejected request, a term in the
 // metadata that is not one (ErrInvalidTerm). ctx bounds the acquisition
-// only; a call that returns an error leaves nothing held.
+// only; a call that returns an error, or that wins the lease just as ctx
+// ends, leaves nothing held.
 //
 // All attempts of one Acquire propose the same fresh lease ID, so an
 // attempt whose answer was lost is repeated, not doubled: if the service
 // had applied it, the next attempt finds the lease already ours.
-func (r *Renewer) Acquire(ctx context.Context) (*Lease, error) {
+//
+// This is the one acquire loop of the library: election's campaign and the
+// mutex's Lock are Acquire with a [Watcher] (see [Watching]), which makes
+// each poll read the lease first and lets the caller see who holds it,
+// break it, or stand aside.
+func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, error) {
+	var o acquireOptions
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, &OptionError{Field: "acquire option", Rule: "not nil"}
+		}
+		opt(&o)
+	}
 	if err := r.begin(ctx); err != nil {
 		return nil, err
 	}
@@ -92,15 +105,19 @@ func (r *Renewer) Acquire(ctx context.Context) (*Lease, error) {
 	a := r.newAttempt(ctx)
 	for attempt := 1; ; attempt++ {
 		var err error
-		ls, err = a.try(ctx)
-		if err == nil {
+		ls, err = r.poll(ctx, a, o.watch)
+		switch {
+		case err == nil && ctx.Err() != nil:
+			// Won as ctx ended: a cancelled acquisition holds nothing.
+			_ = ls.Release(context.WithoutCancel(ctx))
+			ls = nil
+			return nil, fmt.Errorf("renewer: acquire: %w", context.Cause(ctx))
+		case err == nil:
 			return ls, nil
-		}
-		if ctx.Err() != nil {
+		case ctx.Err() != nil:
 			a.giveUp()
 			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
-		}
-		if Permanent(err) {
+		case Permanent(err):
 			a.giveUp()
 			return nil, err
 		}
@@ -110,6 +127,61 @@ func (r *Renewer) Acquire(ctx context.Context) (*Lease, error) {
 			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
 		}
 	}
+}
+
+// A Watcher is told, at every poll of a waiting [Renewer.Acquire], what a
+// read of the lease found (or the read's error), and answers what to do
+// about it. It runs on the acquiring goroutine, one poll at a time.
+type Watcher func(st Status, err error) Verdict
+
+// A Verdict is a Watcher's answer for one poll. The zero Verdict lets the
+// poll go on as usual: acquire if the lease is free (or the read failed
+// transiently), wait if it is held.
+type Verdict struct {
+	// Break, if not empty, is why the held lease should be broken now:
+	// Acquire breaks it (Renewer.Break, logged with this reason) and
+	// polls on.
+	Break string
+	// StandAside makes no acquire attempt at this poll, even if the lease
+	// is free: for a caller letting others in first.
+	StandAside bool
+}
+
+// An AcquireOption changes how one Acquire waits.
+type AcquireOption func(*acquireOptions)
+
+type acquireOptions struct {
+	watch Watcher // nil: try to acquire at every poll, without reading first
+}
+
+// Watching makes every poll of Acquire read the lease first (one storage
+// call, which the acquire attempt then only follows when the lease is
+// free) and hand what it read to w.
+func Watching(w Watcher) AcquireOption { return func(o *acquireOptions) { o.watch = w } }
+
+// poll is one poll of Acquire: without a watcher, one acquire attempt;
+// with one, a read, the watcher's verdict, then a break, nothing, or an
+// acquire attempt. It returns the lease, or why there is none yet.
+func (r *Renewer) poll(ctx context.Context, a *attempt, w Watcher) (*Lease, error) {
+	if w == nil {
+		return a.try(ctx)
+	}
+	st, err := r.Inspect(ctx)
+	v := w(st, err)
+	switch {
+	case err != nil && Permanent(err):
+		return nil, err
+	case err == nil && st.Held() && v.Break != "":
+		if _, berr := r.Break(ctx, v.Break); berr != nil {
+			return nil, berr
+		}
+		return nil, fmt.Errorf("%w: broken (%s); polling", ErrLeaseHeld, v.Break)
+	case err == nil && st.Held():
+		return nil, fmt.Errorf("%w: by %q, term %d, %v", ErrLeaseHeld, st.Holder, st.Term, st.State)
+	case v.StandAside:
+		return nil, fmt.Errorf("%w: standing aside", ErrLeaseHeld)
+	}
+	return a.try(ctx)
 }
 
 // Permanent reports whether an error of Acquire or TryAcquire is one that

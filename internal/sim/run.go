@@ -251,7 +251,7 @@ func (w *world) renewerLoop(ctx context.Context, l renewer.Leaser, base Holding,
 		panic(err) // a fixed, valid configuration
 	}
 	for ctx.Err() == nil {
-		acquire := rn.Acquire
+		acquire := func(ctx context.Context) (*renewer.Lease, error) { return rn.Acquire(ctx) }
 		if r.IntN(4) == 0 {
 			acquire = rn.TryAcquire
 		}
