@@ -3,11 +3,9 @@ package election
 import (
 	"sync"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"go.uber.org/zap"
 
 	"github.com/leasehold/leasehold/renewer"
-	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
 // An Election is one candidate's place in the election for the lease of one
@@ -33,38 +31,36 @@ type Election struct {
 	track tracker     // what Leader has seen
 }
 
-// New returns the candidate identity for the election on the container
-// behind l (an azlease.Leaser over Azure, or leasetest.Container in
-// tests). The identity is written to the container's metadata while this
-// candidate leads, for everyone to read: printable ASCII, at most 256
-// bytes, unique among the candidates. New validates identity and options
-// and returns a *renewer.OptionError naming the field, value and rule at
-// fault. It makes no storage call.
-func New(l renewer.Leaser, identity string, opts ...Option) (*Election, error) {
-	cfg, r, err := newRenewer(l, identity, opts)
+// New returns a candidate in the election for the lease r holds, with r's
+// identity and timing (renewer.WithIdentity, WithDuration, WithPollInterval
+// and the rest: see package renewer). The identity is written to the
+// container's metadata while this candidate leads, for everyone to read,
+// and must be unique among the candidates. r must not be used by anything
+// else: the Election acquires, renews and releases through it. New returns
+// a *renewer.OptionError naming the field, value and rule at fault (an
+// infinite lease is refused: a crashed leader would keep it forever). It
+// makes no storage call.
+//
+// Over Azure:
+//
+//	l, err := azlease.FromConnectionString(conn, "my-service-leader", nil)
+//	...
+//	r, err := renewer.New(l, renewer.WithIdentity(podName))
+//	...
+//	e, err := election.New(r)
+func New(r *renewer.Renewer, opts ...Option) (*Election, error) {
+	cfg, err := newConfig(r, opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &Election{
 		r:        r,
 		timing:   r.Timing(),
-		identity: identity,
+		identity: r.Identity(),
 		cfg:      cfg,
-		log:      cfg.log.With(zap.String("identity", identity)),
+		log:      cfg.log.With(zap.String("identity", r.Identity())),
 	}
 	return e, nil
-}
-
-// NewFromContainer is New over the Azure container behind cc:
-// New(azlease.New(cc, nil), identity, opts...). The container must exist.
-// For a connection string or a credential, see azlease.FromConnectionString
-// and azlease.FromAccountURL (package renewer/azlease) and New.
-func NewFromContainer(cc *container.Client, identity string, opts ...Option) (*Election, error) {
-	l, err := azlease.New(cc, nil)
-	if err != nil {
-		return nil, err
-	}
-	return New(l, identity, opts...)
 }
 
 // Identity returns this candidate's identity.

@@ -8,9 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/leasehold/leasehold/renewer"
-	"github.com/leasehold/leasehold/renewer/azlease"
 	"go.uber.org/zap"
 )
 
@@ -32,7 +30,6 @@ import (
 // A Mutex is safe for concurrent use. It must not be copied after first use.
 type Mutex struct {
 	r   *renewer.Renewer
-	l   renewer.Leaser
 	cfg config
 	log *zap.Logger
 
@@ -49,25 +46,27 @@ type Mutex struct {
 	notBefore time.Time // end of the stand-aside; zero until it starts
 }
 
-// New returns a Mutex on the container behind l. It validates the options
-// and returns a *renewer.OptionError naming the field, value and rule at
-// fault.
-func New(l renewer.Leaser, opts ...Option) (*Mutex, error) {
-	cfg, r, err := newRenewer(l, opts)
+// New returns a Mutex on the lease r holds, with r's identity and timing
+// (renewer.WithIdentity, WithDuration, WithBreakPeriod, WithPollInterval
+// and the rest: see package renewer; every Mutex on one container must use
+// the same timing). r must not be used by anything else: the Mutex
+// acquires, renews, hands over and releases through it. New checks the
+// mutex's own options against r's timing and returns a
+// *renewer.OptionError naming the field, value and rule at fault.
+//
+// Over Azure:
+//
+//	l, err := azlease.FromConnectionString(conn, "nightly-report-lock", nil)
+//	...
+//	r, err := renewer.New(l, renewer.WithIdentity(host))
+//	...
+//	m, err := mutex.New(r)
+func New(r *renewer.Renewer, opts ...Option) (*Mutex, error) {
+	cfg, err := newConfig(r, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Mutex{r: r, l: l, cfg: cfg, log: cfg.log.With(zap.String("identity", r.Identity()))}, nil
-}
-
-// NewFromContainer returns a Mutex on the container cc names, through
-// azlease.New (package renewer/azlease). The container must exist.
-func NewFromContainer(cc *container.Client, opts ...Option) (*Mutex, error) {
-	l, err := azlease.New(cc, nil)
-	if err != nil {
-		return nil, err
-	}
-	return New(l, opts...)
+	return &Mutex{r: r, cfg: cfg, log: cfg.log.With(zap.String("identity", r.Identity()))}, nil
 }
 
 // Lock blocks until the lock is held or ctx ends. While someone else holds
@@ -149,7 +148,7 @@ func (m *Mutex) Break(ctx context.Context, reason string) (time.Duration, error)
 // Status reads the lock's state and its last holder's identity and term
 // with one storage call, holding nothing.
 func (m *Mutex) Status(ctx context.Context) (renewer.Status, error) {
-	st, err := renewer.Inspect(ctx, m.l)
+	st, err := renewer.Inspect(ctx, m.r.Leaser())
 	if err != nil {
 		return renewer.Status{}, fmt.Errorf("mutex: %w", err)
 	}

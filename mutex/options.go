@@ -20,47 +20,10 @@ type Option func(*config)
 // to, and the mutex's own. The timing in effect is the renewer's, set by
 // New.
 type config struct {
-	ropts        []renewer.Option
 	log          *zap.Logger
 	breakTimeout time.Duration  // 0 = off
 	maxHold      time.Duration  // 0 = off
 	timing       renewer.Timing // the renewer's validated timing
-}
-
-// WithDuration sets the lease duration: whole seconds from 15 s to 60 s, or
-// renewer.Infinite. Default 15 s. An infinite lease is accepted only with
-// WithBreakOnTimeout: without it, a crashed holder keeps the lock forever.
-func WithDuration(d time.Duration) Option {
-	return func(c *config) { c.ropts = append(c.ropts, renewer.WithDuration(d)) }
-}
-
-// WithBreakPeriod sets the break period of every break this Mutex makes
-// (Break, break-on-timeout, max-hold): whole seconds. Default: the lease
-// duration, or 15 s for an infinite lease. It may not be shorter than the
-// lease's validity window (the lease duration; for infinite leases the
-// period is the window), so that a holder whose lease is being broken
-// always sees its context cancelled before the break completes.
-func WithBreakPeriod(d time.Duration) Option {
-	return func(c *config) { c.ropts = append(c.ropts, renewer.WithBreakPeriod(d)) }
-}
-
-// WithRenewInterval sets how often the holder renews. Default: a third of
-// the validity window. See renewer.WithRenewInterval.
-func WithRenewInterval(d time.Duration) Option {
-	return func(c *config) { c.ropts = append(c.ropts, renewer.WithRenewInterval(d)) }
-}
-
-// WithPollInterval sets how often a waiting Lock asks storage while someone
-// else holds the lock (jittered by ±20%). Default 750 ms (renewer.DefaultPollInterval). One goroutine per
-// Mutex polls, however many goroutines wait in Lock.
-func WithPollInterval(d time.Duration) Option {
-	return func(c *config) { c.ropts = append(c.ropts, renewer.WithPollInterval(d)) }
-}
-
-// WithIdentity sets the holder identity written to the container's metadata
-// on every acquisition. Default: hostname-pid. See renewer.WithIdentity.
-func WithIdentity(id string) Option {
-	return func(c *config) { c.ropts = append(c.ropts, renewer.WithIdentity(id)) }
 }
 
 // WithLogger sets the logger, also passed to the renewer. Breaks are logged
@@ -72,7 +35,7 @@ func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
 // holder has shown no sign of life for longer than d, measured on the
 // waiter's own clock. A sign of life is any change of the holder, the term or
 // the heartbeat that an infinite lease's holder advances after every renew.
-// The break uses the break period (see WithBreakPeriod), so a live holder
+// The break uses the break period (see renewer.WithBreakPeriod), so a live holder
 // that is merely slow sees its context cancelled before the break
 // completes; the waiter then acquires the lock.
 //
@@ -107,7 +70,7 @@ func WithBreakOnTimeout(d time.Duration) Option { return func(c *config) { c.bre
 // leases. d must be at least the validity window (the lease duration, or the
 // break period of an infinite lease); 0 (the default) turns it off.
 //
-// A holder is known by its identity (see WithIdentity, which must differ
+// A holder is known by its identity (see renewer.WithIdentity, which must differ
 // between processes): a process that takes the lock again and again under
 // new terms, or hands it over locally, is one holder for as long as the
 // waiter sees the lease held by that identity at every read. The count
@@ -131,30 +94,28 @@ func WithBreakOnTimeout(d time.Duration) Option { return func(c *config) { c.bre
 // breaks the holder at max-hold.
 func WithMaxHold(d time.Duration) Option { return func(c *config) { c.maxHold = d } }
 
-// newRenewer applies opts over the defaults and returns the configuration
-// and the Mutex's Renewer, or the *renewer.OptionError of the first rule
-// broken: the renewer's (timing, identity) or the mutex's own, which are
-// checked against the renewer's validated timing.
-func newRenewer(l renewer.Leaser, opts []Option) (config, *renewer.Renewer, error) {
+// newConfig applies opts and checks the mutex's own rules against r's
+// validated timing: the first rule broken comes back as a
+// *renewer.OptionError.
+func newConfig(r *renewer.Renewer, opts []Option) (config, error) {
+	if r == nil {
+		return config{}, invalid("renewer", nil, "not nil")
+	}
 	var c config
 	for i, o := range opts {
 		if o == nil {
-			return config{}, nil, invalid("option "+strconv.Itoa(i), nil, "want an Option, not nil")
+			return config{}, invalid("option "+strconv.Itoa(i), nil, "want an Option, not nil")
 		}
 		o(&c)
 	}
 	if c.log == nil {
 		c.log = zap.NewNop()
 	}
-	r, err := renewer.New(l, append(c.ropts, renewer.WithLogger(c.log))...)
-	if err != nil {
-		return config{}, nil, err
-	}
 	c.timing = r.Timing()
 	if err := c.validate(); err != nil {
-		return config{}, nil, err
+		return config{}, err
 	}
-	return c, r, nil
+	return c, nil
 }
 
 // validate checks the mutex's own rules against the renewer's timing.
