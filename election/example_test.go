@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
@@ -14,8 +15,15 @@ import (
 // candidate is elected at once; its work ends the program, and Run resigns
 // before it returns.
 func Example() {
-	c := leasetest.New() // in production: election.NewFromContainer(containerClient, identity)
-	e, err := election.New(c, "replica-1")
+	// In production, the container's lease through Azure:
+	// c, err := azlease.FromConnectionString(conn, "my-service-leader", nil)
+	c := leasetest.New()
+	r, err := renewer.New(c, renewer.WithIdentity("replica-1"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	e, err := election.New(r)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -54,8 +62,11 @@ func Example() {
 // when the term does.
 func ExampleElection_Campaign() {
 	c := leasetest.New()
-	a, _ := election.New(c, "replica-a")
-	b, _ := election.New(c, "replica-b")
+	// Each candidate has a Renewer of its own.
+	ra, _ := renewer.New(c, renewer.WithIdentity("replica-a"))
+	a, _ := election.New(ra)
+	rb, _ := renewer.New(c, renewer.WithIdentity("replica-b"))
+	b, _ := election.New(rb)
 	ctx := context.Background()
 
 	ld, err := a.Campaign(ctx)
@@ -87,13 +98,15 @@ func ExampleElection_Campaign() {
 // including to no leader (the zero Leader).
 func ExampleElection_Observe() {
 	c := leasetest.New()
-	watcher, _ := election.New(c, "dashboard", election.WithPollInterval(10*time.Millisecond))
+	rw, _ := renewer.New(c, renewer.WithIdentity("dashboard"), renewer.WithPollInterval(10*time.Millisecond))
+	watcher, _ := election.New(rw)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	leaders := watcher.Observe(ctx)
 	fmt.Printf("%+v\n", <-leaders)
 
-	candidate, _ := election.New(c, "replica-a")
+	rc, _ := renewer.New(c, renewer.WithIdentity("replica-a"))
+	candidate, _ := election.New(rc)
 	ld, _ := candidate.Campaign(ctx)
 	fmt.Printf("%+v\n", <-leaders)
 	_ = ld.Resign(ctx)

@@ -22,11 +22,17 @@ const (
 	pollP  = renewer.DefaultPollInterval
 )
 
-// newCandidate returns a candidate on c, logging to t.
+// newCandidate returns a candidate on c with identity id and the default
+// timing, over a Renewer of its own, logging to t.
 func newCandidate(t *testing.T, c *leasetest.Container, id string, opts ...election.Option) *election.Election {
 	t.Helper()
-	opts = append([]election.Option{election.WithLogger(zaptest.NewLogger(t))}, opts...)
-	e, err := election.New(c, id, opts...)
+	log := zaptest.NewLogger(t)
+	r, err := renewer.New(c, renewer.WithIdentity(id), renewer.WithLogger(log))
+	if err != nil {
+		t.Fatalf("renewer.New(%q): %v", id, err)
+	}
+	opts = append([]election.Option{election.WithLogger(log)}, opts...)
+	e, err := election.New(r, opts...)
 	if err != nil {
 		t.Fatalf("New(%q): %v", id, err)
 	}

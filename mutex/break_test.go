@@ -13,20 +13,23 @@ import (
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
-// infinite are the options of every Mutex in the infinite-lease tests:
-// renew every 5 s (a third of the default 15 s break period), break after
-// 30 s without a sign of life.
-var infinite = []mutex.Option{
-	mutex.WithDuration(renewer.Infinite),
-	mutex.WithBreakOnTimeout(30 * time.Second),
-	mutex.WithPollInterval(time.Second),
-}
+// infinite and breakAfter30s are the options of every Mutex in the
+// infinite-lease tests, its renewer's and its own: renew every 5 s (a third
+// of the default 15 s break period), break after 30 s without a sign of
+// life.
+var (
+	infinite = []renewer.Option{
+		renewer.WithDuration(renewer.Infinite),
+		renewer.WithPollInterval(time.Second),
+	}
+	breakAfter30s = mutex.WithBreakOnTimeout(30 * time.Second)
+)
 
 func TestBreakOnTimeoutDeadHolder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := leasetest.New()
 		crashedHolder(t, c, renewer.Infinite, 7)
-		m := newMutex(t, c, infinite...)
+		m := newMutex(t, c, infinite, breakAfter30s)
 
 		start := time.Now()
 		h := mustLock(t, m)
@@ -50,7 +53,7 @@ func TestBreakOnTimeoutDeadHolder(t *testing.T) {
 func TestBreakOnTimeoutNeverBreaksLiveHolder(t *testing.T) {
 	tests := []struct {
 		name string
-		give []mutex.Option // of the waiter, on top of infinite
+		give []mutex.Option // of the waiter, on top of infinite and breakAfter30s
 	}{
 		{name: "break-on-timeout", give: nil},
 		{name: "break-on-timeout at its minimum", give: []mutex.Option{mutex.WithBreakOnTimeout(15 * time.Second)}},
@@ -59,8 +62,8 @@ func TestBreakOnTimeoutNeverBreaksLiveHolder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := leasetest.New()
-				holder := mustLock(t, newMutex(t, c, append(infinite, mutex.WithIdentity("live"))...))
-				waiter := newMutex(t, c, append(infinite, tt.give...)...)
+				holder := mustLock(t, newMutex(t, c, with(infinite, renewer.WithIdentity("live")), breakAfter30s))
+				waiter := newMutex(t, c, infinite, append([]mutex.Option{breakAfter30s}, tt.give...)...)
 
 				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 				defer cancel()
@@ -84,28 +87,32 @@ func TestBreakOnTimeoutNeverBreaksLiveHolder(t *testing.T) {
 // passed) before the waiter holds the lock.
 func TestBrokenHolderStopsFirst(t *testing.T) {
 	tests := []struct {
-		name  string
-		give  []mutex.Option // of both holder and waiter
-		stall func(f *faultyLeaser)
-		want  time.Duration // when the waiter breaks: it holds between then and the break period later
+		name   string
+		timing []renewer.Option // of both holder's and waiter's renewers
+		give   []mutex.Option   // of both holder and waiter
+		stall  func(f *faultyLeaser)
+		want   time.Duration // when the waiter breaks: it holds between then and the break period later
 	}{
 		{
-			name:  "infinite lease whose heartbeat stalls",
-			give:  infinite,
-			stall: func(f *faultyLeaser) { f.noBeat.Store(true) },
-			want:  30 * time.Second,
+			name:   "infinite lease whose heartbeat stalls",
+			timing: infinite,
+			give:   []mutex.Option{breakAfter30s},
+			stall:  func(f *faultyLeaser) { f.noBeat.Store(true) },
+			want:   30 * time.Second,
 		},
 		{
-			name:  "fixed lease held past max-hold",
-			give:  []mutex.Option{mutex.WithMaxHold(time.Minute), mutex.WithPollInterval(time.Second)},
-			stall: func(*faultyLeaser) {},
-			want:  time.Minute,
+			name:   "fixed lease held past max-hold",
+			timing: []renewer.Option{renewer.WithPollInterval(time.Second)},
+			give:   []mutex.Option{mutex.WithMaxHold(time.Minute)},
+			stall:  func(*faultyLeaser) {},
+			want:   time.Minute,
 		},
 		{
-			name:  "infinite lease held past max-hold",
-			give:  append([]mutex.Option{mutex.WithMaxHold(time.Minute)}, infinite...),
-			stall: func(*faultyLeaser) {},
-			want:  time.Minute,
+			name:   "infinite lease held past max-hold",
+			timing: infinite,
+			give:   []mutex.Option{mutex.WithMaxHold(time.Minute), breakAfter30s},
+			stall:  func(*faultyLeaser) {},
+			want:   time.Minute,
 		},
 	}
 	for _, tt := range tests {
@@ -114,13 +121,13 @@ func TestBrokenHolderStopsFirst(t *testing.T) {
 				c := leasetest.New()
 				f := &faultyLeaser{Leaser: c}
 				rec := &overlap.Recorder{}
-				holder := mustLock(t, newMutex(t, f, append(tt.give, mutex.WithIdentity("stuck"))...))
+				holder := mustLock(t, newMutex(t, f, with(tt.timing, renewer.WithIdentity("stuck")), tt.give...))
 				stuck := rec.Begin(holder.Context(), "stuck", holder.Deadline)
 				tt.stall(f)
 				go func() { <-holder.Done(); rec.Stop(stuck) }() // stops acting once its context is done
 
 				start := time.Now()
-				h := mustLock(t, newMutex(t, c, append(tt.give, mutex.WithIdentity("waiter"))...))
+				h := mustLock(t, newMutex(t, c, with(tt.timing, renewer.WithIdentity("waiter")), tt.give...))
 				heldAt := time.Now()
 				waiter := rec.Begin(h.Context(), "waiter", h.Deadline)
 				synctest.Wait()
@@ -150,8 +157,8 @@ func TestBrokenHolderStopsFirst(t *testing.T) {
 func TestOperatorBreak(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := leasetest.New()
-		holder := mustLock(t, newMutex(t, c, mutex.WithIdentity("holder")))
-		op := newMutex(t, c, mutex.WithIdentity("operator"))
+		holder := mustLock(t, newMutex(t, c, named("holder")))
+		op := newMutex(t, c, named("operator"))
 
 		left, err := op.Break(t.Context(), "test: operator says so")
 		if err != nil {

@@ -12,10 +12,18 @@ import (
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
+// A Mutex takes its identity and timing from the Renewer it is built on;
+// each Mutex needs a Renewer of its own.
 func ExampleNew() {
-	// In production: mutex.NewFromContainer(containerClient, ...).
+	// In production, the container's lease through Azure:
+	// c, err := azlease.FromConnectionString(conn, "nightly-report-lock", nil)
 	c := leasetest.New()
-	m, err := mutex.New(c, mutex.WithIdentity("nightly-report"))
+	r, err := renewer.New(c, renewer.WithIdentity("nightly-report"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m, err := mutex.New(r)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -23,7 +31,12 @@ func ExampleNew() {
 	fmt.Println(m.Identity())
 
 	// Infinite leases need break-on-timeout recovery.
-	_, err = mutex.New(c, mutex.WithDuration(renewer.Infinite))
+	r, err = renewer.New(c, renewer.WithDuration(renewer.Infinite))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = mutex.New(r)
 	fmt.Println(errors.Is(err, mutex.ErrInvalidOption))
 	// Output:
 	// nightly-report
@@ -32,7 +45,12 @@ func ExampleNew() {
 
 func ExampleMutex_Lock() {
 	ctx := context.Background()
-	m, err := mutex.New(leasetest.New(), mutex.WithIdentity("worker-1"))
+	r, err := renewer.New(leasetest.New(), renewer.WithIdentity("worker-1"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m, err := mutex.New(r)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -61,8 +79,10 @@ func ExampleMutex_Lock() {
 func ExampleMutex_TryLock() {
 	ctx := context.Background()
 	c := leasetest.New()
-	a, _ := mutex.New(c, mutex.WithIdentity("a"))
-	b, _ := mutex.New(c, mutex.WithIdentity("b"))
+	ra, _ := renewer.New(c, renewer.WithIdentity("a"))
+	a, _ := mutex.New(ra)
+	rb, _ := renewer.New(c, renewer.WithIdentity("b"))
+	b, _ := mutex.New(rb)
 
 	held, err := a.TryLock(ctx)
 	if err != nil {
@@ -109,12 +129,14 @@ func ExampleHeld_Term() {
 	c := leasetest.New()
 	var s store
 
-	a, _ := mutex.New(c, mutex.WithIdentity("a"))
+	ra, _ := renewer.New(c, renewer.WithIdentity("a"))
+	a, _ := mutex.New(ra)
 	first, _ := a.Lock(ctx)
 	_ = s.write(first.Term(), "from a")
 	_ = first.Unlock(ctx)
 
-	b, _ := mutex.New(c, mutex.WithIdentity("b"))
+	rb, _ := renewer.New(c, renewer.WithIdentity("b"))
+	b, _ := mutex.New(rb)
 	second, _ := b.Lock(ctx)
 	_ = s.write(second.Term(), "from b")
 	fmt.Println("terms increase:", second.Term() > first.Term())
@@ -135,7 +157,8 @@ func ExampleHeld_Unlock() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := leasetest.New()
-	m, _ := mutex.New(c)
+	r, _ := renewer.New(c)
+	m, _ := mutex.New(r)
 
 	var (
 		wg    sync.WaitGroup

@@ -52,7 +52,7 @@ func TestLocalHandOverIsAHolding(t *testing.T) {
 		c := leasetest.New()
 		ids := &leaseIDs{}
 		c.SetAfter(ids.after)
-		m := newMutex(t, c)
+		m := newMutex(t, c, nil)
 		const n = 4
 		first := mustLock(t, m)
 		helds := make(chan *mutex.Held, n)
@@ -116,7 +116,7 @@ func TestLateRequestOfHandedOverHolding(t *testing.T) {
 		c := leasetest.New()
 		ids := &leaseIDs{}
 		c.SetAfter(ids.after)
-		m := newMutex(t, c)
+		m := newMutex(t, c, nil)
 		h := mustLock(t, m)
 		next := lockLater(t, m, "next holder")
 		mustUnlock(t, h)
@@ -159,7 +159,7 @@ func TestHandOverFailsAcquiresAnew(t *testing.T) {
 			}
 			return nil
 		})
-		m := newMutex(t, c, mutex.WithPollInterval(time.Second))
+		m := newMutex(t, c, []renewer.Option{renewer.WithPollInterval(time.Second)})
 		h := mustLock(t, m)
 		next := lockLater(t, m, "next holder after a failed hand-over")
 		mustUnlock(t, h)
@@ -217,7 +217,7 @@ func TestLockContextEndsAtHandOver(t *testing.T) {
 	for i := range 10 {
 		synctest.Test(t, func(t *testing.T) {
 			c := leasetest.New()
-			m := newMutex(t, c)
+			m := newMutex(t, c, nil)
 			h := mustLock(t, m)
 			res := make(chan error, 1)
 			go func() {

@@ -16,7 +16,7 @@ import (
 func TestLockUnlock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := leasetest.New()
-		m := newMutex(t, c)
+		m := newMutex(t, c, nil)
 
 		h := mustLock(t, m)
 		if got, want := h.Term(), int64(1); got != want {
@@ -63,7 +63,7 @@ func TestTryLock(t *testing.T) {
 		{
 			name: "held by another Mutex",
 			give: func(t *testing.T, c *leasetest.Container, _ *mutex.Mutex) func() {
-				h := mustLock(t, newMutex(t, c, mutex.WithIdentity("other")))
+				h := mustLock(t, newMutex(t, c, named("other")))
 				return func() { mustUnlock(t, h) }
 			},
 			wantErr:     renewer.ErrLeaseHeld,
@@ -83,7 +83,7 @@ func TestTryLock(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := leasetest.New()
-				m := newMutex(t, c)
+				m := newMutex(t, c, nil)
 				cleanup := tt.give(t, c, m)
 				before := c.Calls(leasetest.OpAcquire)
 
@@ -119,7 +119,7 @@ func TestLockContextEnds(t *testing.T) {
 		{
 			name: "waiting on storage",
 			give: func(t *testing.T, c *leasetest.Container, _ *mutex.Mutex) *mutex.Held {
-				return mustLock(t, newMutex(t, c, mutex.WithIdentity("other")))
+				return mustLock(t, newMutex(t, c, named("other")))
 			},
 		},
 		{
@@ -133,7 +133,7 @@ func TestLockContextEnds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := leasetest.New()
-				m := newMutex(t, c, mutex.WithPollInterval(time.Second))
+				m := newMutex(t, c, []renewer.Option{renewer.WithPollInterval(time.Second)})
 				holder := tt.give(t, c, m)
 
 				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -162,7 +162,7 @@ func TestLockContextEnds(t *testing.T) {
 func TestLockAfterCancelledContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := leasetest.New()
-		m := newMutex(t, c)
+		m := newMutex(t, c, nil)
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		if _, err := m.Lock(ctx); !errors.Is(err, context.Canceled) {
@@ -181,7 +181,7 @@ func TestLost(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := leasetest.New()
 		f := &faultyLeaser{Leaser: c}
-		m := newMutex(t, f, mutex.WithIdentity("doomed"))
+		m := newMutex(t, f, named("doomed"))
 		rec := &overlap.Recorder{}
 		h := mustLock(t, m)
 		doomed := rec.Begin(h.Context(), "doomed", h.Deadline)
@@ -189,7 +189,7 @@ func TestLost(t *testing.T) {
 		f.down.Store(true)                           // cut off: every renew fails
 		go func() { <-h.Done(); rec.Stop(doomed) }() // stops acting once its context is done
 
-		other := newMutex(t, c, mutex.WithIdentity("next"), mutex.WithPollInterval(time.Second))
+		other := newMutex(t, c, []renewer.Option{renewer.WithIdentity("next"), renewer.WithPollInterval(time.Second)})
 		h2 := mustLock(t, other)
 		next := rec.Begin(h2.Context(), "next", h2.Deadline)
 		synctest.Wait()

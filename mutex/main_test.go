@@ -3,6 +3,7 @@ package mutex_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -18,15 +19,33 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// newMutex returns a Mutex on l that logs to the test, failing the test if
-// New refuses the options.
-func newMutex(t *testing.T, l renewer.Leaser, opts ...mutex.Option) *mutex.Mutex {
+// newMutex returns a Mutex on l that logs to the test, over a Renewer of
+// its own built with ropts (identity, timing), failing the test if
+// renewer.New or mutex.New refuses the options.
+func newMutex(t *testing.T, l renewer.Leaser, ropts []renewer.Option, opts ...mutex.Option) *mutex.Mutex {
 	t.Helper()
-	m, err := mutex.New(l, append([]mutex.Option{mutex.WithLogger(zaptest.NewLogger(t))}, opts...)...)
+	log := zaptest.NewLogger(t)
+	r, err := renewer.New(l, with([]renewer.Option{renewer.WithLogger(log)}, ropts...)...)
+	if err != nil {
+		t.Fatalf("renewer.New: %v", err)
+	}
+	m, err := mutex.New(r, append([]mutex.Option{mutex.WithLogger(log)}, opts...)...)
 	if err != nil {
 		t.Fatalf("mutex.New: %v", err)
 	}
 	return m
+}
+
+// with returns the renewer options base followed by more, leaving base
+// unchanged (base is often a package variable shared by tests).
+func with(base []renewer.Option, more ...renewer.Option) []renewer.Option {
+	return append(slices.Clip(base), more...)
+}
+
+// named returns the renewer options of a Mutex with the given identity and
+// otherwise the defaults.
+func named(identity string) []renewer.Option {
+	return []renewer.Option{renewer.WithIdentity(identity)}
 }
 
 // mustLock locks m or fails the test.

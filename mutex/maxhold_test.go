@@ -9,6 +9,7 @@ import (
 
 	"github.com/leasehold/leasehold/internal/overlap"
 	"github.com/leasehold/leasehold/mutex"
+	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
@@ -26,9 +27,9 @@ func TestMaxHoldBoundsBusyProcess(t *testing.T) {
 			work    = 500 * time.Millisecond
 		)
 		c := leasetest.New()
-		opts := []mutex.Option{mutex.WithMaxHold(maxHold), mutex.WithPollInterval(poll)}
-		busy := newMutex(t, c, append(opts, mutex.WithIdentity("busy"))...)
-		remote := newMutex(t, c, append(opts, mutex.WithIdentity("remote"))...)
+		pollEvery := renewer.WithPollInterval(poll)
+		busy := newMutex(t, c, []renewer.Option{renewer.WithIdentity("busy"), pollEvery}, mutex.WithMaxHold(maxHold))
+		remote := newMutex(t, c, []renewer.Option{renewer.WithIdentity("remote"), pollEvery}, mutex.WithMaxHold(maxHold))
 		rec := &overlap.Recorder{}
 
 		ctx, cancel := context.WithCancel(t.Context())

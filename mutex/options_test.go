@@ -10,45 +10,50 @@ import (
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
-// TestNewValidates: every rule New applies, the renewer's and the mutex's
-// own (checked against the renewer's timing), comes back as one
-// *renewer.OptionError (no second prefix) naming the package, field, value
-// and rule.
+// TestNewValidates: every rule of a Mutex's options, the renewer's (by
+// renewer.New) and the mutex's own (by mutex.New, checked against the
+// renewer's timing), comes back as one *renewer.OptionError (no second
+// prefix) naming the package, field, value and rule.
 func TestNewValidates(t *testing.T) {
 	s := time.Second
-	inf := mutex.WithDuration(renewer.Infinite)
+	inf := renewer.WithDuration(renewer.Infinite)
 	tests := []struct {
-		name string
-		give []mutex.Option
-		want *renewer.OptionError // nil for none; Rule: a part of the rule
+		name  string
+		ropts []renewer.Option // the renewer's: identity and timing
+		give  []mutex.Option
+		want  *renewer.OptionError // nil for none; Rule: a part of the rule
 	}{
 		{name: "defaults"},
-		{name: "infinite with break-on-timeout", give: []mutex.Option{inf, mutex.WithBreakOnTimeout(15 * s)}},
+		{name: "infinite with break-on-timeout", ropts: []renewer.Option{inf}, give: []mutex.Option{mutex.WithBreakOnTimeout(15 * s)}},
 		{name: "max hold", give: []mutex.Option{mutex.WithMaxHold(time.Minute)}},
 		{name: "max hold at the window", give: []mutex.Option{mutex.WithMaxHold(15 * s)}},
-		{name: "max hold at an infinite lease's window", give: []mutex.Option{inf, mutex.WithBreakOnTimeout(20 * s), mutex.WithBreakPeriod(20 * s), mutex.WithMaxHold(20 * s)}},
-		{name: "break-on-timeout with a short renew interval", give: []mutex.Option{inf, mutex.WithBreakOnTimeout(6 * s), mutex.WithRenewInterval(2 * s)}},
-		{name: "break period above the duration", give: []mutex.Option{mutex.WithBreakPeriod(20 * s)}},
+		{name: "max hold at an infinite lease's window", ropts: []renewer.Option{inf, renewer.WithBreakPeriod(20 * s)}, give: []mutex.Option{mutex.WithBreakOnTimeout(20 * s), mutex.WithMaxHold(20 * s)}},
+		{name: "break-on-timeout with a short renew interval", ropts: []renewer.Option{inf, renewer.WithRenewInterval(2 * s)}, give: []mutex.Option{mutex.WithBreakOnTimeout(6 * s)}},
+		{name: "break period above the duration", ropts: []renewer.Option{renewer.WithBreakPeriod(20 * s)}},
 		{name: "nil option", give: []mutex.Option{nil}, want: &renewer.OptionError{Pkg: "mutex", Field: "option 0", Rule: "not nil"}},
-		{name: "infinite alone", give: []mutex.Option{inf}, want: &renewer.OptionError{Pkg: "mutex", Field: "lease duration", Value: renewer.Infinite, Rule: "want WithBreakOnTimeout too"}},
-		{name: "break-on-timeout under 3 renew intervals", give: []mutex.Option{inf, mutex.WithBreakOnTimeout(14 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break-on-timeout", Value: 14 * s, Rule: "at least 3 renew intervals (15s)"}},
-		{name: "break-on-timeout under 3 of a longer window's renew intervals", give: []mutex.Option{inf, mutex.WithBreakPeriod(30 * s), mutex.WithBreakOnTimeout(29 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break-on-timeout", Value: 29 * s, Rule: "(30s)"}},
+		{name: "infinite alone", ropts: []renewer.Option{inf}, want: &renewer.OptionError{Pkg: "mutex", Field: "lease duration", Value: renewer.Infinite, Rule: "want WithBreakOnTimeout too"}},
+		{name: "break-on-timeout under 3 renew intervals", ropts: []renewer.Option{inf}, give: []mutex.Option{mutex.WithBreakOnTimeout(14 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break-on-timeout", Value: 14 * s, Rule: "at least 3 renew intervals (15s)"}},
+		{name: "break-on-timeout under 3 of a longer window's renew intervals", ropts: []renewer.Option{inf, renewer.WithBreakPeriod(30 * s)}, give: []mutex.Option{mutex.WithBreakOnTimeout(29 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break-on-timeout", Value: 29 * s, Rule: "(30s)"}},
 		{name: "negative break-on-timeout", give: []mutex.Option{mutex.WithBreakOnTimeout(-s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break-on-timeout", Value: -s, Rule: "0 (off) or more"}},
-		{name: "break period under the duration", give: []mutex.Option{mutex.WithDuration(30 * s), mutex.WithBreakPeriod(10 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break period", Value: 10 * s, Rule: "at least the lease duration 30s"}},
-		{name: "break period 0", give: []mutex.Option{mutex.WithBreakPeriod(0)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break period", Value: time.Duration(0), Rule: "at least the lease duration 15s"}},
+		{name: "break period under the duration", ropts: []renewer.Option{renewer.WithDuration(30 * s), renewer.WithBreakPeriod(10 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break period", Value: 10 * s, Rule: "at least the lease duration 30s"}},
+		{name: "break period 0", ropts: []renewer.Option{renewer.WithBreakPeriod(0)}, want: &renewer.OptionError{Pkg: "mutex", Field: "break period", Value: time.Duration(0), Rule: "at least the lease duration 15s"}},
 		{name: "max hold under the window", give: []mutex.Option{mutex.WithMaxHold(10 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "max hold", Value: 10 * s, Rule: "at least the validity window 15s"}},
-		{name: "max hold under an infinite lease's window", give: []mutex.Option{inf, mutex.WithBreakOnTimeout(20 * s), mutex.WithBreakPeriod(20 * s), mutex.WithMaxHold(19 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "max hold", Value: 19 * s, Rule: "validity window 20s"}},
+		{name: "max hold under an infinite lease's window", ropts: []renewer.Option{inf, renewer.WithBreakPeriod(20 * s)}, give: []mutex.Option{mutex.WithBreakOnTimeout(20 * s), mutex.WithMaxHold(19 * s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "max hold", Value: 19 * s, Rule: "validity window 20s"}},
 		{name: "negative max hold", give: []mutex.Option{mutex.WithMaxHold(-s)}, want: &renewer.OptionError{Pkg: "mutex", Field: "max hold", Value: -s, Rule: "0 (off) or more"}},
-		{name: "duration out of range (renewer's rule)", give: []mutex.Option{mutex.WithDuration(10 * s), mutex.WithBreakPeriod(10 * s)}, want: &renewer.OptionError{Field: "lease duration", Value: 10 * s, Rule: "from 15s to 1m0s"}},
-		{name: "break period over 60s (renewer's rule)", give: []mutex.Option{mutex.WithBreakPeriod(61 * s)}, want: &renewer.OptionError{Field: "break period", Value: 61 * s, Rule: "from 0s to 1m0s"}},
-		{name: "infinite break period under 15s (renewer's rule)", give: []mutex.Option{inf, mutex.WithBreakOnTimeout(15 * s), mutex.WithBreakPeriod(10 * s)}, want: &renewer.OptionError{Field: "break period", Value: 10 * s, Rule: "infinite lease needs at least 15s"}},
-		{name: "renew interval too long (renewer's rule)", give: []mutex.Option{mutex.WithRenewInterval(13 * s)}, want: &renewer.OptionError{Field: "renew interval", Value: 13 * s, Rule: "(12s)"}},
-		{name: "empty identity (renewer's rule)", give: []mutex.Option{mutex.WithIdentity("")}, want: &renewer.OptionError{Field: "identity", Value: "", Rule: "non-empty"}},
-		{name: "poll interval too short (renewer's rule)", give: []mutex.Option{mutex.WithPollInterval(0)}, want: &renewer.OptionError{Field: "poll interval", Value: time.Duration(0), Rule: "at least 10ms"}},
+		{name: "duration out of range (renewer's rule)", ropts: []renewer.Option{renewer.WithDuration(10 * s), renewer.WithBreakPeriod(10 * s)}, want: &renewer.OptionError{Field: "lease duration", Value: 10 * s, Rule: "from 15s to 1m0s"}},
+		{name: "break period over 60s (renewer's rule)", ropts: []renewer.Option{renewer.WithBreakPeriod(61 * s)}, want: &renewer.OptionError{Field: "break period", Value: 61 * s, Rule: "from 0s to 1m0s"}},
+		{name: "infinite break period under 15s (renewer's rule)", ropts: []renewer.Option{inf, renewer.WithBreakPeriod(10 * s)}, give: []mutex.Option{mutex.WithBreakOnTimeout(15 * s)}, want: &renewer.OptionError{Field: "break period", Value: 10 * s, Rule: "infinite lease needs at least 15s"}},
+		{name: "renew interval too long (renewer's rule)", ropts: []renewer.Option{renewer.WithRenewInterval(13 * s)}, want: &renewer.OptionError{Field: "renew interval", Value: 13 * s, Rule: "(12s)"}},
+		{name: "empty identity (renewer's rule)", ropts: []renewer.Option{renewer.WithIdentity("")}, want: &renewer.OptionError{Field: "identity", Value: "", Rule: "non-empty"}},
+		{name: "poll interval too short (renewer's rule)", ropts: []renewer.Option{renewer.WithPollInterval(0)}, want: &renewer.OptionError{Field: "poll interval", Value: time.Duration(0), Rule: "at least 10ms"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := mutex.New(leasetest.New(), tt.give...)
+			var m *mutex.Mutex
+			r, err := renewer.New(leasetest.New(), tt.ropts...)
+			if err == nil {
+				m, err = mutex.New(r, tt.give...)
+			}
 			if tt.want == nil {
 				if err != nil || m == nil {
 					t.Fatalf("New = %v, %v; want a Mutex", m, err)
@@ -65,13 +70,12 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
-func TestNewNilArguments(t *testing.T) {
-	_, err := mutex.New(nil)
-	if m := optcheck.Mismatch(err, renewer.OptionError{Field: "leaser", Rule: "not nil"}); m != "" {
-		t.Errorf("New(nil): %s", m)
+func TestNewNilRenewer(t *testing.T) {
+	m, err := mutex.New(nil)
+	if msg := optcheck.Mismatch(err, renewer.OptionError{Pkg: "mutex", Field: "renewer", Rule: "not nil"}); msg != "" {
+		t.Errorf("New(nil): %s", msg)
 	}
-	_, err = mutex.NewFromContainer(nil)
-	if m := optcheck.Mismatch(err, renewer.OptionError{Pkg: "azlease", Field: "container client", Rule: "not nil"}); m != "" {
-		t.Errorf("NewFromContainer(nil): %s", m)
+	if m != nil {
+		t.Errorf("New(nil) returned a Mutex with error %v", err)
 	}
 }

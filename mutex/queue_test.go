@@ -11,6 +11,7 @@ import (
 
 	"github.com/leasehold/leasehold/internal/overlap"
 	"github.com/leasehold/leasehold/mutex"
+	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
@@ -32,7 +33,7 @@ func TestLocalQueue(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := leasetest.New()
-				m := newMutex(t, c)
+				m := newMutex(t, c, nil)
 				rec := &overlap.Recorder{}
 				first := mustLock(t, m)
 				firstHold := rec.Begin(first.Context(), "first", first.Deadline)
@@ -96,8 +97,8 @@ func TestLocalQueue(t *testing.T) {
 func TestOnePollerPerMutex(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := leasetest.New()
-		holder := mustLock(t, newMutex(t, c, mutex.WithIdentity("other")))
-		m := newMutex(t, c, mutex.WithPollInterval(time.Second))
+		holder := mustLock(t, newMutex(t, c, named("other")))
+		m := newMutex(t, c, []renewer.Option{renewer.WithPollInterval(time.Second)})
 
 		ctx, cancel := context.WithCancel(t.Context())
 		var wg sync.WaitGroup
@@ -129,7 +130,7 @@ func TestHandOverAfterLoss(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := leasetest.New()
 		f := &faultyLeaser{Leaser: c}
-		m := newMutex(t, f, mutex.WithPollInterval(time.Second))
+		m := newMutex(t, f, []renewer.Option{renewer.WithPollInterval(time.Second)})
 		h := mustLock(t, m)
 
 		next := lockLater(t, m, "waiter")

@@ -40,7 +40,7 @@ func TestUnlockOwnContext(t *testing.T) {
 					}
 					return nil
 				})
-				m := newMutex(t, c)
+				m := newMutex(t, c, nil)
 				h := mustLock(t, m)
 				if err := h.Unlock(tt.give(h)); err != nil {
 					t.Errorf("Unlock(own context) = %v, want nil", err)
@@ -61,7 +61,7 @@ func TestUnlockOwnContext(t *testing.T) {
 func TestUnlockOwnContextHandsOver(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := leasetest.New()
-		m := newMutex(t, c)
+		m := newMutex(t, c, nil)
 		h := mustLock(t, m)
 		next := lockLater(t, m, "waiter")
 		if err := h.Unlock(h.Context()); err != nil {

@@ -7,7 +7,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
@@ -75,7 +74,7 @@ func TestBreakOnTimeoutSparesFreshHolder(t *testing.T) {
 				c := leasetest.New()
 				crashedHolder(t, c, renewer.Infinite, 7) // silent from now on
 				f := &faultyLeaser{Leaser: c}
-				w := newMutex(t, f, append(infinite, mutex.WithIdentity("waiter"))...)
+				w := newMutex(t, f, with(infinite, renewer.WithIdentity("waiter")), breakAfter30s)
 				t0 := time.Now()
 				ctx, cancel := context.WithTimeout(t.Context(), 55*time.Second)
 				defer cancel()
