@@ -155,11 +155,17 @@ func (w *world) work(ctx context.Context, pp *procPlan, l renewer.Leaser, id, in
 	case KindElection:
 		w.elect(ctx, l, base, newRand(w.plan.Seed, id, inc, 2), newRand(w.plan.Seed, id, inc, 3))
 	case KindMutex:
-		opts := []mutex.Option{mutex.WithIdentity(pp.Name), mutex.WithPollInterval(Poll), mutex.WithMaxHold(pp.MaxHold)}
+		ropts := []renewer.Option{renewer.WithIdentity(pp.Name), renewer.WithPollInterval(Poll)}
+		opts := []mutex.Option{mutex.WithMaxHold(pp.MaxHold)}
 		if w.plan.Infinite {
-			opts = append(opts, mutex.WithDuration(renewer.Infinite), mutex.WithBreakOnTimeout(w.plan.BreakTimeout))
+			ropts = append(ropts, renewer.WithDuration(renewer.Infinite))
+			opts = append(opts, mutex.WithBreakOnTimeout(w.plan.BreakTimeout))
 		}
-		m, err := mutex.New(l, opts...)
+		rn, err := renewer.New(l, ropts...)
+		if err != nil {
+			panic(err) // a fixed, valid configuration
+		}
+		m, err := mutex.New(rn, opts...)
 		if err != nil {
 			panic(err) // a fixed, valid configuration
 		}
@@ -279,7 +285,11 @@ func (w *world) renewerLoop(ctx context.Context, l renewer.Leaser, base Holding,
 }
 
 func (w *world) elect(ctx context.Context, l renewer.Leaser, base Holding, r, rr *mrand.Rand) {
-	e, err := election.New(l, base.Proc, election.WithPollInterval(Poll), election.WithReleaseOnCancel(r.IntN(4) != 0))
+	rn, err := renewer.New(l, renewer.WithIdentity(base.Proc), renewer.WithPollInterval(Poll))
+	if err != nil {
+		panic(err) // a fixed, valid configuration
+	}
+	e, err := election.New(rn, election.WithReleaseOnCancel(r.IntN(4) != 0))
 	if err != nil {
 		panic(err) // a fixed, valid configuration
 	}
