@@ -42,7 +42,7 @@ func runCandidate(args []string) error {
 	if err != nil {
 		return err
 	}
-	e, err := election.New(l, *id, s.electionOptions()...)
+	e, err := s.newElection(l, *id)
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func runCost(ctx context.Context, s setting, window time.Duration, runID string)
 			res.Err = err.Error()
 			return res
 		}
-		if es[i], err = election.New(l, role, s.electionOptions()...); err != nil {
+		if es[i], err = s.newElection(l, role); err != nil {
 			res.Err = err.Error()
 			return res
 		}

@@ -117,7 +117,7 @@ func crashOnce(ctx context.Context, s setting, name string) (crashSample, error)
 	if err != nil {
 		return crashSample{}, err
 	}
-	e, err := election.New(l, "standby", s.electionOptions()...)
+	e, err := s.newElection(l, "standby")
 	if err != nil {
 		return crashSample{}, err
 	}

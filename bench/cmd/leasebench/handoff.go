@@ -59,13 +59,13 @@ func newPair(kind string, s setting, name string) ([2]holder, error) {
 		id := fmt.Sprintf("side-%d", i)
 		switch kind {
 		case "election":
-			e, err := election.New(l, id, s.electionOptions()...)
+			e, err := s.newElection(l, id)
 			if err != nil {
 				return hs, err
 			}
 			hs[i] = electionHolder{e}
 		default:
-			m, err := mutex.New(l, s.mutexOptions(id)...)
+			m, err := s.newMutex(l, id)
 			if err != nil {
 				return hs, err
 			}

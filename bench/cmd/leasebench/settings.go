@@ -20,8 +20,8 @@ type setting struct {
 	LeaseS float64 `json:"lease_s"`
 	RenewS float64 `json:"renew_s"`
 	PollS  float64 `json:"poll_s"`
-	// MarginS is the renewer's effective safety margin: election and mutex
-	// do not expose it, so it is always the default L/5.
+	// MarginS is the renewer's effective safety margin: the settings do not
+	// set renewer.WithMargin, so it is always the default L/5.
 	MarginS float64 `json:"margin_s"`
 }
 
@@ -41,8 +41,8 @@ var (
 	// sliding), so it sleeps RetryPeriod*(1 + 1.2*U[0,1)) = 2..4.4 s, mean
 	// 3.2 s; our jitter is ±20% around P, so P = 3.2 s gives the same mean
 	// poll rate (2.56..3.84 s). The renew deadline (a leader stops 10 s after
-	// its renewals start failing) would be M = 5 s; election does not expose
-	// the margin, so M stays 3 s. M changes none of the figures measured
+	// its renewals start failing) would be M = 5 s; the settings leave the
+	// margin at its default, so M stays 3 s. M changes none of the figures measured
 	// here (it only matters when renewals fail).
 	settingClientGo = newSetting("client-go", 15*time.Second, 2*time.Second, 3200*time.Millisecond,
 		"client-go leaderelection defaults mapped onto leasehold: L 15 s, R 2 s (RetryPeriod), P 3.2 s ±20% (client-go sleeps 2..4.4 s, mean 3.2 s)")
@@ -57,14 +57,31 @@ func (s setting) String() string {
 	return fmt.Sprintf("%s (L %v, R %v, P %v ±20%%, M %v)", s.Name, d(s.LeaseS), d(s.RenewS), d(s.PollS), d(s.MarginS))
 }
 
-func (s setting) electionOptions() []election.Option {
-	return []election.Option{election.WithDuration(s.Lease), election.WithRenewInterval(s.Renew),
-		election.WithPollInterval(s.Poll)}
+// renewerOptions returns the renewer options of s for the holder id: the
+// identity and the timing (election and mutex take both from the Renewer).
+func (s setting) renewerOptions(id string) []renewer.Option {
+	return []renewer.Option{renewer.WithIdentity(id), renewer.WithDuration(s.Lease),
+		renewer.WithRenewInterval(s.Renew), renewer.WithPollInterval(s.Poll)}
 }
 
-func (s setting) mutexOptions(id string) []mutex.Option {
-	return []mutex.Option{mutex.WithDuration(s.Lease), mutex.WithRenewInterval(s.Renew),
-		mutex.WithPollInterval(s.Poll), mutex.WithIdentity(id)}
+// newElection returns candidate id of the election on l at s, over a
+// Renewer of its own.
+func (s setting) newElection(l renewer.Leaser, id string) (*election.Election, error) {
+	r, err := renewer.New(l, s.renewerOptions(id)...)
+	if err != nil {
+		return nil, err
+	}
+	return election.New(r)
+}
+
+// newMutex returns the Mutex of holder id on l at s, over a Renewer of its
+// own.
+func (s setting) newMutex(l renewer.Leaser, id string) (*mutex.Mutex, error) {
+	r, err := renewer.New(l, s.renewerOptions(id)...)
+	if err != nil {
+		return nil, err
+	}
+	return mutex.New(r)
 }
 
 func settingByName(name string) (setting, error) {
