@@ -12,6 +12,7 @@ import (
 
 	"github.com/leasehold/leasehold/election"
 	"github.com/leasehold/leasehold/internal/overlap"
+	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
@@ -27,13 +28,21 @@ type electCandidate struct {
 	link *leasetest.Faulty
 }
 
-func newElectCandidates(t *testing.T, name string, ids []string, opts ...election.Option) []*electCandidate {
+// newElectCandidates returns one candidate per id on the named container,
+// each with its own Renewer over its own link, with the renewer options
+// ropts (timing) after the identity and a logger to the test.
+func newElectCandidates(t *testing.T, name string, ids []string, ropts ...renewer.Option) []*electCandidate {
 	t.Helper()
 	var out []*electCandidate
 	for _, id := range ids {
 		link := leasetest.Wrap(newLeaser(t, name))
-		o := append([]election.Option{election.WithLogger(zaptest.NewLogger(t))}, opts...)
-		e, err := election.New(link, id, o...)
+		log := zaptest.NewLogger(t)
+		o := append([]renewer.Option{renewer.WithIdentity(id), renewer.WithLogger(log)}, ropts...)
+		r, err := renewer.New(link, o...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := election.New(r, election.WithLogger(log))
 		if err != nil {
 			t.Fatal(err)
 		}

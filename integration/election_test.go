@@ -31,7 +31,7 @@ func byID(t *testing.T, cs []*electCandidate, id string) *electCandidate {
 func TestElectionOneLeader(t *testing.T) {
 	t.Parallel()
 	name, _ := newContainer(t, "elect-one")
-	cs := newElectCandidates(t, name, []string{"a", "b", "c"}, election.WithPollInterval(300*time.Millisecond))
+	cs := newElectCandidates(t, name, []string{"a", "b", "c"}, renewer.WithPollInterval(300*time.Millisecond))
 	l := newElectLedger(t)
 	stop := runElection(t, cs, l, nil)
 
@@ -67,7 +67,7 @@ func TestElectionResignHandsOver(t *testing.T) {
 	t.Parallel()
 	const poll = 300 * time.Millisecond
 	name, _ := newContainer(t, "elect-resign")
-	cs := newElectCandidates(t, name, []string{"a", "b", "c"}, election.WithPollInterval(poll))
+	cs := newElectCandidates(t, name, []string{"a", "b", "c"}, renewer.WithPollInterval(poll))
 	l := newElectLedger(t)
 	runElection(t, cs, l, nil)
 
@@ -107,7 +107,7 @@ func TestElectionCrashedLeaderReplaced(t *testing.T) {
 		poll  = 500 * time.Millisecond
 	)
 	name, _ := newContainer(t, "elect-crash")
-	cs := newElectCandidates(t, name, []string{"a", "b", "c"}, election.WithPollInterval(poll))
+	cs := newElectCandidates(t, name, []string{"a", "b", "c"}, renewer.WithPollInterval(poll))
 	l := newElectLedger(t)
 	runElection(t, cs, l, nil)
 
@@ -145,7 +145,7 @@ func TestElectionTwentyTransitions(t *testing.T) {
 	t.Parallel()
 	const transitions = 20
 	name, _ := newContainer(t, "elect-twenty")
-	cs := newElectCandidates(t, name, []string{"a", "b", "c"}, election.WithPollInterval(200*time.Millisecond))
+	cs := newElectCandidates(t, name, []string{"a", "b", "c"}, renewer.WithPollInterval(200*time.Millisecond))
 	l := newElectLedger(t)
 	stop := runElection(t, cs, l, func(c *electCandidate) func(context.Context, int64) {
 		return func(ctx context.Context, _ int64) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leasehold/leasehold/mutex"
+	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 	"go.uber.org/zap"
 )
@@ -66,7 +67,11 @@ func BenchmarkMutexLocal(b *testing.B) {
 }
 
 func benchMutex(b *testing.B, l *leasetest.Faulty, id string) *mutex.Mutex {
-	m, err := mutex.New(l, mutex.WithIdentity(id), mutex.WithPollInterval(benchPoll), mutex.WithLogger(zap.NewNop()))
+	r, err := renewer.New(l, renewer.WithIdentity(id), renewer.WithPollInterval(benchPoll), renewer.WithLogger(zap.NewNop()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := mutex.New(r, mutex.WithLogger(zap.NewNop()))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,15 +13,22 @@ import (
 
 // newMutex returns a Mutex on the named container with its own SDK client,
 // as a separate process would have, logging to the test.
-func newMutex(t testing.TB, name string, opts ...mutex.Option) *mutex.Mutex {
+func newMutex(t testing.TB, name string, ropts []renewer.Option, opts ...mutex.Option) *mutex.Mutex {
 	t.Helper()
-	return newMutexOn(t, newLeaser(t, name), opts...)
+	return newMutexOn(t, newLeaser(t, name), ropts, opts...)
 }
 
-// newMutexOn returns a Mutex on l, logging to the test.
-func newMutexOn(t testing.TB, l renewer.Leaser, opts ...mutex.Option) *mutex.Mutex {
+// newMutexOn returns a Mutex on l through its own Renewer with the renewer
+// options ropts (identity, timing) and the mutex options opts, both
+// logging to the test.
+func newMutexOn(t testing.TB, l renewer.Leaser, ropts []renewer.Option, opts ...mutex.Option) *mutex.Mutex {
 	t.Helper()
-	m, err := mutex.New(l, append([]mutex.Option{mutex.WithLogger(zaptest.NewLogger(t))}, opts...)...)
+	log := zaptest.NewLogger(t)
+	r, err := renewer.New(l, append([]renewer.Option{renewer.WithLogger(log)}, ropts...)...)
+	if err != nil {
+		t.Fatalf("renewer.New: %v", err)
+	}
+	m, err := mutex.New(r, append([]mutex.Option{mutex.WithLogger(log)}, opts...)...)
 	if err != nil {
 		t.Fatalf("mutex.New: %v", err)
 	}

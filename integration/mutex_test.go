@@ -35,7 +35,7 @@ func TestMutexExclusion(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	for i := range instances {
-		m := newMutex(t, name, mutex.WithIdentity(fmt.Sprintf("instance-%d", i)), mutex.WithPollInterval(50*time.Millisecond))
+		m := newMutex(t, name, []renewer.Option{renewer.WithIdentity(fmt.Sprintf("instance-%d", i)), renewer.WithPollInterval(50 * time.Millisecond)})
 		for range goroutines {
 			wg.Go(func() {
 				for range rounds {
@@ -80,7 +80,7 @@ func TestMutexKilledHolderReplaced(t *testing.T) {
 	t.Parallel()
 	name, _ := newContainer(t, "mutex-kill")
 	k := leasetest.Wrap(newLeaser(t, name))
-	victim := newMutexOn(t, k, mutex.WithIdentity("victim"))
+	victim := newMutexOn(t, k, []renewer.Option{renewer.WithIdentity("victim")})
 	held, err := victim.Lock(t.Context())
 	if err != nil {
 		t.Fatalf("victim Lock: %v", err)
@@ -91,7 +91,7 @@ func TestMutexKilledHolderReplaced(t *testing.T) {
 	k.CutOff(errKilled)
 	killedAt := time.Now()
 
-	next := newMutex(t, name, mutex.WithIdentity("next"), mutex.WithPollInterval(250*time.Millisecond))
+	next := newMutex(t, name, []renewer.Option{renewer.WithIdentity("next"), renewer.WithPollInterval(250 * time.Millisecond)})
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	h, err := next.Lock(ctx)
@@ -127,13 +127,13 @@ func TestMutexKilledHolderReplaced(t *testing.T) {
 func TestMutexInfiniteLeaseRecovered(t *testing.T) {
 	t.Parallel()
 	name, _ := newContainer(t, "mutex-inf")
-	opts := []mutex.Option{
-		mutex.WithDuration(renewer.Infinite),
-		mutex.WithBreakOnTimeout(15 * time.Second), // 3 renew intervals of 5 s
-		mutex.WithPollInterval(500 * time.Millisecond),
+	ropts := []renewer.Option{
+		renewer.WithDuration(renewer.Infinite),
+		renewer.WithPollInterval(500 * time.Millisecond),
 	}
+	breakOnTimeout := mutex.WithBreakOnTimeout(15 * time.Second) // 3 renew intervals of 5 s
 	k := leasetest.Wrap(newLeaser(t, name))
-	crashed := newMutexOn(t, k, append(opts, mutex.WithIdentity("crashed"))...)
+	crashed := newMutexOn(t, k, append(ropts, renewer.WithIdentity("crashed")), breakOnTimeout)
 	held, err := crashed.Lock(t.Context())
 	if err != nil {
 		t.Fatalf("crashed Lock: %v", err)
@@ -144,7 +144,7 @@ func TestMutexInfiniteLeaseRecovered(t *testing.T) {
 	k.CutOff(errKilled)
 	killedAt := time.Now()
 
-	waiter := newMutex(t, name, append(opts, mutex.WithIdentity("waiter"))...)
+	waiter := newMutex(t, name, append(ropts, renewer.WithIdentity("waiter")), breakOnTimeout)
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
 	h, err := waiter.Lock(ctx)

@@ -70,6 +70,12 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
+	// One Renewer per process, used by its one Election or Mutex: the
+	// identity and timing are the renewer's.
+	r, err := renewer.New(l, renewer.WithIdentity(c.id), renewer.WithDuration(c.duration), renewer.WithPollInterval(c.poll))
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	resign := make(chan os.Signal, 1)
@@ -78,9 +84,9 @@ func run(c config) error {
 	w := &writer{c: c, rec: rec, client: &http.Client{Timeout: time.Second}}
 	switch c.mode {
 	case "election":
-		return runElection(ctx, c, l, w, resign)
+		return runElection(ctx, c, r, w, resign)
 	case "mutex":
-		return runMutex(ctx, c, l, w, resign)
+		return runMutex(ctx, c, r, w, resign)
 	}
 	return fmt.Errorf("-mode %q: want election or mutex", c.mode)
 }
@@ -88,8 +94,8 @@ func run(c config) error {
 // window returns the validity window L - M at the renewer's default margin.
 func (c config) window() time.Duration { return c.duration - c.duration/5 }
 
-func runElection(ctx context.Context, c config, l renewer.Leaser, w *writer, resign <-chan os.Signal) error {
-	e, err := election.New(l, c.id, election.WithDuration(c.duration), election.WithPollInterval(c.poll))
+func runElection(ctx context.Context, c config, r *renewer.Renewer, w *writer, resign <-chan os.Signal) error {
+	e, err := election.New(r)
 	if err != nil {
 		return err
 	}
@@ -130,8 +136,8 @@ func runElection(ctx context.Context, c config, l renewer.Leaser, w *writer, res
 	return nil
 }
 
-func runMutex(ctx context.Context, c config, l renewer.Leaser, w *writer, resign <-chan os.Signal) error {
-	m, err := mutex.New(l, mutex.WithIdentity(c.id), mutex.WithDuration(c.duration), mutex.WithPollInterval(c.poll))
+func runMutex(ctx context.Context, c config, r *renewer.Renewer, w *writer, resign <-chan os.Signal) error {
+	m, err := mutex.New(r)
 	if err != nil {
 		return err
 	}
