@@ -64,11 +64,16 @@ func runElect(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return report(stderr, "", err)
 	}
-	e, err := election.New(acct.leaser, id, election.WithDuration(duration), election.WithPollInterval(poll),
-		election.WithLogger(c.logger(stderr)))
+	log := c.logger(stderr)
+	flags := map[string]string{"lease duration": "--lease-duration", "poll interval": "--poll-interval", "identity": "--id"}
+	r, err := renewer.New(acct.leaser, renewer.WithIdentity(id), renewer.WithDuration(duration),
+		renewer.WithPollInterval(poll), renewer.WithLogger(log))
 	if err != nil {
-		return report(stderr, "", badOption("elect", err, map[string]string{
-			"lease duration": "--lease-duration", "poll interval": "--poll-interval", "identity": "--id"}))
+		return report(stderr, "", badOption("elect", err, flags))
+	}
+	e, err := election.New(r, election.WithLogger(log))
+	if err != nil {
+		return report(stderr, "", badOption("elect", err, flags))
 	}
 	what := "elect " + name
 

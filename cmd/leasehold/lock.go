@@ -76,18 +76,23 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return report(stderr, "", err)
 	}
-	opts := []mutex.Option{
-		mutex.WithDuration(duration),
-		mutex.WithPollInterval(poll),
-		mutex.WithLogger(c.logger(stderr)),
+	log := c.logger(stderr)
+	ropts := []renewer.Option{
+		renewer.WithDuration(duration),
+		renewer.WithPollInterval(poll),
+		renewer.WithLogger(log),
 	}
 	if id != "" {
-		opts = append(opts, mutex.WithIdentity(id))
+		ropts = append(ropts, renewer.WithIdentity(id))
 	}
-	m, err := mutex.New(acct.leaser, opts...)
+	flags := map[string]string{"lease duration": "--lease-duration", "poll interval": "--poll-interval", "identity": "--id"}
+	r, err := renewer.New(acct.leaser, ropts...)
 	if err != nil {
-		return report(stderr, "", badOption("lock", err, map[string]string{
-			"lease duration": "--lease-duration", "poll interval": "--poll-interval", "identity": "--id"}))
+		return report(stderr, "", badOption("lock", err, flags))
+	}
+	m, err := mutex.New(r, mutex.WithLogger(log))
+	if err != nil {
+		return report(stderr, "", badOption("lock", err, flags))
 	}
 
 	sigs, stopSigs := notifySignals()
