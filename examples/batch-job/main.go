@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/leasehold/leasehold/mutex"
+	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
@@ -78,11 +79,15 @@ func run(ctx context.Context, s settings, log *zap.Logger) error {
 	if err != nil {
 		return err
 	}
-	opts := []mutex.Option{mutex.WithLogger(log)}
+	ropts := []renewer.Option{renewer.WithLogger(log)}
 	if s.id != "" {
-		opts = append(opts, mutex.WithIdentity(s.id))
+		ropts = append(ropts, renewer.WithIdentity(s.id))
 	}
-	m, err := mutex.New(l, opts...)
+	r, err := renewer.New(l, ropts...)
+	if err != nil {
+		return err
+	}
+	m, err := mutex.New(r, mutex.WithLogger(log))
 	if err != nil {
 		return err
 	}

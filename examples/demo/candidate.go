@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/renewer"
 )
 
 // event is one line a candidate writes on its stdout for the demo to show.
@@ -54,8 +55,12 @@ func runCandidate(args []string) error {
 	}
 	log := newLogger(s.verbose)
 	defer func() { _ = log.Sync() }()
-	e, err := election.New(l, *name, election.WithDuration(s.lease), election.WithPollInterval(s.poll),
-		election.WithLogger(log))
+	r, err := renewer.New(l, renewer.WithIdentity(*name), renewer.WithDuration(s.lease),
+		renewer.WithPollInterval(s.poll), renewer.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	e, err := election.New(r, election.WithLogger(log))
 	if err != nil {
 		return err
 	}

@@ -108,7 +108,12 @@ func runDemo(args []string) error {
 	}
 	// The candidates' options, checked here once, with the library's own
 	// messages; the election also tells the timing they add up to.
-	e, err := election.New(l, "demo", election.WithDuration(s.lease), election.WithPollInterval(s.poll))
+	r, err := renewer.New(l, renewer.WithIdentity("demo"), renewer.WithDuration(s.lease),
+		renewer.WithPollInterval(s.poll))
+	if err != nil {
+		return err
+	}
+	e, err := election.New(r)
 	if err != nil {
 		return err
 	}

@@ -138,8 +138,14 @@ func run(args []string) error {
 	}
 	defer func() { _ = log.Sync() }()
 	log = log.With(zap.String("replica", o.id))
-	e, err := election.New(l, o.id, election.WithDuration(o.lease), election.WithPollInterval(o.poll),
-		election.WithLogger(log.Named("election")))
+	// The renewer holds the lease, with this replica's identity and timing;
+	// the election campaigns, leads and stands by through it.
+	r, err := renewer.New(l, renewer.WithIdentity(o.id), renewer.WithDuration(o.lease),
+		renewer.WithPollInterval(o.poll), renewer.WithLogger(log.Named("renewer")))
+	if err != nil {
+		return err
+	}
+	e, err := election.New(r, election.WithLogger(log.Named("election")))
 	if err != nil {
 		return err
 	}
