@@ -168,9 +168,10 @@ func (r *Renewer) poll(ctx context.Context, a *attempt, w Watcher) (*Lease, erro
 	}
 	st, err := r.Inspect(ctx)
 	v := w(st, err)
+	// A failed read decides nothing: unless the watcher stands aside, the
+	// acquire attempt does (it may create a missing container, and it
+	// answers a refused credential or a missing container for good).
 	switch {
-	case err != nil && Permanent(err):
-		return nil, err
 	case err == nil && st.Held() && v.Break != "":
 		if _, berr := r.Break(ctx, v.Break); berr != nil {
 			return nil, berr

@@ -86,3 +86,32 @@ func TestAcquireWonAsContextEndsHoldsNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestAcquireWatchingReadFails: a read that fails, even for good (the
+// container is missing), does not end a watching Acquire: the acquire
+// attempt decides, as it may create the container.
+func TestAcquireWatchingReadFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := leasetest.New()
+		c.SetBefore(func(_ context.Context, call leasetest.Call) error {
+			if call.Op == leasetest.OpProperties && c.Calls(leasetest.OpAcquire) == 0 {
+				return renewer.ErrContainerNotFound
+			}
+			return nil
+		})
+		var errs int
+		ls, err := newRenewer(t, c, "a").Acquire(t.Context(), renewer.Watching(func(_ renewer.Status, err error) renewer.Verdict {
+			if err != nil {
+				errs++
+			}
+			return renewer.Verdict{}
+		}))
+		if err != nil {
+			t.Fatalf("Acquire after a failed read = %v, want the lease", err)
+		}
+		defer ls.Release(context.Background())
+		if errs != 1 {
+			t.Errorf("watcher saw %d read errors, want 1", errs)
+		}
+	})
+}
