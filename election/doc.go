@@ -1,8 +1,9 @@
 // Package election is leader election among replicas of a service, on the
 // lease of one Azure Blob Storage container: whoever holds the lease leads.
 //
-// Each replica makes a candidate with [New] (or [NewFromContainer]) and its
-// own identity, then either calls [Election.Run] with [Callbacks], or
+// Each replica makes a candidate with [New] over a renewer.Renewer of its
+// own (which carries the replica's identity and the lease timing), then
+// either calls [Election.Run] with [Callbacks], or
 // drives the campaign itself with [Election.Campaign] and
 // [Leadership.Resign]. Anyone can ask who leads with [Election.Leader] or
 // follow it with [Election.Observe]. [Election.Check] and

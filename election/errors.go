@@ -29,7 +29,7 @@ var (
 	// interval plus the tolerance.
 	ErrRenewalOverdue = errors.New("election: lease renewal overdue")
 	// ErrInvalidOption is renewer.ErrInvalidOption: every bad option or
-	// argument of New and NewFromContainer is a *renewer.OptionError,
+	// argument of New is a *renewer.OptionError,
 	// which matches it and names the field, the value and the rule.
 	ErrInvalidOption = renewer.ErrInvalidOption
 )

@@ -3,7 +3,8 @@
 // must take turns. Whoever holds the container's active lease holds the
 // lock.
 //
-//	m, err := mutex.NewFromContainer(cc)           // or mutex.New(leaser)
+//	r, err := renewer.New(leaser, renewer.WithIdentity(host)) // leaser: azlease or leasetest
+//	m, err := mutex.New(r)
 //	held, err := m.Lock(ctx)                        // blocks until held
 //	defer held.Unlock(held.Context())               // waits for the release
 //	doWork(held.Context(), held.Term())             // stop when the context is done

@@ -26,7 +26,8 @@ type config struct {
 	timing       renewer.Timing // the renewer's validated timing
 }
 
-// WithLogger sets the logger, also passed to the renewer. Breaks are logged
+// WithLogger sets the mutex's logger (the renewer has its own:
+// renewer.WithLogger). Breaks are logged
 // at Warn with what was broken and why. Default: no logging; nil means the
 // default.
 func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
