@@ -68,7 +68,7 @@ func (p Plan) Bounds(released map[Holder][]time.Duration) Bounds {
 // Check returns the violations of hs, judged in start order (as Run returns
 // it; Check sorts a copy; #n in a violation is an index in that order):
 // (a) two holdings whose intervals [Start, End) overlap on storage's
-// timeline; (b) a fencing number (Term, Seq) not strictly greater
+// timeline; (b) a fencing number (Term) not strictly greater
 // than the previous holding's; (c) a span of more than b.Gap within
 // [b.Quiet, b.End) with no holder.
 func Check(hs History, b Bounds) []Violation {
@@ -108,9 +108,9 @@ func Check(hs History, b Bounds) []Violation {
 		}
 		if i > 0 {
 			p := hs[i-1]
-			if h.Term < p.Term || h.Term == p.Term && h.Seq <= p.Seq {
-				vs = append(vs, Violation{"fencing", fmt.Sprintf("#%d %v has fencing number (%d, %d), not above #%d's (%d, %d)",
-					i, h, h.Term, h.Seq, i-1, p.Term, p.Seq)})
+			if h.Term <= p.Term {
+				vs = append(vs, Violation{"fencing", fmt.Sprintf("#%d %v has fencing number %d, not above #%d's %d",
+					i, h, h.Term, i-1, p.Term)})
 			}
 		}
 	}

@@ -19,10 +19,9 @@ type Holding struct {
 	Inc       int    // incarnation: restarts so far
 	Kind      Kind
 	Goroutine int // the mutex goroutine; 0 otherwise
-	// Term and Seq are the fencing number, compared as a pair: Seq is the
-	// local hand-over count of a mutex token (term<<20 | seq) and 0 when
-	// the fencing number is the term itself.
-	Term, Seq  int64
+	// Term is the fencing number: the term of the holding (a mutex's
+	// local hand-overs are holdings of their own, each with the next term).
+	Term       int64
 	Start, End time.Duration
 	Ended      bool   // End was recorded; else the run ended first
 	TimedOut   bool   // lost at its validity deadline, on the holder's clock
@@ -38,7 +37,7 @@ func (h Holding) String() string {
 	if h.Kind == KindMutex {
 		who += fmt.Sprintf(" g%d", h.Goroutine)
 	}
-	return fmt.Sprintf("%-22s term %d seq %d [%v, %s)%s", who, h.Term, h.Seq, h.Start, end, why)
+	return fmt.Sprintf("%-22s term %d [%v, %s)%s", who, h.Term, h.Start, end, why)
 }
 
 // History is the holdings of one run, in start order.
@@ -90,7 +89,7 @@ func (r *recorder) history() History {
 	}
 	slices.SortStableFunc(hs, func(a, b Holding) int {
 		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Proc, b.Proc), cmp.Compare(a.Inc, b.Inc),
-			cmp.Compare(a.Goroutine, b.Goroutine), cmp.Compare(a.Term, b.Term), cmp.Compare(a.Seq, b.Seq))
+			cmp.Compare(a.Goroutine, b.Goroutine), cmp.Compare(a.Term, b.Term))
 	})
 	return hs
 }

@@ -324,7 +324,7 @@ func (w *world) lockLoop(ctx context.Context, m *mutex.Mutex, base Holding, r *m
 			continue
 		}
 		h := base
-		h.Term, h.Seq = fencing(held)
+		h.Term = held.Term()
 		w.track(held.Context(), h)
 		if !holdFor(ctx, held.Context(), between(r, 0, 10*time.Second)) {
 			if errors.Is(context.Cause(ctx), errStop) {
@@ -335,15 +335,4 @@ func (w *world) lockLoop(ctx context.Context, m *mutex.Mutex, base Holding, r *m
 		_ = held.Unlock(context.Background())
 		wait.Sleep(ctx, between(r, 0, 2*time.Second))
 	}
-}
-
-// fencing returns a mutex holding's fencing number as (term, seq): today
-// the token is term<<20 | seq; once the token is the term itself (or the
-// Held has no Token), seq is 0.
-func fencing(h *mutex.Held) (term, seq int64) {
-	term = h.Term()
-	if t, ok := any(h).(interface{ Token() int64 }); ok && t.Token() != term && t.Token()>>20 == term {
-		return term, t.Token() & (1<<20 - 1)
-	}
-	return term, 0
 }
