@@ -93,8 +93,8 @@ func (ld *Leadership) Deadline() time.Time { return ld.lease.Deadline() }
 // Resign waits for the release, bounded by ctx. The natural call in a
 // defer, Resign(ld.Context()), works too: a context that Resign's own
 // cancellation ends (the leadership context, or one derived from it) does
-// not cut the wait short; Resign then waits without it, bounded by twice
-// the renewer's call timeout (see renewer.WithCallTimeout).
+// not cut the wait short; Resign then waits without it, bounded by the
+// release's own bound (renewer.Timing.ReleaseBound).
 //
 // Under Run, Run does the release, once OnElected has returned (see
 // Callbacks), so that nobody else leads while OnElected winds down: Resign
@@ -131,7 +131,7 @@ func (ld *Leadership) Resign(ctx context.Context) error {
 	}
 	if own {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*ld.e.timing.CallTimeout)
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), ld.e.timing.ReleaseBound())
 		defer cancel()
 	}
 	return ld.release(ctx)

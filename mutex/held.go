@@ -78,7 +78,7 @@ func (h *Held) Deadline() time.Time { return h.lease.Deadline() }
 // The natural call in a defer, Unlock(h.Context()), works: a context that
 // Unlock's own cancellation ends (the Held's context, or one derived from
 // it) does not cut the wait short; Unlock then waits without it, bounded
-// by twice the renewer's call timeout.
+// by the release's own bound (renewer.Timing.ReleaseBound).
 //
 // Unlock returns nil if the lock was held until now; an error wrapping
 // ErrLost if it had been lost before; ErrUnlocked if Unlock was already
@@ -90,7 +90,7 @@ func (h *Held) Unlock(ctx context.Context) error {
 	}
 	if own, _ := ctx.Value(heldKey{}).(*Held); own == h {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*h.m.cfg.timing.CallTimeout)
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), h.m.cfg.timing.ReleaseBound())
 		defer cancel()
 	}
 	lost := context.Cause(h.ctx) // nil unless the lease ended first

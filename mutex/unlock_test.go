@@ -56,6 +56,39 @@ func TestUnlockOwnContext(t *testing.T) {
 	}
 }
 
+// TestUnlockOwnContextWaitsForEveryTry: with storage cut off (every
+// release try hangs until its call times out), Unlock(h.Context()) waits
+// for all of the release's tries, whose bound is Timing.ReleaseBound, and
+// returns nil; it does not give up after the first tries.
+func TestUnlockOwnContextWaitsForEveryTry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := leasetest.New()
+		c.SetBefore(func(ctx context.Context, call leasetest.Call) error {
+			if call.Op == leasetest.OpRelease {
+				<-ctx.Done() // no answer: the try times out
+				return ctx.Err()
+			}
+			return nil
+		})
+		m := newMutex(t, c, nil)
+		h := mustLock(t, m)
+		start := time.Now()
+		if err := h.Unlock(h.Context()); err != nil {
+			t.Errorf("Unlock(own context) with storage cut off = %v, want nil", err)
+		}
+		if got := c.Calls(leasetest.OpRelease); got != 3 {
+			t.Errorf("release tries = %d, want 3", got)
+		}
+		defaults, err := renewer.New(leasetest.New())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took, bound := time.Since(start), defaults.Timing().ReleaseBound(); took > bound {
+			t.Errorf("Unlock took %v, more than the release bound %v", took, bound)
+		}
+	})
+}
+
 // TestUnlockOwnContextHandsOver checks Unlock(h.Context()) with another
 // goroutine of the Mutex waiting: the lock passes to it.
 func TestUnlockOwnContextHandsOver(t *testing.T) {

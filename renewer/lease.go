@@ -99,8 +99,9 @@ func (ls *Lease) Deadline() time.Time {
 // Release stops the holder first (the context is cancelled with
 // ErrReleased), then releases the lease so that another holder can acquire
 // it at once, and waits for the background goroutine, or for ctx. The
-// release call is bounded by the call timeout; if it fails, the lease
-// expires by itself and the failure is logged.
+// release is tried up to three times while its answer is transient, in all
+// at most Timing.ReleaseBound; if it fails, the lease expires by itself and
+// the failure is logged.
 //
 // Release returns nil if the lease was held until released (or handed
 // over), or the loss cause (wrapping ErrLeaseLost) if it had been lost

@@ -287,8 +287,9 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 }
 
 // giveUp ends an attempt that holds nothing: if an acquire of its ID may
-// have been applied, it releases that ID, bounded by a fresh call timeout,
-// so that no lease stays granted to no one. A release with the attempt's
+// have been applied, it releases that ID (at most Timing.ReleaseBound, so
+// an Acquire may return that much after its ctx ended), so that no lease
+// stays granted to no one. A release with the attempt's
 // own ID can only touch a lease of that ID. (A late acquire that reaches
 // storage after this release still takes the lease for one duration, held
 // by no one; an infinite one needs break-on-timeout.)
@@ -301,9 +302,6 @@ func (a *attempt) giveUp() {
 		a.r.log.Debug("release after an uncertain acquire failed", zap.Error(err))
 	}
 }
-
-// releaseTries bounds the tries of one release.
-const releaseTries = 3
 
 // releaseRetired releases the lease under id, an ID that no holding will
 // use again, trying again (up to releaseTries times, each bounded by the
@@ -378,8 +376,7 @@ func Inspect(ctx context.Context, l Leaser) (Status, error) {
 // not a count, ends the retries.
 func (r *Renewer) newBackOff(rnd wait.Source) backoff.BackOff {
 	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = min(200*time.Millisecond, max(10*time.Millisecond, r.cfg.RenewInterval/10))
-	b.MaxInterval = max(b.InitialInterval, r.cfg.RenewInterval/4)
+	b.InitialInterval, b.MaxInterval = r.cfg.retryIntervals()
 	b.RandomizationFactor = 0 // jittered by rnd, so that a seed fixes it
 	b.Multiplier = 2
 	b.MaxElapsedTime = 0

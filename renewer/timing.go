@@ -134,3 +134,24 @@ func (t Timing) Validate() error {
 	}
 	return nil
 }
+
+// releaseTries bounds the tries of one release (see Timing.ReleaseBound).
+const releaseTries = 3
+
+// retryIntervals are the first and the longest pause, before their ±50%
+// jitter, between retries of calls made under a lease and of a release.
+func (t Timing) retryIntervals() (initial, longest time.Duration) {
+	initial = min(200*time.Millisecond, max(10*time.Millisecond, t.RenewInterval/10))
+	return initial, max(initial, t.RenewInterval/4)
+}
+
+// ReleaseBound is the longest one release of a lease can take: up to three
+// tries while the answer is transient (a try whose caller gave up may never
+// reach storage), each bounded by the call timeout, with the jittered
+// pauses between them. Code that waits for a release without a deadline of
+// its own (election's Resign, the mutex's Unlock with the holding's own
+// context) waits this long at most.
+func (t Timing) ReleaseBound() time.Duration {
+	_, longest := t.retryIntervals()
+	return releaseTries*t.CallTimeout + (releaseTries-1)*longest*3/2
+}

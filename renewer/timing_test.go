@@ -130,3 +130,25 @@ func TestTiming(t *testing.T) {
 		t.Errorf("Validate of a zero margin: %s", m)
 	}
 }
+
+// TestReleaseBound: three tries of the call timeout with the longest
+// jittered pauses between them.
+func TestReleaseBound(t *testing.T) {
+	tests := []struct {
+		name string
+		give renewer.Timing
+		want time.Duration
+	}{
+		{name: "defaults", give: renewer.Timing{RenewInterval: 5 * time.Second, CallTimeout: 2500 * time.Millisecond},
+			want: 3*2500*time.Millisecond + 2*1875*time.Millisecond},
+		{name: "short renew interval", give: renewer.Timing{RenewInterval: 40 * time.Millisecond, CallTimeout: 100 * time.Millisecond},
+			want: 3*100*time.Millisecond + 2*15*time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.give.ReleaseBound(); got != tt.want {
+				t.Errorf("ReleaseBound = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
