@@ -50,8 +50,8 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 		default:
 			failed++
 		}
-		if err == nil && !st.Held() && time.Now().Before(notBefore) {
-			e.log.Debug("lease free; standing aside after resigning")
+		if time.Now().Before(notBefore) { // a held lease is waited for anyway
+			e.log.Debug("standing aside after resigning")
 			return renewer.Verdict{StandAside: true}
 		}
 		return renewer.Verdict{}

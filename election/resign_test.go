@@ -229,3 +229,49 @@ func TestLeadershipDeadline(t *testing.T) {
 		}
 	})
 }
+
+// TestRunStandsAsideAfterResignWhenReadsFail: after a Resign, Run makes no
+// acquire attempt for two poll intervals even when its reads of the lease
+// fail, so that a standby takes over; it does not take the failed read as
+// leave to acquire at once.
+func TestRunStandsAsideAfterResignWhenReadsFail(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := leasetest.New()
+		var mu sync.Mutex
+		failReads := false
+		c.SetBefore(func(_ context.Context, call leasetest.Call) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if call.Op == leasetest.OpProperties && failReads {
+				return renewer.ErrThrottled
+			}
+			return nil
+		})
+		e := newCandidate(t, c, "a")
+		ctx, cancel := context.WithCancel(t.Context())
+		elected := make(chan struct{}, 2)
+		done := make(chan error, 1)
+		go func() {
+			done <- e.Run(ctx, election.Callbacks{OnElected: func(lctx context.Context, _ int64) {
+				elected <- struct{}{}
+				<-lctx.Done()
+			}})
+		}()
+		<-elected
+		mu.Lock()
+		failReads = true
+		mu.Unlock()
+		before := c.Calls(leasetest.OpAcquire)
+		if err := e.Resign(t.Context()); err != nil {
+			t.Fatalf("Resign: %v", err)
+		}
+		time.Sleep(2*e.Timing().PollInterval - 100*time.Millisecond)
+		if got := c.Calls(leasetest.OpAcquire) - before; got != 0 {
+			t.Errorf("acquire attempts within two poll intervals of the Resign = %d, want 0", got)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	})
+}
