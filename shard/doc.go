@@ -57,9 +57,9 @@
 //   - A member that dies drops out within L: its member lease and its
 //     partitions' leases expire, and the others own every partition again
 //     within L + 1.2 P (plus a few round trips) of its last renew. A member
-//     that leaves gracefully (Run's context ends) releases its member lease
-//     first and each partition once its handler returned; the others take
-//     them at their next poll.
+//     that leaves gracefully (Run's context ends) cancels its handlers,
+//     releases its member lease, and releases each partition once its
+//     handler returned; the others take them at their next poll.
 //   - Bad input (no partitions, duplicate names, an identity already live)
 //     is refused with a clear error; nothing panics.
 //

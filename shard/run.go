@@ -34,9 +34,9 @@ var errRejoin = fmt.Errorf("member lease lost; the member gives its partitions u
 // ErrMemberLive. If the member loses its member lease, it cancels every
 // handler, gives its partitions up once they returned, and joins again.
 //
-// When ctx ends, Run releases its member lease (the others count one member
-// fewer at their next poll), cancels every handler's context (cause
-// wrapping renewer.ErrReleased), releases each partition once its handler
+// When ctx ends, Run cancels every handler's context (cause wrapping
+// renewer.ErrReleased), releases its member lease (the others count one
+// member fewer at their next poll) and each partition once its handler
 // returned, and returns nil once all have. It returns an error early only
 // when it cannot go on: a nil handler, renewer.ErrInUse (Run is already
 // running), ErrMemberLive, or answers no retry can change (see
@@ -71,8 +71,8 @@ func (m *Member) Run(ctx context.Context, h Handler) error {
 		m.balance(ctx, ml, h, &handlers)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.timing.ReleaseBound())
 		if ctx.Err() != nil {
-			_ = ml.Release(rctx) // the others count one member fewer at once
-			m.dropAll(errLeft)
+			m.dropAll(errLeft)   // handlers stop now; each partition is released once its handler returned
+			_ = ml.Release(rctx) // meanwhile: the others count one member fewer at their next poll
 			cancel()
 			handlers.Wait()
 			m.log.Info("left the group")

@@ -33,7 +33,8 @@ type link struct {
 	p     *procPlan
 	id    uint64 // process number
 	inc   uint64 // incarnation
-	dead  atomic.Bool
+	dead  *atomic.Bool
+	salt  uint64 // a group lease's: tells the draws of its requests from those of the incarnation's other leases; 0 for the main container
 }
 
 var _ renewer.Leaser = (*link)(nil)
@@ -61,6 +62,9 @@ func (l *link) send(ctx context.Context, op uint64, apply func(context.Context) 
 	}
 	now := l.w.since()
 	r := newRand(l.w.plan.Seed, l.id, l.inc, op, uint64(now))
+	if l.salt != 0 {
+		r = newRand(l.w.plan.Seed, l.id, l.inc, op, uint64(now), l.salt)
+	}
 	faulty := now < FaultPhase
 	send := now
 	if w, ok := inAny(l.p.Pauses, send); ok {
