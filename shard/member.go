@@ -227,6 +227,12 @@ func (m *Member) read(ctx context.Context) group {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			s, err := r.Inspect(ctx)
+			if errors.Is(err, renewer.ErrContainerNotFound) {
+				// No container (or blob) yet: no lease. The acquire creates it
+				// if the Leaser does (azlease.Options.CreateContainer), or
+				// answers the same error, which Run returns.
+				s, err = renewer.Status{State: renewer.StateAvailable}, nil
+			}
 			if err != nil {
 				fail(err)
 				return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -276,4 +277,63 @@ func TestShares(t *testing.T) {
 			break
 		}
 	}
+}
+
+// creating is a Leaser whose container does not exist until the first
+// acquire creates it, as azlease's with CreateContainer.
+type creating struct {
+	renewer.Leaser
+	mu      sync.Mutex
+	created bool
+}
+
+func (c *creating) Acquire(ctx context.Context, id string, d time.Duration) (string, error) {
+	c.mu.Lock()
+	c.created = true
+	c.mu.Unlock()
+	return c.Leaser.Acquire(ctx, id, d)
+}
+
+func (c *creating) Properties(ctx context.Context) (renewer.Properties, error) {
+	c.mu.Lock()
+	created := c.created
+	c.mu.Unlock()
+	if !created {
+		return renewer.Properties{}, fmt.Errorf("properties: %w (HTTP 404)", renewer.ErrContainerNotFound)
+	}
+	return c.Leaser.Properties(ctx)
+}
+
+// TestMissingContainers: leases whose containers do not exist yet read as
+// free, and the member's acquires create them.
+func TestMissingContainers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAccount()
+		var mu sync.Mutex
+		ls := map[string]*creating{}
+		leasers := func(name string) (renewer.Leaser, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if ls[name] == nil {
+				ls[name] = &creating{Leaser: a.container(name)}
+			}
+			return ls[name], nil
+		}
+		m, err := shard.New("g", []string{"a", "b"}, leasers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		got := make(chan string, 2)
+		done := make(chan error, 1)
+		go func() {
+			done <- m.Run(ctx, func(ctx context.Context, p shard.Partition) { got <- p.Name; <-ctx.Done() })
+		}()
+		<-got
+		<-got
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
 }
