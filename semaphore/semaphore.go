@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,13 +134,13 @@ func (s *Semaphore) Acquire(ctx context.Context) (*Held, error) {
 		case h != nil:
 			return h, nil
 		case ctx.Err() != nil:
-			return nil, fmt.Errorf("semaphore: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
+			return nil, fmt.Errorf("semaphore: acquire: %w (last attempt: %s)", context.Cause(ctx), lastAttempt(err))
 		case renewer.Permanent(err):
 			return nil, err
 		}
 		s.log.Debug("no slot free; polling", zap.Error(err))
 		if !wait.Sleep(ctx, src.Jitter(s.timing.PollInterval)) {
-			return nil, fmt.Errorf("semaphore: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
+			return nil, fmt.Errorf("semaphore: acquire: %w (last attempt: %s)", context.Cause(ctx), lastAttempt(err))
 		}
 	}
 }
@@ -185,7 +186,7 @@ func (s *Semaphore) pass(ctx context.Context) (*Held, error) {
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	return nil, fmt.Errorf("semaphore: %w: all %d slots of %q are taken", renewer.ErrLeaseHeld, k, s.name)
+	return nil, fmt.Errorf("semaphore: all %d slots of %q are taken: %w", k, s.name, renewer.ErrLeaseHeld)
 }
 
 // claim marks sl used by an attempt of this Semaphore, unless a holding or
@@ -226,6 +227,15 @@ func (s *Semaphore) Status(ctx context.Context) ([]renewer.Status, error) {
 		out[i] = st
 	}
 	return out, nil
+}
+
+// lastAttempt is err's message for the parenthesis of Acquire's error when
+// its ctx ends, without a second "semaphore: ".
+func lastAttempt(err error) string {
+	if err == nil {
+		return "none"
+	}
+	return strings.TrimPrefix(err.Error(), "semaphore: ")
 }
 
 // pick draws a slot index in [0, k) from src.

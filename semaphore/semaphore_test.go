@@ -291,3 +291,50 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("Leasers error: got %v", err)
 	}
 }
+
+// TestAcquireCancelled: an Acquire whose ctx ends while every slot is held
+// returns ctx's cause and holds nothing; a local waiter queued behind it
+// gets the next free slot.
+func TestAcquireCancelled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAccount()
+		holder := newSem(t, &proc{a: a}, "one", 1, "holder")
+		s := newSem(t, &proc{a: a}, "one", 1, "local")
+		h, err := holder.Acquire(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+		defer cancel()
+		first := make(chan error, 1)
+		go func() {
+			_, err := s.Acquire(ctx)
+			first <- err
+		}()
+		synctest.Wait()
+		second := make(chan *semaphore.Held, 1)
+		go func() {
+			h, err := s.Acquire(t.Context())
+			if err != nil {
+				t.Error(err)
+			}
+			second <- h
+		}()
+		if err := <-first; !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("cancelled Acquire: %v, want DeadlineExceeded", err)
+		} else {
+			t.Log(err)
+		}
+		if err := h.Release(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		h2 := <-second
+		if h2 == nil {
+			t.FailNow()
+		}
+		if st, err := s.Status(t.Context()); err != nil || st[0].Holder != "local" || st[0].Term != 2 {
+			t.Errorf("Status: %+v, %v; want local holding term 2", st, err)
+		}
+		_ = h2.Release(t.Context())
+	})
+}

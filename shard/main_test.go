@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,9 +45,10 @@ func (a *account) container(name string) *leasetest.Container {
 // proc is one process's view of the account, through a Faulty per lease,
 // so that the test can cut the process off (a crash).
 type proc struct {
-	a  *account
-	mu sync.Mutex
-	fs []*leasetest.Faulty
+	a     *account
+	mu    sync.Mutex
+	fs    []*leasetest.Faulty
+	names []string // of fs
 }
 
 func (p *proc) leasers(name string) (renewer.Leaser, error) {
@@ -54,7 +56,20 @@ func (p *proc) leasers(name string) (renewer.Leaser, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.fs = append(p.fs, f)
+	p.names = append(p.names, name)
 	return f, nil
+}
+
+// cut cuts the process off from the leases whose names have prefix (nil
+// err: restores them).
+func (p *proc) cut(prefix string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, f := range p.fs {
+		if strings.HasPrefix(p.names[i], prefix) {
+			f.CutOff(err)
+		}
+	}
 }
 
 var errCut = errors.New("test: process cut off")

@@ -337,3 +337,57 @@ func TestMissingContainers(t *testing.T) {
 		}
 	})
 }
+
+// TestMemberLeaseLost: a member cut off from its member lease only (its
+// partitions' leases still renew) loses it; it gives its partitions up
+// (handlers cancelled, leases released), joins again once it can, and the
+// group balances again, never with two owners of a partition.
+func TestMemberLeaseLost(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, 4)
+		w.start("a")
+		w.waitBalanced(5 * time.Second)
+		w.start("b")
+		w.waitBalanced(10 * time.Second)
+		before := w.starts.Load()
+		w.running["a"].p.cut("g-member-", errCut)
+		time.Sleep(20 * time.Second) // past a's validity deadline: the member lease is lost
+		if got := w.running["a"].m.Owned(); len(got) != 0 {
+			t.Errorf("a owns %v without its member lease", got)
+		}
+		w.running["a"].p.cut("g-member-", nil)
+		took := w.waitBalanced(20 * time.Second)
+		t.Logf("balanced %v after a could reach its member slots again: %v", took, w.owned())
+		if w.starts.Load() == before {
+			t.Error("no partition moved; want a's given up and taken again")
+		}
+		w.stopAll()
+		w.check()
+	})
+}
+
+// TestRunTwice: a second Run of one Member while the first runs is refused.
+func TestRunTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMember(t, &proc{a: newAccount()}, []string{"a"}, "one")
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx, func(ctx context.Context, p shard.Partition) { <-ctx.Done() }) }()
+		synctest.Wait()
+		if err := m.Run(ctx, func(context.Context, shard.Partition) {}); !errors.Is(err, renewer.ErrInUse) {
+			t.Errorf("second Run: %v, want ErrInUse", err)
+		}
+		v, err := m.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v.Members) != 1 || v.Members[0] != "one" || v.Owners["a"] != "one" {
+			t.Errorf("Status: %+v, want one member owning a", v)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+}
