@@ -191,7 +191,7 @@ type View struct {
 // timeout) and returns who is live and who owns which partition. It holds
 // nothing.
 func (m *Member) Status(ctx context.Context) (View, error) {
-	g := m.read(ctx)
+	g := m.read(ctx, true)
 	if g.err != nil {
 		return View{}, g.err
 	}
@@ -216,8 +216,9 @@ type group struct {
 // readers bounds the reads of one poll under way at once.
 const readers = 16
 
-// read reads every member slot and every partition, up to readers at once.
-func (m *Member) read(ctx context.Context) group {
+// read reads every member slot and, with parts, every partition, up to
+// readers at once.
+func (m *Member) read(ctx context.Context, parts bool) group {
 	g := group{slots: make([]renewer.Status, len(m.slots)), parts: make([]renewer.Status, len(m.parts)), partOK: make([]bool, len(m.parts))}
 	slotErr := make([]error, len(m.slots))
 	sem := make(chan struct{}, readers)
@@ -244,6 +245,9 @@ func (m *Member) read(ctx context.Context) group {
 		inspect(r, &g.slots[i], func(err error) { slotErr[i] = fmt.Errorf("shard: read member slot %d: %w", i, err) })
 	}
 	for i, p := range m.parts {
+		if !parts {
+			break
+		}
 		g.partOK[i] = true
 		inspect(p.r, &g.parts[i], func(error) { g.partOK[i] = false })
 	}

@@ -29,7 +29,7 @@ var errRejoin = fmt.Errorf("member lease lost; the member gives its partitions u
 // documentation for the rules.
 //
 // Joining takes a free member slot; while all N are taken, Run waits,
-// reading them every poll interval. If a member with the same identity is
+// reading them (N storage calls) every poll interval. If a member with the same identity is
 // live (its member lease is held), Run returns an error wrapping
 // ErrMemberLive. If the member loses its member lease, it cancels every
 // handler, gives its partitions up once they returned, and joins again.
@@ -91,7 +91,7 @@ func (m *Member) Run(ctx context.Context, h Handler) error {
 func (m *Member) join(ctx context.Context, first bool) (*renewer.Lease, int, error) {
 	n := len(m.slots)
 	for {
-		g := m.read(ctx)
+		g := m.read(ctx, false) // the member slots only
 		switch {
 		case ctx.Err() != nil:
 			return nil, 0, fmt.Errorf("shard: join: %w", context.Cause(ctx))
@@ -117,7 +117,7 @@ func (m *Member) join(ctx context.Context, first bool) (*renewer.Lease, int, err
 					}
 					// Two processes of one identity may have joined at once:
 					// read again, and give the slot back if the other did.
-					again := m.read(ctx)
+					again := m.read(ctx, false)
 					if k := m.liveAs(again.slots, i); again.err == nil && k >= 0 {
 						_ = ls.Release(context.WithoutCancel(ctx))
 						return nil, 0, fmt.Errorf("shard: join: %w: %q holds member slot %d of group %q", ErrMemberLive, m.id, k, m.group)
@@ -161,7 +161,7 @@ func (m *Member) balance(ctx context.Context, ml *renewer.Lease, h Handler, hand
 			return
 		case <-t.C:
 		}
-		g := m.read(ctx)
+		g := m.read(ctx, true)
 		if ctx.Err() != nil || ml.Context().Err() != nil {
 			return
 		}

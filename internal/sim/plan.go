@@ -110,7 +110,7 @@ type Plan struct {
 	Procs        []procPlan
 	Storms       []window // storage answers most requests 503 (unapplied)
 	Drift        float64  // storage's clock rate over the holders', minus 1: [0, MaxDrift]
-	// Group, in one seed in eight each, is a second set of processes
+	// Group, in one seed in sixteen each, is a second set of processes
 	// on leases of their own, beside Procs: semaphore holders
 	// (KindSemaphore, SemSlots slots) or shard members (KindShard,
 	// ShardParts partitions, ShardMembers member slots). Empty otherwise.
@@ -148,7 +148,7 @@ func NewPlan(seed uint64) Plan {
 	}
 	g := newRand(seed, 0x67a0)
 	kind, prefix := KindSemaphore, "s"
-	switch g.IntN(8) {
+	switch g.IntN(16) {
 	case 0:
 	case 1:
 		kind, prefix = KindShard, "h"
