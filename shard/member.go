@@ -38,7 +38,13 @@ type Partition struct {
 // Deadline returns the partition lease's current validity deadline, on
 // the local monotonic clock: the handler's context is cancelled at this
 // moment unless a renew succeeds first.
-func (p Partition) Deadline() time.Time { return p.lease.Deadline() }
+// A Partition not given by Run has no deadline: the zero time.
+func (p Partition) Deadline() time.Time {
+	if p.lease == nil {
+		return time.Time{}
+	}
+	return p.lease.Deadline()
+}
 
 // A Handler processes one partition for as long as its member owns it. It
 // must stop acting on the partition, and return soon, once ctx is done:
@@ -252,9 +258,8 @@ func (m *Member) read(ctx context.Context, parts bool) group {
 		inspect(p.r, &g.parts[i], func(error) { g.partOK[i] = false })
 	}
 	wg.Wait()
-	g.err = errors.Join(slotErr...)
-	if g.err != nil {
-		g.err = slotErr[slices.IndexFunc(slotErr, func(e error) bool { return e != nil })]
+	if i := slices.IndexFunc(slotErr, func(e error) bool { return e != nil }); i >= 0 {
+		g.err = slotErr[i]
 	}
 	for _, st := range g.slots {
 		if st.Held() && st.Holder != "" && !slices.Contains(g.members, st.Holder) {
