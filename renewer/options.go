@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 )
 
@@ -26,6 +27,7 @@ type config struct {
 	identitySet bool // WithIdentity was given, even with ""
 	heartbeat   bool
 	log         *zap.Logger
+	meters      metric.MeterProvider // nil: the global one
 }
 
 // WithDuration sets the lease duration L: whole seconds from 15 s to 60 s, or
@@ -96,8 +98,13 @@ func WithIdentity(id string) Option {
 // others can see it is alive. Always on for infinite leases.
 func WithHeartbeat(on bool) Option { return func(c *config) { c.heartbeat = on } }
 
-// WithLogger sets the logger: Info on acquire and release, Warn on loss and
-// break, Debug per renew. Default: no logging.
+// WithLogger sets a *zap.Logger (WithSlog sets a *log/slog one; the last
+// of the two given wins): Warn on a loss (with its cause), a break, a renew
+// that failed twice in a row and a failed release; Info on acquire, release
+// and hand-over; Debug per renew and per poll. Default (and nil): slog.Default(),
+// Warn and above only, so losses, breaks and persistent storage failures
+// reach stderr with no configuration and nothing is logged per renew. To
+// silence it, pass zap.NewNop().
 func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
 
 func defaultIdentity() string {
@@ -126,7 +133,7 @@ func newConfig(opts []Option) (config, error) {
 		c.identity = defaultIdentity()
 	}
 	if c.log == nil {
-		c.log = zap.NewNop()
+		c.log = defaultLogger()
 	}
 	if c.Duration == Infinite {
 		c.heartbeat = true

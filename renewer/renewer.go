@@ -25,6 +25,7 @@ type Renewer struct {
 	l   Leaser
 	cfg config
 	log *zap.Logger
+	obs *observability // metrics and storage contact (metrics.go); l counts its calls
 
 	mu        sync.Mutex // guards cur and acquiring
 	cur       *Lease     // the latest lease handed out, nil before the first
@@ -46,14 +47,15 @@ func New(l Leaser, opts ...Option) (*Renewer, error) {
 	if s, ok := l.(fmt.Stringer); ok {
 		log = log.With(zap.Stringer("container", s))
 	}
-	return &Renewer{l: l, cfg: cfg, log: log}, nil
+	obs := newObservability(l, cfg)
+	return &Renewer{l: metered{obs}, obs: obs, cfg: cfg, log: log}, nil
 }
 
 // Identity returns the identity the Renewer writes as holder.
 func (r *Renewer) Identity() string { return r.cfg.identity }
 
 // Leaser returns the Leaser the Renewer acts through.
-func (r *Renewer) Leaser() Leaser { return r.l }
+func (r *Renewer) Leaser() Leaser { return r.obs.raw }
 
 // TryAcquire makes one attempt to acquire the lease. It returns an error
 // wrapping ErrLeaseHeld if someone else holds it, and ErrInUse if this
@@ -102,6 +104,7 @@ func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, e
 	}
 	var ls *Lease
 	defer func() { r.end(ls) }()
+	defer r.obs.waiter()()
 	a := r.newAttempt(ctx)
 	for attempt := 1; ; attempt++ {
 		var err error
