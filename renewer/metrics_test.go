@@ -37,7 +37,7 @@ func points(t *testing.T, rd *sdkmetric.ManualReader) map[string]float64 {
 	key := func(name string, set attribute.Set) string {
 		var kv []string
 		for _, a := range set.ToSlice() {
-			kv = append(kv, string(a.Key)+"="+a.Value.Emit())
+			kv = append(kv, string(a.Key)+"="+a.Value.String())
 		}
 		sort.Strings(kv)
 		return name + "{" + strings.Join(kv, ",") + "}"
