@@ -217,7 +217,7 @@ func (ls *Lease) writeTerm(ctx context.Context, op string) error {
 			if err != nil {
 				return err
 			}
-			ls.term, ls.md = prev+1, withHolder(p.Metadata, ls.r.cfg.identity, prev+1, 0)
+			ls.term, ls.md = prev+1, withPayload(withHolder(p.Metadata, ls.r.cfg.identity, prev+1, 0), ls.r.cfg.payload)
 		}
 		if err := ls.r.l.SetMetadata(cctx, ls.id, ls.md); err != nil {
 			return fmt.Errorf("write term: %w", err)

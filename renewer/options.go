@@ -28,6 +28,7 @@ type config struct {
 	heartbeat   bool
 	log         *zap.Logger
 	meters      metric.MeterProvider // nil: the global one
+	payload     string               // published with the term (payload.go)
 }
 
 // WithDuration sets the lease duration L: whole seconds from 15 s to 60 s, or
@@ -143,6 +144,9 @@ func newConfig(opts []Option) (config, error) {
 		return config{}, err
 	}
 	if err := validateIdentity(c.identity); err != nil {
+		return config{}, err
+	}
+	if err := validatePayload(c.payload); err != nil {
 		return config{}, err
 	}
 	return c, nil
