@@ -43,6 +43,7 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 		observe(st, err)
 		switch {
 		case err == nil:
+			e.saw(st)
 			failed = 0
 		case failed%10 == 2: // Warn at the third failure in a row, then every tenth
 			failed++
@@ -77,7 +78,7 @@ func (e *Election) begin() error {
 	if e.busy || (e.cur != nil && e.cur.ctx.Err() == nil) {
 		return ErrInUse
 	}
-	e.busy = true
+	e.busy, e.began = true, time.Now()
 	return nil
 }
 

@@ -66,7 +66,7 @@ func New(r *renewer.Renewer, opts ...Option) (*Mutex, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Mutex{r: r, cfg: cfg, log: cfg.log.With(zap.String("identity", r.Identity()))}, nil
+	return &Mutex{r: r, cfg: cfg, log: cfg.log}, nil
 }
 
 // Lock blocks until the lock is held or ctx ends. While someone else holds
