@@ -139,6 +139,7 @@ func newObservability(l Leaser, cfg config) *observability {
 		metric.WithDescription("Acquire calls waiting for the lease")); err != nil {
 		o.waiting, _ = nm.Int64UpDownCounter(metricWaiting)
 	}
+	o.held.Record(context.Background(), 0, o.base) // a standby shows 0, not nothing
 	return o
 }
 
