@@ -181,7 +181,9 @@ func TestReadinessAndStandbyHealth(t *testing.T) {
 		if !errors.Is(err, election.ErrStorageUnreachable) || !strings.Contains(err.Error(), "bound") {
 			t.Errorf("standby cut off for %v (> bound %v): Check = %v, want ErrStorageUnreachable", time.Since(cutAt), bound, err)
 		}
-		if code, body := probe(b.HealthHandler(tolerance)); code != 500 || !strings.Contains(body, "storage not reached") {
+		code, body := probe(b.HealthHandler(tolerance))
+		t.Logf("cut standby /healthz: %d %s", code, body)
+		if code != 500 || !strings.Contains(body, "storage not reached") {
 			t.Errorf("cut standby health: %d %q, want 500 storage not reached", code, body)
 		}
 		if code, body := probe(b.ReadyHandler(tolerance)); code != 503 || !strings.Contains(body, "storage not reached") {
