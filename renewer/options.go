@@ -87,9 +87,14 @@ func WithPollInterval(d time.Duration) Option { return func(c *config) { c.PollI
 // also bounded by the validity deadline, whichever comes first.
 func WithCallTimeout(d time.Duration) Option { return func(c *config) { c.CallTimeout = d } }
 
-// WithIdentity sets the holder's identity, written to the container's
-// metadata on every acquisition so that others can see who holds the lease:
-// printable ASCII, at most 256 bytes. Default: hostname-pid.
+// WithIdentity names this holder. The identity is written with the term
+// into the container's metadata at every acquisition, so that everyone who
+// reads the lease sees who holds it (election.Leader.Identity, the CLI's
+// status, Status.Holder), and it labels this Renewer's logs and metrics.
+// Give each process (each replica, each job) its own: two holders with one
+// identity cannot be told apart by readers, though the lease still keeps
+// them from holding at once. Printable ASCII, at most 256 bytes, no leading
+// or trailing spaces. Default: hostname-pid.
 func WithIdentity(id string) Option {
 	return func(c *config) { c.identity, c.identitySet = id, true }
 }
