@@ -2,7 +2,6 @@ package election
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/leasehold/leasehold/internal/wait"
@@ -70,7 +69,7 @@ func (e *Election) Leader(ctx context.Context) (Leader, error) {
 	}
 	st, err := e.r.Inspect(ctx)
 	if err != nil {
-		return Leader{}, fmt.Errorf("election: leader: %w", err)
+		return Leader{}, err
 	}
 	l := e.saw(st)
 	if l == (Leader{}) {

@@ -130,7 +130,7 @@ func TestDefaultLoggerWarnOnly(t *testing.T) {
 		time.Sleep(2 * renewEvery)
 		c.SetBefore(func(_ context.Context, call leasetest.Call) error {
 			if call.Op == leasetest.OpRenew {
-				return fmt.Errorf("renew: %w", renewer.ErrLeaseIDMismatch)
+				return fmt.Errorf("renew: %w", renewer.ErrNoLease)
 			}
 			return nil
 		})

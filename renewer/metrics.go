@@ -215,12 +215,8 @@ var results = []struct {
 	err  error
 	name string
 }{
-	{ErrLeaseAlreadyPresent, "held"},
-	{ErrLeaseBreaking, "held"},
 	{ErrLeaseHeld, "held"},
-	{ErrLeaseIDMismatch, "no_lease"},
-	{ErrLeaseNotPresent, "no_lease"},
-	{ErrLeaseBroken, "no_lease"},
+	{ErrNoLease, "no_lease"},
 	{ErrContainerNotFound, "not_found"},
 	{ErrForbidden, "forbidden"},
 	{ErrThrottled, "throttled"},
