@@ -88,5 +88,6 @@ func (e *Election) end(won *Leadership) {
 	e.busy = false
 	if won != nil {
 		e.cur = won
+		e.wonTerm(won)
 	}
 }

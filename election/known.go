@@ -1,6 +1,7 @@
 package election
 
 import (
+	"context"
 	"time"
 
 	"github.com/leasehold/leasehold/renewer"
@@ -36,6 +37,22 @@ func (e *Election) KnownLeader() (Leader, time.Time) {
 // self is this candidate as leader of term.
 func (e *Election) self(term int64) Leader {
 	return Leader{Identity: e.identity, Term: term, Payload: e.r.Payload()}
+}
+
+// wonTerm records this candidate's own term for KnownLeader: itself while
+// the term lasts, then no leader, as of the moment it ended, until a read
+// says otherwise (never itself after its term: a follower forwarding to it
+// would be sent back). e.mu must be held.
+func (e *Election) wonTerm(ld *Leadership) {
+	me := e.self(ld.Term())
+	e.known, e.knownAt = me, time.Now()
+	context.AfterFunc(ld.ctx, func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.known == me {
+			e.known, e.knownAt = Leader{}, time.Now()
+		}
+	})
 }
 
 // saw records a successful read of the lease for KnownLeader and returns

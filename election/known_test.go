@@ -93,6 +93,9 @@ func TestKnownLeader(t *testing.T) {
 		if err := ld.Resign(t.Context()); err != nil {
 			t.Fatal(err)
 		}
+		if l, seen := a.KnownLeader(); l != (election.Leader{}) || !seen.Equal(time.Now()) {
+			t.Errorf("after resigning: a's KnownLeader = %+v, %v; want no leader as of now, never itself", l, seen)
+		}
 		time.Sleep(3 * pollP)
 		if !b.IsLeader() {
 			t.Fatal("b does not lead after a resigned")
