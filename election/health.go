@@ -103,8 +103,8 @@ func (e *Election) ReadyHandler(tolerance time.Duration) http.Handler {
 			reply(w, http.StatusServiceUnavailable, "not ready: not campaigning (Run or Campaign is not under way)")
 			return
 		}
-		if e.IsLeader() {
-			reply(w, http.StatusOK, "ok: leading, "+e.describeKnown())
+		if ld := e.current(); ld != nil {
+			reply(w, http.StatusOK, fmt.Sprintf("ok: leading, term %d", ld.Term()))
 			return
 		}
 		reply(w, http.StatusOK, "ok: following, "+e.describeKnown())
@@ -117,13 +117,15 @@ func (e *Election) ReadyHandler(tolerance time.Duration) http.Handler {
 // leader it knows of. It makes no storage call.
 func (e *Election) LeaderReadyHandler(tolerance time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		switch err := e.Check(tolerance); {
+		err := e.Check(tolerance)
+		ld := e.current()
+		switch {
 		case err != nil:
 			reply(w, http.StatusServiceUnavailable, err.Error())
-		case !e.IsLeader():
+		case ld == nil:
 			reply(w, http.StatusServiceUnavailable, "not ready: not leading; "+e.describeKnown())
 		default:
-			reply(w, http.StatusOK, "ok: leading, "+e.describeKnown())
+			reply(w, http.StatusOK, fmt.Sprintf("ok: leading, term %d", ld.Term()))
 		}
 	})
 }
@@ -136,7 +138,8 @@ func (e *Election) campaigning() bool {
 	return e.busy || e.runs > 0 || (e.cur != nil && e.cur.ctx.Err() == nil)
 }
 
-// describeKnown says whom this candidate knows as leader, for a probe.
+// describeKnown says whom this candidate knows as leader, for a probe of
+// a candidate that does not lead.
 func (e *Election) describeKnown() string {
 	l, seen := e.KnownLeader()
 	switch {

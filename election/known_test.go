@@ -151,8 +151,8 @@ func TestReadinessAndStandbyHealth(t *testing.T) {
 			code int
 			body string
 		}{
-			{"leader ready", a.ReadyHandler(tolerance), 200, `ok: leading, leader "a" term 1`},
-			{"leader leader-ready", a.LeaderReadyHandler(tolerance), 200, "ok: leading"},
+			{"leader ready", a.ReadyHandler(tolerance), 200, `ok: leading, term 1`},
+			{"leader leader-ready", a.LeaderReadyHandler(tolerance), 200, "ok: leading, term 1"},
 			{"standby ready", b.ReadyHandler(tolerance), 200, `ok: following, leader "a" term 1`},
 			{"standby leader-ready", b.LeaderReadyHandler(tolerance), 503, `not leading; leader "a" term 1`},
 			{"standby health", b.HealthHandler(tolerance), 200, "ok"},

@@ -61,7 +61,7 @@ func scrape(t *testing.T, l renewer.Leaser, lock string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if code != http.StatusOK || !strings.Contains(body, `leading, leader "candidate-1" term 1`) {
+	if code != http.StatusOK || !strings.Contains(body, `ok: leading, term 1`) {
 		t.Fatalf("/leader-ready = %d %q, want 200 leading term 1", code, body)
 	}
 	if code, body := get(base + "/readyz"); code != http.StatusOK || !strings.Contains(body, "ok: leading") {
