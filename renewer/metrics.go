@@ -47,6 +47,10 @@ import (
 //   - leasehold.acquire.waiting, up-down counter
 //     (leasehold_acquire_waiting): Acquire calls waiting for the lease
 //     (a campaigning standby, a blocked Lock).
+//
+// Package mutex adds leasehold.mutex.waiting (goroutines in a Mutex's
+// local queue) on the same provider, with the same attributes
+// ([Renewer.MeterProvider], [Renewer.MetricAttributes]).
 const (
 	metricHeld         = "leasehold.lease.held"
 	metricTerm         = "leasehold.lease.term"
@@ -85,6 +89,8 @@ var errDeadlinePassed = errors.New("validity deadline passed")
 // Its methods are safe for concurrent use.
 type observability struct {
 	raw     Leaser                    // the Leaser given to New
+	mp      metric.MeterProvider      // the provider in use
+	attrs   attribute.Set             // lock and identity
 	contact atomic.Pointer[time.Time] // when storage last answered usefully
 
 	base      metric.MeasurementOption // lock and identity
@@ -107,8 +113,8 @@ func newObservability(l Leaser, cfg config) *observability {
 	}
 	m := mp.Meter(meterName)
 	nm := noop.Meter{}
-	o := &observability{raw: l, base: metric.WithAttributeSet(attribute.NewSet(
-		AttrLock.String(lockName(l)), AttrIdentity.String(cfg.identity)))}
+	attrs := attribute.NewSet(AttrLock.String(lockName(l)), AttrIdentity.String(cfg.identity))
+	o := &observability{raw: l, mp: mp, attrs: attrs, base: metric.WithAttributeSet(attrs)}
 	var err error
 	if o.held, err = m.Int64Gauge(metricHeld, metric.WithUnit("{lease}"),
 		metric.WithDescription("1 while this holder holds the lease (for an election: leads), 0 after")); err != nil {
@@ -299,3 +305,13 @@ func (m metered) SetMetadata(ctx context.Context, leaseID string, md map[string]
 // first such answer. It makes no storage call; a health check compares it
 // with the interval at which calls are made (election.Election.Check does).
 func (r *Renewer) LastContact() time.Time { return r.obs.lastContact() }
+
+// MeterProvider returns the MeterProvider the Renewer records its metrics
+// on: the one given with WithMeterProvider, or the global one as it was at
+// New. Package mutex records its own metrics there too.
+func (r *Renewer) MeterProvider() metric.MeterProvider { return r.obs.mp }
+
+// MetricAttributes returns the attributes every metric of this Renewer
+// carries, AttrLock and AttrIdentity, for metrics of one's own about the
+// same lock.
+func (r *Renewer) MetricAttributes() attribute.Set { return r.obs.attrs }

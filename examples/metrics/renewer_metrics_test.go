@@ -19,6 +19,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
@@ -215,6 +216,53 @@ func TestMetrics(t *testing.T) {
 			if strings.Contains(k, "SECRET") || strings.Contains(k, "sig") || strings.Contains(k, "127.0.0.1") {
 				t.Errorf("attribute shows the URL or its query: %s", k)
 			}
+		}
+	})
+}
+
+// The mutex's own metric: goroutines waiting in its local queue, on the
+// renewer's MeterProvider with the renewer's attributes.
+func TestMutexWaiting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rd := sdkmetric.NewManualReader()
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(rd))
+		r := newRenewer(t, named{leasetest.New()}, "a", renewer.WithMeterProvider(mp))
+		m, err := mutex.New(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := m.Lock(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan *mutex.Held, 2)
+		for range 2 {
+			go func() {
+				h, err := m.Lock(t.Context())
+				if err != nil {
+					t.Error(err)
+				}
+				got <- h
+			}()
+		}
+		synctest.Wait()
+		want := "leasehold.mutex.waiting"
+		if n := sum(points(t, rd), want, "leasehold.identity=a", "leasehold.lock=orders-lock"); n != 2 {
+			t.Errorf("%s = %v with two goroutines queued, want 2; all:\n%s", want, n, dump(points(t, rd)))
+		}
+		if err := first.Unlock(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		second := <-got
+		synctest.Wait()
+		if n := sum(points(t, rd), want); n != 1 {
+			t.Errorf("%s = %v after one hand-over, want 1", want, n)
+		}
+		_ = second.Unlock(t.Context())
+		third := <-got
+		_ = third.Unlock(t.Context())
+		if n := sum(points(t, rd), want); n != 0 {
+			t.Errorf("%s = %v with no one queued, want 0", want, n)
 		}
 	})
 }
