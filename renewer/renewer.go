@@ -54,7 +54,9 @@ func New(l Leaser, opts ...Option) (*Renewer, error) {
 // Identity returns the identity the Renewer writes as holder.
 func (r *Renewer) Identity() string { return r.cfg.identity }
 
-// Leaser returns the Leaser the Renewer acts through.
+// Leaser returns the Leaser given to New, which the Renewer acts through
+// (each call counted in its metrics; a call made on the returned Leaser
+// directly is not).
 func (r *Renewer) Leaser() Leaser { return r.obs.raw }
 
 // TryAcquire makes one attempt to acquire the lease. It returns an error
