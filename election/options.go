@@ -34,8 +34,9 @@ type config struct {
 func WithReleaseOnCancel(on bool) Option { return func(c *config) { c.releaseOnCancel = on } }
 
 // WithLogger sets a *zap.Logger for the election's own entries: Info on
-// election and resignation, Warn when a standby cannot read the lease
-// (the third failed read in a row, then every tenth), Debug per poll.
+// election and resignation, Debug per poll. (A standby cut off from
+// storage is told by the renewer's logger: Warn at the third failed poll
+// in a row, then every tenth.)
 // Default (and nil): the renewer's logger (renewer.WithLogger or
 // renewer.WithSlog; without either, slog.Default() at Warn and above), so
 // one option on the renewer configures both. WithSlog sets a *log/slog

@@ -1,6 +1,7 @@
 package renewer
 
 import (
+	"errors"
 	"log/slog"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 //
 //   - Warn: a lease lost (and why), a break, a renew that failed twice in a
 //     row (storage unreachable, throttling, refused credentials), a
-//     release that failed, a standby that cannot read the lease.
+//     release that failed, an Acquire (a standby, a blocked Lock) whose
+//     polls fail three times in a row (then every tenth).
 //   - Info: acquired, released, handed over, resigned, elected.
 //   - Debug: everything per renew or per poll.
 
@@ -78,4 +80,24 @@ func (ls *Lease) logRenewFailed(failures int, err error) {
 		ce.Write(zap.Int64("term", ls.term), zap.Int("failures", failures+1),
 			zap.Duration("left", time.Until(ls.Deadline()).Round(time.Millisecond)), zap.Error(err))
 	}
+}
+
+// logPoll logs a poll of Acquire that did not acquire, after failed polls
+// in a row that failed for another reason than a held lease, and returns
+// the new count. A held lease is routine (Debug); storage failing (a
+// timeout, throttling, an unreachable endpoint) is Warn at the third poll
+// in a row and every tenth after, so a waiter cut off from storage (a
+// standby, a blocked Lock) says so without flooding the log.
+func (r *Renewer) logPoll(failed, attempt int, err error) int {
+	if errors.Is(err, ErrLeaseHeld) {
+		r.log.Debug("lease held; polling", zap.Int("attempt", attempt), zap.Error(err))
+		return 0
+	}
+	failed++
+	if failed%10 == 3 {
+		r.log.Warn("cannot reach storage; still trying to acquire", zap.Int("failed polls", failed), zap.Error(err))
+	} else {
+		r.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
+	}
+	return failed
 }

@@ -172,3 +172,53 @@ func TestZapLevels(t *testing.T) {
 		}
 	})
 }
+
+// A waiting Acquire says at Warn that storage fails, at the third failed
+// poll in a row and every tenth after, and nothing above Debug while the
+// lease is merely held by someone else.
+func TestAcquirePollWarnings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newRecorder()
+		c := leasetest.New()
+		holder := newRenewer(t, c, "holder")
+		ls := mustAcquire(t, holder)
+		r, err := renewer.New(c, renewer.WithIdentity("waiter"), renewer.WithSlog(slog.New(h)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 20*renewer.DefaultPollInterval)
+		defer cancel()
+		if _, err := r.Acquire(ctx, renewer.Watching(func(renewer.Status, error) renewer.Verdict { return renewer.Verdict{} })); err == nil {
+			t.Fatal("acquired a held lease")
+		}
+		_ = ls.Release(context.Background())
+		if n := strings.Count(strings.Join(h.lines(), "\n"), "WARN"); n != 0 {
+			t.Errorf("%d Warn lines while the lease was held, want 0:\n%s", n, strings.Join(h.lines(), "\n"))
+		}
+
+		c.SetBefore(func(context.Context, leasetest.Call) error { return renewer.ErrThrottled })
+		h2 := newRecorder()
+		r2, err := renewer.New(c, renewer.WithIdentity("cut-off"), renewer.WithSlog(slog.New(h2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel = context.WithTimeout(t.Context(), 15*renewer.DefaultPollInterval)
+		defer cancel()
+		if _, err := r2.Acquire(ctx); err == nil {
+			t.Fatal("acquired with storage failing")
+		}
+		lines := h2.lines()
+		var warns []string
+		for _, l := range lines {
+			if strings.HasPrefix(l, "WARN") {
+				warns = append(warns, l)
+			}
+		}
+		if len(warns) != 2 || !strings.Contains(warns[0], "failed polls=3") || !strings.Contains(warns[1], "failed polls=13") {
+			t.Errorf("Warn lines = %q, want two: at the 3rd and the 13th failed poll", warns)
+		}
+		if find(lines, "WARN cannot reach storage", "identity=cut-off", "throttling") == "" {
+			t.Errorf("no Warn naming the identity and the error in:\n%s", strings.Join(lines, "\n"))
+		}
+	})
+}

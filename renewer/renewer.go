@@ -108,6 +108,7 @@ func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, e
 	defer func() { r.end(ls) }()
 	defer r.obs.waiter()()
 	a := r.newAttempt(ctx)
+	failed := 0 // polls in a row that failed for another reason than a held lease
 	for attempt := 1; ; attempt++ {
 		var err error
 		ls, err = r.poll(ctx, a, o.watch)
@@ -126,7 +127,7 @@ func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, e
 			a.giveUp()
 			return nil, err
 		}
-		r.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
+		failed = r.logPoll(failed, attempt, err)
 		if !wait.Sleep(ctx, wait.From(ctx).Jitter(r.cfg.PollInterval)) {
 			a.giveUp()
 			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), lastAttempt(err))
