@@ -31,7 +31,17 @@ func (e *Election) KnownLeader() (Leader, time.Time) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.forgetEndedTerm()
 	return e.known, e.knownAt
+}
+
+// forgetEndedTerm replaces this candidate's own term in KnownLeader, once
+// that term has ended, by no leader as of now (if wonTerm's hook has not
+// already). e.mu must be held.
+func (e *Election) forgetEndedTerm() {
+	if e.cur != nil && e.cur.ctx.Err() != nil && e.known == e.self(e.cur.Term()) {
+		e.known, e.knownAt = Leader{}, time.Now()
+	}
 }
 
 // self is this candidate as leader of term.
@@ -49,9 +59,7 @@ func (e *Election) wonTerm(ld *Leadership) {
 	context.AfterFunc(ld.ctx, func() {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		if e.known == me {
-			e.known, e.knownAt = Leader{}, time.Now()
-		}
+		e.forgetEndedTerm()
 	})
 }
 
