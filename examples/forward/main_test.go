@@ -62,19 +62,17 @@ func TestNoSecondHop(t *testing.T) {
 func TestForwardInMemory(t *testing.T) {
 	c := leasetest.New()
 	ctx, cancel := context.WithCancel(context.Background())
-	var addrs []string
+	ids := []string{"a", "b"}
+	addrs := map[string]string{}
 	dones := make([]chan error, 2)
-	for i, id := range []string{"a", "b"} {
+	for i, id := range ids {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		addrs = append(addrs, ln.Addr().String())
+		addrs[id] = ln.Addr().String()
 		dones[i] = make(chan error, 1)
 		go func() { dones[i] <- serve(ctx, c, options{id: id, poll: 50 * time.Millisecond}, ln) }()
-		if i == 0 {
-			time.Sleep(300 * time.Millisecond) // a first, so a leads
-		}
 	}
 	defer func() {
 		cancel()
@@ -85,21 +83,35 @@ func TestForwardInMemory(t *testing.T) {
 		}
 	}()
 	client := &http.Client{Timeout: 2 * time.Second}
-	var code int
-	var leader string
-	for range 50 { // bounded: 50 tries, 5 s
-		req, _ := http.NewRequest(http.MethodPut, "http://"+addrs[1]+"/kv/k", strings.NewReader("v"))
+	// put sends a write to replica id and returns the status and who
+	// applied it.
+	put := func(id string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPut, "http://"+addrs[id]+"/kv/k", strings.NewReader("v"))
 		resp, err := client.Do(req)
-		if err == nil {
-			code, leader = resp.StatusCode, resp.Header.Get("X-Leader")
-			resp.Body.Close()
-			if code == http.StatusOK {
+		if err != nil {
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("X-Leader")
+	}
+	leader := ""
+	for range 50 { // bounded: 50 tries, 5 s, until one of them leads and the other knows it
+		if code, by := put("a"); code == http.StatusOK {
+			if code, by2 := put("b"); code == http.StatusOK && by2 == by {
+				leader = by
 				break
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if code != http.StatusOK || leader != "a" {
-		t.Errorf("PUT via b: %d by %q, want 200 by a", code, leader)
+	if leader == "" {
+		t.Fatal("no write was applied by one leader through both replicas")
+	}
+	follower := "a"
+	if leader == "a" {
+		follower = "b"
+	}
+	if code, by := put(follower); code != http.StatusOK || by != leader {
+		t.Errorf("PUT via the follower %s: %d by %q, want 200 by %s", follower, code, by, leader)
 	}
 }
