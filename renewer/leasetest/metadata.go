@@ -45,6 +45,12 @@ func (c *Container) SetMetadata(ctx context.Context, leaseID string, metadata ma
 		if err != nil {
 			return err
 		}
+		if leaseID == "" && c.blob {
+			// A leased blob's writes need the lease ID (a container's do not).
+			if s := c.lease.state(now); s == renewer.StateLeased || s == renewer.StateBreaking {
+				return refuse(OpSetMetadata, codeLeaseIDMissing)
+			}
+		}
 		if leaseID != "" {
 			if err := checkID(OpSetMetadata, "lease ID", leaseID); err != nil {
 				return err
