@@ -10,7 +10,6 @@ import (
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
-
 // TestNamedBlobMetadataNeedsLeaseID: a Named lease refuses a metadata
 // write without the lease ID while leased, as a blob does; a Container
 // allows it, as a container does.
