@@ -9,7 +9,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/leasehold/leasehold/election"
 	"github.com/leasehold/leasehold/internal/overlap"
+	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
@@ -272,4 +274,64 @@ func TestObserverOptionErrors(t *testing.T) {
 	if !errors.As(err, &oe) || oe.Field != "observer" {
 		t.Errorf("New(container not in the Named, WithObserver) = %v, want an option error on observer", err)
 	}
+}
+
+// TestObserverMutexBreakOnTimeout: the Watcher verdicts keep working
+// through an Observer. A mutex waiting with break-on-timeout on a named
+// infinite lease whose holder stopped renewing breaks it, from what the
+// lists show, and takes the lock; an election campaign through an
+// Observer then waits its turn and wins when the mutex unlocks.
+func TestObserverMutexBreakOnTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := leasetest.NewNamed()
+		c := namedLease(t, n, "infinite job")
+		dead := mustAcquire(t, newRenewer(t, c, "dead", renewer.WithDuration(renewer.Infinite)))
+		if err := dead.Abandon(t.Context()); err != nil { // no more heartbeats, no release
+			t.Fatal(err)
+		}
+		o := newObserver(t, n)
+		m, err := mutex.New(newRenewer(t, c, "breaker", renewer.WithDuration(renewer.Infinite), renewer.WithObserver(o)),
+			mutex.WithBreakOnTimeout(20*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		held, err := m.Lock(t.Context())
+		if err != nil {
+			t.Fatalf("Lock: %v", err)
+		}
+		if c.Calls(leasetest.OpBreak) != 1 || held.Term() != 2 {
+			t.Errorf("breaks = %d, term = %d; want 1 and 2", c.Calls(leasetest.OpBreak), held.Term())
+		}
+		if p := c.Calls(leasetest.OpProperties); p > 6 {
+			t.Errorf("%d properties calls: want the watcher fed by lists, not reads (at most 6: term reads, the first poll, the break's)", p)
+		}
+
+		e, err := election.New(newRenewer(t, c, "candidate", renewer.WithObserver(o)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		won := make(chan int64)
+		go func() {
+			ld, err := e.Campaign(t.Context())
+			if err != nil {
+				t.Errorf("Campaign: %v", err)
+				won <- 0
+				return
+			}
+			won <- ld.Term()
+			_ = ld.Resign(context.Background())
+		}()
+		time.Sleep(10 * time.Second)
+		select {
+		case term := <-won:
+			t.Fatalf("campaign won term %d while the mutex held the lock", term)
+		default:
+		}
+		if err := held.Unlock(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if term := <-won; term != 3 {
+			t.Errorf("campaign won term %d, want 3", term)
+		}
+	})
 }
