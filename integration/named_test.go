@@ -131,9 +131,9 @@ func blobStatusError(resp *http.Response) error {
 }
 
 var blobLeaseCodes = map[string]error{
-	"LeaseIdMismatchWithBlobOperation": renewer.ErrLeaseIDMismatch,
-	"LeaseNotPresentWithBlobOperation": renewer.ErrLeaseNotPresent,
-	"LeaseIdMissing":                   renewer.ErrLeaseNotPresent,
+	"LeaseIdMismatchWithBlobOperation": renewer.ErrNoLease,
+	"LeaseNotPresentWithBlobOperation": renewer.ErrNoLease,
+	"LeaseIdMissing":                   renewer.ErrNoLease,
 }
 
 // blobCallOf names the leasetest.Call of a blob request, or says it is

@@ -102,7 +102,7 @@ func unhex(c byte) int {
 // of a name, kept with any number of others in one container (see
 // [NewBlob]). Blob leases follow the container leases' state table, with
 // one difference: while the blob is leased or breaking, a metadata write
-// without the lease ID is refused (renewer.ErrLeaseNotPresent,
+// without the lease ID is refused (renewer.ErrNoLease,
 // LeaseIdMissing), where a container's is allowed. The library's own
 // writes always carry the lease ID. It is safe for concurrent use.
 type BlobLeaser struct {
@@ -260,7 +260,7 @@ func (l *BlobLeaser) Renew(ctx context.Context, leaseID string) (string, error) 
 	}
 	resp, err := lc.RenewLease(ctx, nil)
 	if err != nil {
-		return "", mapBlobError("renew", err, renewer.ErrLeaseIDMismatch)
+		return "", mapBlobError("renew", err, renewer.ErrNoLease)
 	}
 	return deref(resp.LeaseID), nil
 }
@@ -273,7 +273,7 @@ func (l *BlobLeaser) Change(ctx context.Context, leaseID, proposedID string) (st
 	}
 	resp, err := lc.ChangeLease(ctx, proposedID, nil)
 	if err != nil {
-		return "", mapBlobError("change", err, renewer.ErrLeaseNotPresent)
+		return "", mapBlobError("change", err, renewer.ErrNoLease)
 	}
 	return deref(resp.LeaseID), nil
 }
@@ -285,7 +285,7 @@ func (l *BlobLeaser) Release(ctx context.Context, leaseID string) error {
 		return err
 	}
 	if _, err := lc.ReleaseLease(ctx, nil); err != nil {
-		return mapBlobError("release", err, renewer.ErrLeaseIDMismatch)
+		return mapBlobError("release", err, renewer.ErrNoLease)
 	}
 	return nil
 }
@@ -307,7 +307,7 @@ func (l *BlobLeaser) Break(ctx context.Context, period time.Duration) (time.Dura
 	}
 	resp, err := lc.BreakLease(ctx, opts)
 	if err != nil {
-		return 0, mapBlobError("break", err, renewer.ErrLeaseNotPresent)
+		return 0, mapBlobError("break", err, renewer.ErrNoLease)
 	}
 	var left time.Duration
 	if resp.LeaseTime != nil {
@@ -344,7 +344,7 @@ func (l *BlobLeaser) Properties(ctx context.Context) (renewer.Properties, error)
 
 // SetMetadata implements [renewer.Leaser]. Without a lease ID, a missing
 // blob is created first; with one, a missing blob has no lease
-// (renewer.ErrLeaseNotPresent).
+// (renewer.ErrNoLease).
 func (l *BlobLeaser) SetMetadata(ctx context.Context, leaseID string, metadata map[string]string) error {
 	md := make(map[string]*string, len(metadata))
 	for k, v := range metadata {
@@ -362,7 +362,7 @@ func (l *BlobLeaser) SetMetadata(ctx context.Context, leaseID string, metadata m
 		_, err = l.bc.SetMetadata(ctx, md, opts)
 	}
 	if err != nil {
-		return mapBlobError("set metadata", err, renewer.ErrLeaseNotPresent)
+		return mapBlobError("set metadata", err, renewer.ErrNoLease)
 	}
 	return nil
 }
@@ -370,8 +370,8 @@ func (l *BlobLeaser) SetMetadata(ctx context.Context, leaseID string, metadata m
 // blobCodes are the blob operations' error codes that the container
 // table (serviceCodes) does not list.
 var blobCodes = map[bloberror.Code]error{
-	bloberror.LeaseIDMismatchWithBlobOperation: renewer.ErrLeaseIDMismatch,
-	bloberror.LeaseNotPresentWithBlobOperation: renewer.ErrLeaseNotPresent,
+	bloberror.LeaseIDMismatchWithBlobOperation: renewer.ErrNoLease,
+	bloberror.LeaseNotPresentWithBlobOperation: renewer.ErrNoLease,
 }
 
 // mapBlobError is mapError for a blob's answers: the blob codes, and

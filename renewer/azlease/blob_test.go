@@ -163,16 +163,16 @@ func TestBlobMissing(t *testing.T) {
 		t.Errorf("Properties = %+v, %v; want Available, no metadata", p, err)
 	}
 	const id = "11111111-1111-4111-8111-111111111111"
-	if _, err := l.Renew(t.Context(), id); !errors.Is(err, renewer.ErrLeaseIDMismatch) {
+	if _, err := l.Renew(t.Context(), id); !errors.Is(err, renewer.ErrNoLease) {
 		t.Errorf("Renew = %v, want ErrLeaseIDMismatch", err)
 	}
-	if err := l.Release(t.Context(), id); !errors.Is(err, renewer.ErrLeaseIDMismatch) {
+	if err := l.Release(t.Context(), id); !errors.Is(err, renewer.ErrNoLease) {
 		t.Errorf("Release = %v, want ErrLeaseIDMismatch", err)
 	}
-	if _, err := l.Break(t.Context(), 0); !errors.Is(err, renewer.ErrLeaseNotPresent) {
+	if _, err := l.Break(t.Context(), 0); !errors.Is(err, renewer.ErrNoLease) {
 		t.Errorf("Break = %v, want ErrLeaseNotPresent", err)
 	}
-	if err := l.SetMetadata(t.Context(), id, nil); !errors.Is(err, renewer.ErrLeaseNotPresent) {
+	if err := l.SetMetadata(t.Context(), id, nil); !errors.Is(err, renewer.ErrNoLease) {
 		t.Errorf("SetMetadata(id) = %v, want ErrLeaseNotPresent", err)
 	}
 }

@@ -32,7 +32,7 @@ type Backend struct {
 	// Blob says the Leasers are blob leases (azlease.NewBlob, a
 	// [Named]'s Lease), not container leases: a metadata write without
 	// the lease ID is then refused while the blob is leased or breaking
-	// (LeaseIdMissing, renewer.ErrLeaseNotPresent), as the service refuses
+	// (LeaseIdMissing, renewer.ErrNoLease), as the service refuses
 	// writes to a leased blob.
 	Blob bool
 	// NewNetLeaser, if set, is NewLeaser for the network cases: it returns

@@ -258,7 +258,7 @@ func variances(b Backend) []variance {
 		for _, s := range []renewer.LeaseState{leased, breaking} {
 			vs = append(vs, variance{
 				action: "set_metadata_no_lease", start: s, name: "blob_needs_the_lease_id",
-				wants: []outcome{refused(renewer.ErrLeaseNotPresent, s)},
+				wants: []outcome{refused(renewer.ErrNoLease, s)},
 			})
 		}
 		for _, s := range []renewer.LeaseState{expired, broken} {

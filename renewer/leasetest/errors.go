@@ -37,7 +37,7 @@ var sentinels = map[string]error{
 	codeInvalidHeader:         renewer.ErrBadRequest,
 	codeInvalidMetadata:       renewer.ErrBadRequest,
 	codeMetadataTooLarge:      renewer.ErrBadRequest,
-	codeLeaseIDMissing:        renewer.ErrLeaseNotPresent,
+	codeLeaseIDMissing:        renewer.ErrNoLease,
 }
 
 // refuse is the service's refusal of op with code, for example

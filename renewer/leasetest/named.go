@@ -17,7 +17,7 @@ import (
 // state machine, hooks and call counts), made on first use and kept, with
 // one difference of blob leases: while it is leased or breaking, a metadata
 // write without the lease ID is refused (LeaseIdMissing, wrapping
-// renewer.ErrLeaseNotPresent), as a leased blob refuses writes.
+// renewer.ErrNoLease), as a leased blob refuses writes.
 //
 // Named is a [renewer.Lister]: List reads every name's lease in one call,
 // counted by [Named.Lists], so a [renewer.Observer] over it serves every

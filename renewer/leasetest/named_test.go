@@ -25,7 +25,7 @@ func TestNamedBlobMetadataNeedsLeaseID(t *testing.T) {
 				t.Fatal(err)
 			}
 			err := l.SetMetadata(t.Context(), "", map[string]string{"k": "v"})
-			if want := l == renewer.Leaser(blob); errors.Is(err, renewer.ErrLeaseNotPresent) != want {
+			if want := l == renewer.Leaser(blob); errors.Is(err, renewer.ErrNoLease) != want {
 				t.Errorf("SetMetadata without the lease ID on a leased %T (blob %v) = %v", l, want, err)
 			}
 		}
