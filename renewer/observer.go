@@ -121,7 +121,10 @@ func NewObserver(lister Lister, opts *ObserverOptions) (*Observer, error) {
 // A poll that failed transiently is handed to the Watcher, if any, and
 // makes no acquire attempt (the next poll may answer); a failure that no
 // poll can get past (Permanent: refused credentials, a missing container)
-// makes one, whose answer the Acquire returns.
+// makes one, whose answer the Acquire returns. While polls keep failing,
+// the waiter still tries once per validity window (L, or the break period
+// of an infinite lease) on its own clock, since a lease it saw held may
+// have expired meanwhile.
 func WithObserver(o *Observer) Option { return func(c *config) { c.observer = o } }
 
 // bindObserver checks that cfg's Observer, if any, covers l, and records
@@ -150,14 +153,15 @@ type subscription struct {
 	o        *Observer
 	key      string
 	interval time.Duration
-	seen     uint64 // the last poll handed out, or the poll current when it joined
+	seen     uint64    // the last poll handed out, or the poll current when it joined
+	heard    time.Time // when a poll last answered (or the waiter last tried anyway), on the local clock
 }
 
 // join registers a waiter on key that wants a poll every interval, and
 // starts polling if no one else waits. ctx's random source jitters the
 // polls if this join starts them.
 func (o *Observer) join(ctx context.Context, key string, interval time.Duration) *subscription {
-	s := &subscription{o: o, key: key, interval: interval}
+	s := &subscription{o: o, key: key, interval: interval, heard: time.Now()}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	s.seen = o.poll
@@ -291,8 +295,17 @@ func (r *Renewer) pollObserved(ctx context.Context, a *attempt, w Watcher, s *su
 	if w != nil {
 		v = w(obs.status, obs.err)
 	}
-	if obs.err != nil && !Permanent(obs.err) {
+	switch {
+	case obs.err == nil:
+		s.heard = time.Now()
+	case Permanent(obs.err):
+	case time.Since(s.heard) < r.cfg.Window():
 		return nil, obs.err
+	default:
+		// No poll has answered for a validity window: whatever lease was
+		// seen last may have expired by now, on our own clock. Try once
+		// per window, so that a failing List costs liveness nothing.
+		s.heard = time.Now()
 	}
 	return r.decide(ctx, a, obs.status, obs.err, v)
 }

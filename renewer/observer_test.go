@@ -335,3 +335,42 @@ func TestObserverMutexBreakOnTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestObserverFailingListsCostNoLiveness: while every list fails, a waiter
+// still tries once per validity window on its own clock, and so takes a
+// lock freed meanwhile within a window and a poll.
+func TestObserverFailingListsCostNoLiveness(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := leasetest.NewNamed()
+		c := namedLease(t, n, "job")
+		held := mustAcquire(t, newRenewer(t, c, "holder"))
+		n.SetBeforeList(func(context.Context) error { return renewer.ErrThrottled })
+		r := newRenewer(t, c, "waiter", renewer.WithObserver(newObserver(t, n)))
+		done := make(chan *renewer.Lease)
+		go func() {
+			ls, err := r.Acquire(t.Context())
+			if err != nil {
+				t.Errorf("Acquire: %v", err)
+			}
+			done <- ls
+		}()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		// The first try, then one per 15 s window.
+		if a := c.Calls(leasetest.OpAcquire); a < 4 || a > 6 {
+			t.Errorf("acquire calls in a minute of failing lists = %d, want the holder's, the first try and one per 15 s (5)", a)
+		}
+		released := time.Now()
+		if err := held.Release(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		ls := <-done
+		if ls == nil {
+			return
+		}
+		defer ls.Release(context.Background())
+		if wait := time.Since(released); wait > 15*time.Second+pollEvery*6/5 {
+			t.Errorf("took the freed lock %v after its release, want within a window and a poll", wait)
+		}
+	})
+}
