@@ -91,7 +91,9 @@ func (r *Renewer) TryAcquire(ctx context.Context) (*Lease, error) {
 // This is the one acquire loop of the library: election's campaign and the
 // mutex's Lock are Acquire with a [Watcher] (see [Watching]), which makes
 // each poll read the lease first and lets the caller see who holds it,
-// break it, or stand aside.
+// break it, or stand aside. With [WithObserver], every poll after the
+// first is what the Observer's shared List found, instead of a storage
+// call of this Acquire's own.
 func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, error) {
 	var o acquireOptions
 	for _, opt := range opts {
