@@ -235,9 +235,9 @@ func (o *Observer) run(rnd wait.Source) {
 		var iv, d time.Duration
 		for {
 			o.mu.Lock()
-			shortest, any := o.interval()
+			shortest, waiting := o.interval()
 			o.mu.Unlock()
-			if !any {
+			if !waiting {
 				break
 			}
 			if iv == 0 || shortest < iv { // first, or a waiter that wants polls sooner joined
