@@ -367,23 +367,13 @@ func (l *BlobLeaser) SetMetadata(ctx context.Context, leaseID string, metadata m
 	return nil
 }
 
-// blobCodes are the blob operations' error codes that the container
-// table (serviceCodes) does not list.
-var blobCodes = map[bloberror.Code]error{
-	bloberror.LeaseIDMismatchWithBlobOperation: renewer.ErrNoLease,
-	bloberror.LeaseNotPresentWithBlobOperation: renewer.ErrNoLease,
-}
-
-// mapBlobError is mapError for a blob's answers: the blob codes, and
-// BlobNotFound as missing (what a missing blob means for op: no lease,
-// for a lease action; the container's absence is ContainerNotFound).
+// mapBlobError is mapError for a blob's answers, with BlobNotFound as
+// missing (what a missing blob means for op: no lease, for a lease action;
+// the container's absence is ContainerNotFound).
 func mapBlobError(op string, err error, missing error) error {
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
 		return mapError(op, err)
-	}
-	if s, ok := blobCodes[bloberror.Code(re.ErrorCode)]; ok {
-		return &serviceError{op: op, sentinel: s, resp: re}
 	}
 	if bloberror.Code(re.ErrorCode) == bloberror.BlobNotFound {
 		return &serviceError{op: op, sentinel: missing, resp: re}
