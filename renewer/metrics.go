@@ -19,9 +19,9 @@ import (
 // API, on the MeterProvider given with WithMeterProvider (default: the
 // global one, otel.GetMeterProvider(), which records nothing until the
 // application installs an SDK). Every measurement carries the attributes
-// leasehold.lock (the container's name) and leasehold.identity; the others
-// named below come from small fixed sets. No lease ID, URL query, key or
-// token is ever an attribute.
+// leasehold.lock (the lock's name: a named lock's, else the container's)
+// and leasehold.identity; the others named below come from small fixed
+// sets. No lease ID, URL query, key or token is ever an attribute.
 //
 // The names, as an OpenTelemetry instrument (and as the Prometheus
 // exporter shows them):
@@ -66,7 +66,7 @@ const (
 
 // Attribute keys of the library's metrics.
 const (
-	AttrLock      = attribute.Key("leasehold.lock")      // the container's name
+	AttrLock      = attribute.Key("leasehold.lock")      // the lock's name: a named lock's, else the container's
 	AttrIdentity  = attribute.Key("leasehold.identity")  // the Renewer's identity
 	AttrOperation = attribute.Key("leasehold.operation") // a storage call: acquire, renew, ...
 	AttrResult    = attribute.Key("leasehold.result")    // how a call ended: ok, held, throttled, ...
@@ -149,10 +149,14 @@ func newObservability(l Leaser, cfg config) *observability {
 	return o
 }
 
-// lockName is the name metrics give the lock: the last path element of the
-// Leaser's String (azlease's is the container URL, without its query), or
-// "" if it has none.
+// lockName is the name metrics give the lock: a named lock's Name (the
+// Azure adapter's blob leases, azlease.NewBlob), else the last path
+// element of the Leaser's String (azlease's is the container URL, without
+// its query: the container's name), or "" if it has neither.
 func lockName(l Leaser) string {
+	if n, ok := l.(interface{ Name() string }); ok {
+		return n.Name()
+	}
 	s, ok := l.(fmt.Stringer)
 	if !ok {
 		return ""
@@ -198,14 +202,20 @@ func (o *observability) lastContact() time.Time {
 	return time.Time{}
 }
 
+// touch records that storage answered a read made for this Renewer by
+// someone else (an Observer's list).
+func (o *observability) touch() {
+	now := time.Now()
+	o.contact.Store(&now)
+}
+
 // call records one storage call of op, started at start, that ended with
 // err.
 func (o *observability) call(op string, start time.Time, err error) {
 	ctx := context.Background()
 	res := resultOf(err)
 	if err == nil || res == "held" || res == "no_lease" {
-		now := time.Now()
-		o.contact.Store(&now)
+		o.touch()
 	}
 	o.calls.Add(ctx, 1, o.base, metric.WithAttributes(AttrOperation.String(op), AttrResult.String(res)))
 	if op == "renew" {
@@ -300,8 +310,9 @@ func (m metered) SetMetadata(ctx context.Context, leaseID string, md map[string]
 
 // LastContact returns the local time at which storage last answered one
 // of this Renewer's calls in a way that shows it works: a success, or an
-// answer about the lease (held by another, not ours). Failures, throttling
-// and refused credentials do not count. It is the zero time before the
+// answer about the lease (held by another, not ours), or, for a Renewer
+// waiting through an Observer (WithObserver), a list the Observer made.
+// Failures, throttling and refused credentials do not count. It is the zero time before the
 // first such answer. It makes no storage call; a health check compares it
 // with the interval at which calls are made (election.Election.Check does).
 func (r *Renewer) LastContact() time.Time { return r.obs.lastContact() }

@@ -52,3 +52,28 @@ func TestLastContact(t *testing.T) {
 		}
 	})
 }
+
+// A waiter through an Observer makes no read of its own after its first
+// poll; the Observer's lists count as contact, so a standby waiting that
+// way is not taken for one cut off from storage.
+func TestLastContactThroughObserver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := leasetest.NewNamed()
+		c := namedLease(t, n, "orders/eu-west")
+		held := mustAcquire(t, newRenewer(t, c, "holder"))
+		defer held.Release(context.Background())
+		waiter := newRenewer(t, c, "waiter", renewer.WithObserver(newObserver(t, n)))
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _ = waiter.Acquire(ctx)
+		}()
+		time.Sleep(10 * pollEvery)
+		if since := time.Since(waiter.LastContact()); since > 2*pollEvery {
+			t.Errorf("LastContact %v ago while the Observer lists every poll, want within 2 polls", since)
+		}
+		cancel()
+		<-done
+	})
+}

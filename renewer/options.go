@@ -29,6 +29,8 @@ type config struct {
 	log         *zap.Logger
 	meters      metric.MeterProvider // nil: the global one
 	payload     string               // published with the term (payload.go)
+	observer    *Observer            // WithObserver, or nil
+	observerKey string               // the Renewer's lease's key in observer's Lister
 }
 
 // WithDuration sets the lease duration L: whole seconds from 15 s to 60 s, or
