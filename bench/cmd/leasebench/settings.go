@@ -34,18 +34,6 @@ var (
 	// defaults: the library's defaults, spelled out.
 	settingDefaults = newSetting("defaults", renewer.DefaultDuration, renewer.DefaultDuration/3,
 		renewer.DefaultPollInterval, "library defaults: L 15 s, R = L/3, P 750 ms ±20% jitter, M = L/5")
-	// clientGo: our library configured like client-go leaderelection's
-	// defaults (LeaseDuration 15 s, RenewDeadline 10 s, RetryPeriod 2 s).
-	// client-go renews every RetryPeriod (R = 2 s). Its standby calls
-	// tryAcquireOrRenew under wait.JitterUntil(RetryPeriod, JitterFactor 1.2,
-	// sliding), so it sleeps RetryPeriod*(1 + 1.2*U[0,1)) = 2..4.4 s, mean
-	// 3.2 s; our jitter is ±20% around P, so P = 3.2 s gives the same mean
-	// poll rate (2.56..3.84 s). The renew deadline (a leader stops 10 s after
-	// its renewals start failing) would be M = 5 s; the settings leave the
-	// margin at its default, so M stays 3 s. M changes none of the figures measured
-	// here (it only matters when renewals fail).
-	settingClientGo = newSetting("client-go", 15*time.Second, 2*time.Second, 3200*time.Millisecond,
-		"client-go leaderelection defaults mapped onto leasehold: L 15 s, R 2 s (RetryPeriod), P 3.2 s ±20% (client-go sleeps 2..4.4 s, mean 3.2 s)")
 	// fast: the documented fast hand-over setting: standbys poll every
 	// 150 ms, at 24,000 calls an hour each.
 	settingFast = newSetting("fast", renewer.DefaultDuration, renewer.DefaultDuration/3, 150*time.Millisecond,
@@ -85,7 +73,7 @@ func (s setting) newMutex(l renewer.Leaser, id string) (*mutex.Mutex, error) {
 }
 
 func settingByName(name string) (setting, error) {
-	for _, s := range []setting{settingDefaults, settingClientGo, settingFast} {
+	for _, s := range leaseholdSettings {
 		if s.Name == name {
 			return s, nil
 		}
