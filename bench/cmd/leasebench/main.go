@@ -45,6 +45,8 @@ func main() {
 		err = runScale(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "fakeblob":
 		err = runFakeBlob()
+	case len(os.Args) > 1 && os.Args[1] == "plot":
+		err = runPlot(os.Args[2:])
 	default:
 		err = runBench(os.Args[1:])
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"flag"
 	"fmt"
 	"html"
 	"math"
@@ -61,6 +63,20 @@ func niceMax(v float64) float64 {
 	return 10 * p
 }
 
+// niceStep rounds v up to 1, 2, 2.5 or 5 times a power of ten.
+func niceStep(v float64) float64 {
+	if v <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*p >= v {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
 // stripChart draws rows on a shared x axis in seconds: linear from 0, or
 // logarithmic (then the axis reads in ms and s). ref, if positive, draws a
 // labelled vertical line there.
@@ -91,7 +107,7 @@ func stripChart(title, subtitle, xlabel string, rows []stripRow, logX bool, ref 
 		}
 	} else {
 		hi = niceMax(hi * 1.05)
-		step := niceMax(hi / 8)
+		step := niceStep(hi / 8)
 		for t := 0.0; t <= hi+1e-9; t += step {
 			ticks = append(ticks, t)
 		}
@@ -136,9 +152,10 @@ func stripChart(title, subtitle, xlabel string, rows []stripRow, logX bool, ref 
 	return s.end()
 }
 
-// callsChart draws calls per hour (all members together) against the
-// number of standbys, one line per system.
-func callsChart(title, subtitle string, cs []costResult, systems []system) string {
+// callsChart draws value (of all members together) against the number of
+// standbys, one line per system; billedOnly leaves out systems without a
+// price.
+func callsChart(title, subtitle, ylabel string, value func(costResult) float64, billedOnly bool, cs []costResult, systems []system) string {
 	const left, right, top, bottom = 80.0, 220.0, 60.0, 60.0
 	w, h := 860.0, 440.0
 	s := svgStart(w, h, title, subtitle)
@@ -149,13 +166,16 @@ func callsChart(title, subtitle string, cs []costResult, systems []system) strin
 		pts    [][2]float64
 	}
 	var lines []line
-	maxN, maxY := 1.0, 1.0
+	maxN, maxY := 1.0, 0.01
 	for i, sys := range systems {
+		if billedOnly && !sys.Billed {
+			continue
+		}
 		l := line{name: sys.Name, billed: sys.Billed, color: palette[i%len(palette)]}
 		for _, c := range cs {
 			if c.System == sys.Name && c.Err == "" {
-				l.pts = append(l.pts, [2]float64{float64(c.Standbys), c.TotalPerHour})
-				maxN, maxY = max(maxN, float64(c.Standbys)), max(maxY, c.TotalPerHour)
+				l.pts = append(l.pts, [2]float64{float64(c.Standbys), value(c)})
+				maxN, maxY = max(maxN, float64(c.Standbys)), max(maxY, value(c))
 			}
 		}
 		if len(l.pts) > 1 { // a line needs two standby counts
@@ -170,14 +190,18 @@ func callsChart(title, subtitle string, cs []costResult, systems []system) strin
 	for i := 0; i <= 4; i++ {
 		v := maxY * float64(i) / 4
 		s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#ddd"/>`, left, y(v), left+pw, y(v))
-		s.text(left-6, y(v)+4, "end", "11", fmt.Sprintf("%.0f", v))
+		label := fmt.Sprintf("%.0f", v)
+		if maxY < 100 {
+			label = fmt.Sprintf("%.2f", v)
+		}
+		s.text(left-6, y(v)+4, "end", "11", label)
 	}
 	stepN := max(1, math.Ceil(maxN/10))
 	for n := 0.0; n <= maxN+1e-9; n += stepN {
 		s.text(x(n), top+ph+16, "middle", "11", fmt.Sprintf("%g", n))
 	}
 	s.text(left+pw/2, top+ph+38, "middle", "12", "standbys (besides the leader)")
-	s.f(`<text x="16" y="%.1f" font-size="12" text-anchor="middle" transform="rotate(-90 16 %.1f)">calls per hour, leader and standbys together</text>`, top+ph/2, top+ph/2)
+	s.f(`<text x="16" y="%.1f" font-size="12" text-anchor="middle" transform="rotate(-90 16 %.1f)">%s</text>`, top+ph/2, top+ph/2, html.EscapeString(ylabel))
 	s.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="black"/>`, left, top, pw, ph)
 	for i, l := range lines {
 		color := l.color
@@ -203,7 +227,7 @@ func callsChart(title, subtitle string, cs []costResult, systems []system) strin
 	return s.end()
 }
 
-// writePlots writes failover.svg, handover.svg and calls.svg into dir and
+// writePlots writes failover.svg, handover.svg, calls.svg and cost.svg into dir and
 // returns their paths.
 func writePlots(dir string, res results, systems []system) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -246,9 +270,56 @@ func writePlots(dir string, res results, systems []system) ([]string, error) {
 		}
 	}
 	if len(res.Cost) > 0 {
-		if err := write("calls.svg", callsChart("Calls per hour against the number of standbys", sub, res.Cost, systems)); err != nil {
+		calls := func(c costResult) float64 { return c.TotalPerHour }
+		if err := write("calls.svg", callsChart("Calls per hour against the number of standbys", sub,
+			"calls per hour, leader and standbys together", calls, false, res.Cost, systems)); err != nil {
+			return files, err
+		}
+		usd := func(c costResult) float64 { return c.TotalDollarsPerMo }
+		if err := write("cost.svg", callsChart("Dollars a month against the number of standbys", sub+"; assumed list prices",
+			"US$ a month, leader and standbys together", usd, true, res.Cost, systems)); err != nil {
 			return files, err
 		}
 	}
 	return files, nil
+}
+
+// runPlot redraws the plots from a results file: `leasebench plot -in
+// results.json -plots dir`.
+func runPlot(args []string) error {
+	fs := flag.NewFlagSet("plot", flag.ContinueOnError)
+	in := fs.String("in", "results.json", "results file written by a bench run")
+	dir := fs.String("plots", "plots", "directory for the SVG plots")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(*in)
+	if err != nil {
+		return err
+	}
+	var res results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%s: %w", *in, err)
+	}
+	// The systems in the order the run measured them.
+	var systems []system
+	add := func(name string, billed bool) {
+		if !slices.ContainsFunc(systems, func(s system) bool { return s.Name == name }) {
+			systems = append(systems, system{Name: name, Billed: billed})
+		}
+	}
+	for _, r := range res.Crash {
+		add(r.System, r.System != "etcd")
+	}
+	for _, r := range res.Cost {
+		add(r.System, r.Billed)
+	}
+	for _, r := range res.Handoff {
+		add(r.System, r.System != "etcd")
+	}
+	files, err := writePlots(*dir, res, systems)
+	for _, f := range files {
+		fmt.Println(f)
+	}
+	return err
 }

@@ -53,7 +53,11 @@ func printSummary(res results, systems []system) {
 	head := "| system | crash failover p50 / p95 / max | hand-over p50 / p95 | leader calls/h | calls/h per standby |"
 	sep := "|---|---|---|---|---|"
 	for _, n := range counts {
-		head += fmt.Sprintf(" calls/h, leader + %d standby |", n)
+		plural := "s"
+		if n == 1 {
+			plural = ""
+		}
+		head += fmt.Sprintf(" calls/h, leader + %d standby%s |", n, plural)
 		sep += "---|"
 	}
 	head += " $/month, leader + 4 standbys |"
@@ -163,6 +167,9 @@ func printHandoff(rs []handoffResult) {
 }
 
 func opsString(ops []opCount) string {
+	if len(ops) == 0 {
+		return "none"
+	}
 	var parts []string
 	for _, o := range ops {
 		parts = append(parts, fmt.Sprintf("%s %d", o.Op, o.Calls))
