@@ -140,7 +140,7 @@ func runBench(args []string) error {
 	runID := hex.EncodeToString(b[:])
 	started := time.Now()
 	res := results{Meta: meta{
-		Command: "make bench (leasebench " + strings.Join(args, " ") + ")",
+		Command: "leasebench " + strings.Join(args, " "),
 		Go:      runtime.Version(),
 		OS:      runtime.GOOS + "/" + runtime.GOARCH,
 		CPUs:    runtime.NumCPU(),
