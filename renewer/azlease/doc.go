@@ -20,7 +20,7 @@
 //
 // Errors: the service's answers are mapped, by their error code (the
 // constants of package bloberror) or else their HTTP status, to the
-// renewer's sentinels (renewer.ErrLeaseIDMismatch, renewer.ErrForbidden,
+// renewer's sentinels (renewer.ErrNoLease, renewer.ErrForbidden,
 // ...), and the SDK's *azcore.ResponseError stays reachable with
 // [errors.As]. A transport failure keeps its cause but loses the request's
 // query string. No error or log line made here carries a query string, a
