@@ -78,7 +78,10 @@ type meta struct {
 	Note      string             `json:"note"`
 }
 
-// leaseholdSettings are the leasehold settings every section runs.
+// leaseholdSettings are the leasehold settings every section runs, in the
+// order the tables list them: a named profile is one more setting here
+// (its renewer options in setting.Extra); -sweep names those swept over
+// every standby count.
 var leaseholdSettings = []setting{settingDefaults, settingFast}
 
 func runBench(args []string) error {
@@ -86,7 +89,7 @@ func runBench(args []string) error {
 	out := fs.String("out", "results.json", "where to write the JSON results (\"\" for nowhere)")
 	plots := fs.String("plots", "plots", "directory for the SVG plots (\"\" for none)")
 	only := fs.String("only", "crash,cost,handoff,overhead,scale", "sections to run, comma-separated")
-	quick := fs.Bool("quick", false, "a quick run (about 3 min): -runs 5 -handoff-pairs 2 -handoff-rounds 3 -cost-window 20s -standbys 0,1,4 -scale 10 -scale-for 20s -overhead-repeats 1, unless those are given")
+	quick := fs.Bool("quick", false, "a quick run (about 1.5 min on 2 cores): -runs 5 -handoff-pairs 2 -handoff-rounds 3 -cost-window 20s -standbys 0,1,4 -scale 10 -scale-for 20s -overhead-repeats 1, unless those are given")
 	runs := fs.Int("runs", 20, "crash-failover runs per system (run concurrently, one container or etcd prefix each)")
 	pairs := fs.Int("handoff-pairs", 5, "hand-over pairs per system (concurrent)")
 	rounds := fs.Int("handoff-rounds", 4, "hand-overs per pair")

@@ -16,6 +16,9 @@ type setting struct {
 	Renew time.Duration `json:"-"`
 	Poll  time.Duration `json:"-"`
 	Note  string        `json:"note"`
+	// Extra are further renewer options of the setting (a named profile,
+	// say), applied after the timing.
+	Extra []renewer.Option `json:"-"`
 
 	LeaseS float64 `json:"lease_s"`
 	RenewS float64 `json:"renew_s"`
@@ -48,8 +51,9 @@ func (s setting) String() string {
 // renewerOptions returns the renewer options of s for the holder id: the
 // identity and the timing (election and mutex take both from the Renewer).
 func (s setting) renewerOptions(id string) []renewer.Option {
-	return []renewer.Option{renewer.WithIdentity(id), renewer.WithDuration(s.Lease),
+	opts := []renewer.Option{renewer.WithIdentity(id), renewer.WithDuration(s.Lease),
 		renewer.WithRenewInterval(s.Renew), renewer.WithPollInterval(s.Poll)}
+	return append(opts, s.Extra...)
 }
 
 // newElection returns candidate id of the election on l at s, over a
