@@ -29,14 +29,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/go-logr/logr"
-	"k8s.io/klog/v2"
 )
 
 func main() {
-	// client-go's leader election logs through klog; the bench prints tables.
-	klog.SetLogger(logr.Discard())
 	var err error
 	switch {
 	case len(os.Args) > 1 && os.Args[1] == "candidate":
@@ -173,7 +168,10 @@ func runBench(args []string) error {
 	for _, s := range leaseholdSettings {
 		systems = append(systems, leaseholdSystem(s))
 	}
-	systems = append(systems, clientGoSystem(clientGoSetting(L)), etcdSystem(etcdSetting(L)))
+	systems = append(systems, peerSystems(L)...)
+	if !peersBuilt {
+		fmt.Fprintln(os.Stderr, "leasebench: built without -tags peers: client-go and etcd are not measured (make bench builds with it)")
+	}
 
 	// Phase 1: crash failover of every system and the cost sweep, all at
 	// once: each on an election of its own, mostly waiting.
