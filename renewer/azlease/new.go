@@ -61,7 +61,9 @@ func FromConnectionString(connStr, containerName string, opts *Options) (*Leaser
 // FromAccountURL returns a Leaser for the named container of the account at
 // accountURL (https://ACCOUNT.blob.core.windows.net), authenticated by cred,
 // for example azidentity's DefaultAzureCredential. The URL must carry no
-// query string: credentials are passed as cred, never in the URL.
+// query string: credentials are passed as cred, never in the URL (for a
+// SAS, see [FromSAS]). When cred fails to get a token, the call's error
+// matches renewer.ErrForbidden and unwraps to cred's error.
 func FromAccountURL(accountURL, containerName string, cred azcore.TokenCredential, opts *Options) (*Leaser, error) {
 	if err := ValidateContainerName(containerName); err != nil {
 		return nil, err
@@ -73,7 +75,7 @@ func FromAccountURL(accountURL, containerName string, cred azcore.TokenCredentia
 	if err != nil {
 		return nil, err
 	}
-	cc, err := container.NewClient(u+"/"+containerName, cred, clientOptions(opts))
+	cc, err := container.NewClient(u+"/"+containerName, tokenCredential{cred}, clientOptions(opts))
 	if err != nil {
 		return nil, invalid("account URL", u, err.Error())
 	}
