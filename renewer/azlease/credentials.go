@@ -2,6 +2,7 @@ package azlease
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -86,3 +87,38 @@ func (e *credentialError) Error() string {
 }
 
 func (e *credentialError) Unwrap() []error { return []error{renewer.ErrForbidden, e.err} }
+
+// withRedaction returns o with one more per-retry policy, redactPolicy, after
+// the caller's; o's slices are not modified.
+func withRedaction(o *container.ClientOptions) *container.ClientOptions {
+	o.PerRetryPolicies = append(append([]policy.Policy(nil), o.PerRetryPolicies...), redactPolicy{})
+	return o
+}
+
+// redactPolicy strips the query string from the URL of a transport error (a
+// *url.Error): the SDK's retry policy writes such errors to its log
+// (azcore/log, EventRetryPolicy) as they are, SAS signature included, and
+// the policy runs before it sees them.
+type redactPolicy struct{}
+
+func (redactPolicy) Do(req *policy.Request) (*http.Response, error) {
+	resp, err := req.Next()
+	if err != nil {
+		err = redactURL(err)
+	}
+	return resp, err
+}
+
+// redactURL returns err with the URL of its *url.Error, if it has one,
+// reduced to scheme, host and path. A *url.Error on top stays one, so that
+// its Timeout and Temporary methods still answer.
+func redactURL(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		safe := "(URL withheld)"
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			safe = u.Scheme + "://" + u.Host + u.EscapedPath()
+		}
+		return &url.Error{Op: ue.Op, URL: safe, Err: ue.Err}
+	}
+	return redact(err)
+}

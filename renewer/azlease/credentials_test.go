@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
@@ -118,5 +121,63 @@ func TestTokenFailureIsForbidden(t *testing.T) {
 	_, err = l.Renew(ctx, "00000000-0000-0000-0000-000000000001")
 	if errors.Is(err, renewer.ErrForbidden) {
 		t.Errorf("Renew with a cancelled context: %v, want no ErrForbidden", err)
+	}
+}
+
+// TestSDKLogHidesSAS: a transport error carries the request's URL, SAS
+// included, and the SDK's retry policy logs it as it is. The Leaser's own
+// clients strip the query first; a client made without them (New) shows
+// what the check would catch.
+func TestSDKLogHidesSAS(t *testing.T) {
+	var mu sync.Mutex
+	var logged []string
+	azlog.SetListener(func(_ azlog.Event, msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		logged = append(logged, msg)
+	})
+	defer azlog.SetListener(nil)
+	leaks := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		found := false
+		for _, m := range logged {
+			found = found || strings.Contains(m, "SECRETSIG")
+		}
+		logged = nil
+		return found
+	}
+	tr := &transport{answer: func(req *http.Request) (*http.Response, error) {
+		return nil, &url.Error{Op: "Put", URL: req.URL.String(), Err: errors.New("connection reset by peer")}
+	}}
+	raw, err := container.NewClientWithNoCredential("https://acct.blob.core.windows.net/abc?"+sasToken, clientOpts(tr).ClientOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, err := azlease.New(raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bare.Renew(context.Background(), "00000000-0000-0000-0000-000000000001"); err == nil {
+		t.Fatal("Renew over a failing transport: no error")
+	}
+	if !leaks() {
+		t.Error("the SDK's log of a client without redaction shows no signature: the check cannot fail")
+	}
+
+	l, err := azlease.FromSAS("https://acct.blob.core.windows.net", "abc", sasToken, clientOpts(tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Renew(context.Background(), "00000000-0000-0000-0000-000000000001")
+	var ue *url.Error
+	if err == nil || strings.Contains(err.Error(), "SECRETSIG") || !strings.Contains(err.Error(), "connection reset by peer") {
+		t.Errorf("Renew over a failing transport: %v; want the cause without the SAS", err)
+	}
+	if errors.As(err, &ue) && strings.Contains(ue.URL, "sig=") {
+		t.Errorf("the *url.Error in the chain keeps the SAS: %s", ue.URL)
+	}
+	if leaks() {
+		t.Error("the SDK's log shows the SAS signature")
 	}
 }

@@ -20,8 +20,10 @@ type Options struct {
 	// and FromAccountURL. Unless set here, those clients make no retries of
 	// their own (Retry.MaxRetries = -1): the Renewer retries with backoff
 	// and bounds every call by the lease's validity deadline, and an SDK
-	// retry would only spend that budget blindly. Ignored by New, whose
-	// caller configured its own client.
+	// retry would only spend that budget blindly. Those clients also strip
+	// the query string (where a SAS is) from transport errors before the
+	// SDK's own log sees them. Ignored by New, whose caller configured its
+	// own client.
 	ClientOptions *container.ClientOptions
 }
 
@@ -83,12 +85,13 @@ func FromAccountURL(accountURL, containerName string, cred azcore.TokenCredentia
 }
 
 func clientOptions(opts *Options) *container.ClientOptions {
-	if opts != nil && opts.ClientOptions != nil {
-		return opts.ClientOptions
-	}
-	return &container.ClientOptions{ClientOptions: policy.ClientOptions{
+	o := container.ClientOptions{ClientOptions: policy.ClientOptions{
 		Retry: policy.RetryOptions{MaxRetries: -1},
 	}}
+	if opts != nil && opts.ClientOptions != nil {
+		o = *opts.ClientOptions
+	}
+	return withRedaction(&o)
 }
 
 // ValidateContainerName reports whether name is a valid container name: 3 to
