@@ -33,6 +33,7 @@ const firstCallTimeout = 30 * time.Second
 type connFlags struct {
 	connectionString string
 	accountURL       string
+	sas              bool // authorize accountURL with the SAS in $AZURE_STORAGE_SAS_TOKEN
 	emulator         bool
 }
 
@@ -58,6 +59,9 @@ func (f connFlags) connect(cmd, name string) (*account, error) {
 		return nil, fail(exitUsage, "%s: give only one of --connection-string, --account-url and --emulator", cmd)
 	}
 	opts := &azlease.Options{CreateContainer: true}
+	if f.sas {
+		return f.connectSAS(cmd, name, opts)
+	}
 	if f.accountURL != "" {
 		cred, err := azidentity.NewDefaultAzureCredential(nil)
 		if err != nil {
@@ -158,7 +162,7 @@ func (a *account) describe(ctx context.Context, err error) error {
 		}
 		switch {
 		case errors.Is(err, renewer.ErrForbidden) || re.StatusCode == 401 || re.StatusCode == 403:
-			msg = fmt.Sprintf("storage refused the credentials (HTTP %d %s)", re.StatusCode, what)
+			msg = fmt.Sprintf("storage refused the credentials (HTTP %d %s)%s", re.StatusCode, what, credentialHint(re.ErrorCode))
 		case re.StatusCode == 404 && strings.HasPrefix(re.ErrorCode, "Container"):
 			msg = fmt.Sprintf("container not found (HTTP 404 %s)", what)
 		default:

@@ -60,14 +60,21 @@ and elect create it if it is missing. Flags may come before or after NAME;
 everything after -- is the command. Run 'leasehold COMMAND --help' for a
 command's flags.
 
-Storage account (every command; at most one of these flags):
+Storage account (every command; at most one of these, in order of preference):
+  --account-url URL       https://ACCOUNT.blob.core.windows.net with
+                          DefaultAzureCredential (managed or workload identity,
+                          environment, Azure CLI login); the identity needs the
+                          Storage Blob Data Contributor role
+  --account-url URL --sas the same URL, authorized by the account SAS token in
+                          AZURE_STORAGE_SAS_TOKEN (ss=b, srt=c, sp=rw at least;
+                          a container SAS cannot lease a container)
   --connection-string S   a connection string (prefer the environment variable:
                           the command line is visible to other users)
-  --account-url URL       https://ACCOUNT.blob.core.windows.net with
-                          DefaultAzureCredential (environment, workload or
-                          managed identity, Azure CLI login)
   --emulator              Azurite's default local endpoint, 127.0.0.1:10000
   (none)                  AZURE_STORAGE_CONNECTION_STRING
+A credential that storage refuses, or that cannot get a token, ends leasehold
+with exit code 5 and the reason; once held, a lock whose credential stops
+working is given up at its validity deadline (exit 4).
 
 ` + exitCodesHelp + "\n"
 
