@@ -169,15 +169,34 @@ func credsTokenRefusedAtStart(t *testing.T, az *credsAzurite, cap *credsCapture)
 		{"no token", &testCredential{cap: cap, fail: errors.New("test: the identity endpoint refused")}, "no token from the credential: test: the identity endpoint refused"},
 	} {
 		r := credsRenewer(t, cap, az.tokenLeaser(t, name, tc.cred), "refused")
-		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-		_, err := r.Acquire(ctx)
-		cancel()
-		_ = cap.err(tc.what, err)
-		if !errors.Is(err, renewer.ErrForbidden) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: Acquire: %v; want ErrForbidden saying %q", tc.what, err, tc.want)
+		e, err := election.New(r)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("%s: Acquire waited for its context instead of failing at once: %v", tc.what, err)
+		m, err := mutex.New(credsRenewer(t, cap, az.tokenLeaser(t, name, tc.cred), "refused"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, call := range []struct {
+			name string
+			do   func(context.Context) error
+		}{
+			{"Renewer.Acquire", func(ctx context.Context) error { _, err := r.Acquire(ctx); return err }},
+			{"Election.Campaign", func(ctx context.Context) error { _, err := e.Campaign(ctx); return err }},
+			{"Mutex.Lock", func(ctx context.Context) error { _, err := m.Lock(ctx); return err }},
+		} {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			start := time.Now()
+			err := call.do(ctx)
+			cancel()
+			t.Logf("%s, %s: %v after %v", tc.what, call.name, err, time.Since(start).Round(time.Millisecond))
+			_ = cap.err(tc.what, err)
+			if !errors.Is(err, renewer.ErrForbidden) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: %s: %v; want ErrForbidden saying %q", tc.what, call.name, err, tc.want)
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s: %s waited for its context instead of failing at once: %v", tc.what, call.name, err)
+			}
 		}
 	}
 }
@@ -462,8 +481,10 @@ func credsSASLeastPrivilege(t *testing.T, az *credsAzurite, cap *credsCapture) {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			start := time.Now()
 			held, err := m.Lock(ctx)
 			cancel()
+			t.Logf("Lock with sp=%s: %v after %v", perms, err, time.Since(start).Round(time.Millisecond))
 			_ = cap.err("lock sp="+perms, err)
 			if perms != "rw" {
 				if !errors.Is(err, renewer.ErrForbidden) {
