@@ -190,7 +190,7 @@ func credsCLI(t *testing.T, az *credsAzurite, cap *credsCapture) {
 	t.Run("SASExpiresMidHold", func(t *testing.T) {
 		t.Parallel()
 		name := containerName(t, "cli-expiry")
-		res := runCLI(t, cap, bin, sasEnv("rw", 6*time.Second),
+		res := runCLI(t, cap, bin, sasEnv("rw", 10*time.Second),
 			"lock", name, "--account-url", az.accountURL, "--sas", "--", "sleep", "60")
 		if res.code != cliExitLost || !strings.Contains(res.stderr, "storage refused the credentials (HTTP 403") {
 			t.Errorf("lock whose SAS expires: exit %d, stderr %q; want exit %d naming the refused credentials", res.code, res.stderr, cliExitLost)

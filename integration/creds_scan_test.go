@@ -75,10 +75,25 @@ func (w *captureWriter) Write(p []byte) (int, error) {
 }
 
 // captureSDKLog sends the Azure SDK's own log (requests, responses, retries)
-// to c until the returned function is called.
-func (c *credsCapture) captureSDKLog() (stop func()) {
-	azlog.SetListener(func(ev azlog.Event, msg string) { c.add("sdk "+string(ev), msg) })
+// to c until the returned function is called. The listener is the process's
+// one: it also hears the other tests of the package, so it keeps only what
+// concerns host (the credential tests' Azurite) or could hold a secret, to
+// bound the capture's size.
+func (c *credsCapture) captureSDKLog(host string) (stop func()) {
+	azlog.SetListener(c.sdkListener(host))
 	return func() { azlog.SetListener(nil) }
+}
+
+func (c *credsCapture) sdkListener(host string) func(azlog.Event, string) {
+	markers := []string{host, "sig", "SIG", "Sig", "earer", "EARER", "eyJ", "AccountKey", "SharedAccessSignature", credsKey}
+	return func(ev azlog.Event, msg string) {
+		for _, m := range markers {
+			if strings.Contains(msg, m) {
+				c.add("sdk "+string(ev), msg)
+				return
+			}
+		}
+	}
 }
 
 // leaks returns a description of every secret found in the captured
@@ -214,8 +229,11 @@ func TestCredsScannerFindsPlantedSecrets(t *testing.T) {
 		zapcore.AddSync(&captureWriter{c: c, source: "planted log"}), zapcore.DebugLevel))
 	log.Warn("lease lost", zap.String("url", "https://a/c?sv=1&sig="+url.QueryEscape(sig)))
 	c.add("planted CLI stderr", "leasehold: key="+credsKey)
+	sdk := c.sdkListener("127.0.0.1:1")
+	sdk(azlog.EventRetryPolicy, `error Put "https://127.0.0.1:2/devstoreaccount1/c?comp=lease&sig=`+url.QueryEscape(sig)+`": EOF`)
+	sdk(azlog.EventRequest, "==> OUTGOING REQUEST\nPUT https://127.0.0.1:3/devstoreaccount1/c\nAuthorization: Bearer "+tok)
 	found, _, _ := c.leaks()
-	for _, source := range []string{"planted error", "planted log", "planted CLI stderr"} {
+	for _, source := range []string{"planted error", "planted log", "planted CLI stderr", "sdk " + string(azlog.EventRetryPolicy), "sdk " + string(azlog.EventRequest)} {
 		hit := false
 		for _, f := range found {
 			hit = hit || strings.HasPrefix(f, source+":")

@@ -29,7 +29,7 @@ func TestCreds(t *testing.T) {
 	t.Parallel()
 	az := startCredsAzurite(t)
 	cap := newCredsCapture()
-	stopSDKLog := cap.captureSDKLog()
+	stopSDKLog := cap.captureSDKLog(strings.TrimPrefix(strings.Split(az.accountURL, "/devstoreaccount1")[0], "https://"))
 	t.Cleanup(func() {
 		stopSDKLog()
 		cap.scan(t)
