@@ -20,7 +20,7 @@ import (
 // ends just as the lease is won, Campaign releases it and returns the
 // context's error. It gives up at once on errors polling cannot get past
 // (wrapping renewer.ErrForbidden, renewer.ErrContainerNotFound,
-// renewer.ErrBadRequest), and returns ErrInUse while this candidate
+// renewer.ErrBadRequest), and returns renewer.ErrInUse while this candidate
 // already campaigns or leads.
 func (e *Election) Campaign(ctx context.Context) (*Leadership, error) {
 	return e.campaign(ctx, false, time.Time{}, func(renewer.Status, error) {})
@@ -61,7 +61,7 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("election: campaign: %w", context.Cause(ctx))
 		}
-		return nil, fmt.Errorf("election: campaign: %w", err)
+		return nil, err
 	}
 	won = newLeadership(e, ls)
 	won.byRun = byRun
@@ -75,7 +75,7 @@ func (e *Election) begin() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.busy || (e.cur != nil && e.cur.ctx.Err() == nil) {
-		return ErrInUse
+		return renewer.ErrInUse
 	}
 	e.busy = true
 	return nil

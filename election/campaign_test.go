@@ -67,8 +67,8 @@ func TestCampaignBlocksUntilFree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.Campaign(t.Context()); !errors.Is(err, election.ErrInUse) {
-			t.Errorf("second Campaign while leading = %v, want ErrInUse", err)
+		if _, err := a.Campaign(t.Context()); !errors.Is(err, renewer.ErrInUse) {
+			t.Errorf("second Campaign while leading = %v, want renewer.ErrInUse", err)
 		}
 
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -92,8 +92,8 @@ func TestCampaignBlocksUntilFree(t *testing.T) {
 		if err := la.Resign(t.Context()); err != nil {
 			t.Fatalf("Resign: %v", err)
 		}
-		if cause := context.Cause(la.Context()); !errors.Is(cause, election.ErrResigned) {
-			t.Errorf("cause after Resign = %v, want ErrResigned", cause)
+		if cause := context.Cause(la.Context()); !errors.Is(cause, renewer.ErrReleased) {
+			t.Errorf("cause after Resign = %v, want renewer.ErrReleased", cause)
 		}
 		lb := recv(t, got, time.Minute)
 		if took := time.Since(start); took > pollP*12/10 {
@@ -114,7 +114,7 @@ func TestCampaignBlocksUntilFree(t *testing.T) {
 	})
 }
 
-// A leader whose renewals fail loses leadership (cause ErrLost) before its
+// A leader whose renewals fail loses leadership (cause renewer.ErrLeaseLost) before its
 // lease expires, and Resign then reports the loss.
 func TestLeadershipLost(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -136,11 +136,11 @@ func TestLeadershipLost(t *testing.T) {
 			t.Errorf("lost after %v, want before the lease expires (%v)", took, leaseL)
 		}
 		cause := context.Cause(ld.Context())
-		if !errors.Is(cause, election.ErrLost) || !errors.Is(cause, renewer.ErrLeaseLost) {
-			t.Errorf("cause = %v, want ErrLost and renewer.ErrLeaseLost", cause)
+		if !errors.Is(cause, renewer.ErrLeaseLost) {
+			t.Errorf("cause = %v, want renewer.ErrLeaseLost", cause)
 		}
-		if err := ld.Resign(t.Context()); !errors.Is(err, election.ErrLost) {
-			t.Errorf("Resign after loss = %v, want ErrLost", err)
+		if err := ld.Resign(t.Context()); !errors.Is(err, renewer.ErrLeaseLost) {
+			t.Errorf("Resign after loss = %v, want renewer.ErrLeaseLost", err)
 		}
 	})
 }

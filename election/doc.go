@@ -13,7 +13,7 @@
 //
 //   - At most one candidate holds the lease at a time, as far as the storage
 //     service's lease is correct. A leader's context ([Leadership.Context])
-//     is cancelled, with a cause wrapping [ErrLost], before its lease could
+//     is cancelled, with a cause wrapping [renewer.ErrLeaseLost], before its lease could
 //     pass to anyone else: the renewer cancels it at its validity deadline,
 //     a safety margin (L/5 by default) before the lease could expire on the
 //     service, measured on the leader's own monotonic clock from the moment

@@ -15,7 +15,7 @@ import (
 //
 // An Election is safe for concurrent use. It campaigns at most once at a
 // time: a second Campaign or Run while one is under way, or while this
-// candidate leads, returns ErrInUse. Leader, Observe, Check and Resign may
+// candidate leads, returns renewer.ErrInUse. Leader, Observe, Check and Resign may
 // be called at any time.
 type Election struct {
 	r        *renewer.Renewer

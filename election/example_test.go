@@ -53,7 +53,7 @@ func Example() {
 	// no leader
 	// leader: replica-1, term 1
 	// elected: term 1
-	// stopping: election: resigned: context canceled
+	// stopping: lease released: context canceled
 	// demoted
 	// Run: <nil> | lease: available
 }
@@ -89,7 +89,7 @@ func ExampleElection_Campaign() {
 	// Output:
 	// replica-a leads, term 1
 	// b sees replica-a, term 1
-	// after Resign: election: resigned
+	// after Resign: lease released
 	// true
 	// replica-b leads, term 2
 }

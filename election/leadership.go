@@ -14,12 +14,12 @@ import (
 // A Leadership is one term of this candidate as leader. Its context is
 // cancelled, with a cause, when the term ends:
 //
-//   - errors.Is(cause, ErrLost): the lease was lost or could no longer be
+//   - errors.Is(cause, renewer.ErrLeaseLost): the lease was lost or could no longer be
 //     proven held (the cause also wraps renewer.ErrLeaseLost and the
 //     reason). The context is cancelled as soon as the renewer's is, which
 //     is before the lease could pass to anyone else (the renewer's validity
 //     deadline, a safety margin before the lease could expire).
-//   - errors.Is(cause, ErrResigned): Resign was called, or Run's context
+//   - errors.Is(cause, renewer.ErrReleased): Resign was called, or Run's context
 //     ended.
 //
 // A leader must stop acting as leader when the context is done, and should
@@ -52,13 +52,13 @@ func newLeadership(e *Election, ls *renewer.Lease) *Leadership {
 	ld := &Leadership{e: e, lease: ls, released: make(chan struct{})}
 	ld.ctx, ld.cancel = context.WithCancelCause(context.WithValue(context.Background(), holdingKey{}, ld))
 	ld.unhook = context.AfterFunc(ls.Context(), func() {
-		ld.cancel(fmt.Errorf("%w: %w", ErrLost, context.Cause(ls.Context())))
+		ld.cancel(context.Cause(ls.Context())) // wraps renewer.ErrLeaseLost (or ends a term already ended)
 	})
 	return ld
 }
 
 // Context returns the leadership context: cancelled when the term ends,
-// with a cause wrapping ErrLost or ErrResigned.
+// with a cause wrapping renewer.ErrLeaseLost or renewer.ErrReleased.
 func (ld *Leadership) Context() context.Context { return ld.ctx }
 
 // Done returns a channel closed when the term ends: Context().Done().
@@ -86,7 +86,7 @@ func (ld *Leadership) LastRenewed() time.Time { return ld.lease.LastRenewed() }
 func (ld *Leadership) Deadline() time.Time { return ld.lease.Deadline() }
 
 // Resign ends the term: it cancels the leadership context first (cause
-// ErrResigned), so the leader stops acting, then releases the lease so that
+// renewer.ErrReleased), so the leader stops acting, then releases the lease so that
 // a standby takes over at its next poll. A failed release is logged, and
 // the lease then expires by itself.
 //
@@ -108,10 +108,10 @@ func (ld *Leadership) Deadline() time.Time { return ld.lease.Deadline() }
 // that must finish before anyone else leads should run in Run's OnElected.
 //
 // Resign returns nil if the term lasted until Resign, or the cause of its
-// loss (wrapping ErrLost) if it had ended before; an error wrapping ctx's
+// loss (wrapping renewer.ErrLeaseLost) if it had ended before; an error wrapping ctx's
 // cause if ctx ended before the release. It is idempotent.
 func (ld *Leadership) Resign(ctx context.Context) error {
-	if ld.stop(ErrResigned) {
+	if ld.stop(renewer.ErrReleased) {
 		ld.e.log.Info("resigning", zap.Int64("term", ld.Term()))
 	}
 	own := ld.owns(ctx)
@@ -176,7 +176,7 @@ func (ld *Leadership) release(ctx context.Context) error {
 	err := ld.lease.Release(ctx)
 	ld.unhook()
 	if err != nil && ctx.Err() != nil && isResigned(ld) {
-		return fmt.Errorf("election: resign: %w", err)
+		return err
 	}
 	if err != nil && isResigned(ld) {
 		// Lost between our cancel and the release: the term had ended
@@ -189,7 +189,7 @@ func (ld *Leadership) release(ctx context.Context) error {
 // outcome is what Resign returns once the term is over: nil if it ended
 // by resignation, else the loss cause.
 func (ld *Leadership) outcome() error {
-	if cause := context.Cause(ld.ctx); !errors.Is(cause, ErrResigned) {
+	if cause := context.Cause(ld.ctx); !errors.Is(cause, renewer.ErrReleased) {
 		return cause
 	}
 	return nil
@@ -204,4 +204,4 @@ func (ld *Leadership) abandon() {
 }
 
 // isResigned reports whether ld's term ended by resignation.
-func isResigned(ld *Leadership) bool { return errors.Is(context.Cause(ld.ctx), ErrResigned) }
+func isResigned(ld *Leadership) bool { return errors.Is(context.Cause(ld.ctx), renewer.ErrReleased) }

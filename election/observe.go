@@ -2,7 +2,6 @@ package election
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/leasehold/leasehold/internal/wait"
@@ -62,7 +61,7 @@ func (e *Election) Leader(ctx context.Context) (Leader, error) {
 	}
 	st, err := e.r.Inspect(ctx)
 	if err != nil {
-		return Leader{}, fmt.Errorf("election: leader: %w", err)
+		return Leader{}, err
 	}
 	e.mu.Lock()
 	if e.cur != nil && e.cur.ctx.Err() != nil {

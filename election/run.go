@@ -60,7 +60,7 @@ type Callbacks struct {
 // takes over; after a loss it campaigns again at once.
 //
 // Run returns early with an error only when campaigning cannot go on:
-// ErrInUse, or storage answers that polling cannot get past (refused
+// renewer.ErrInUse, or storage answers that polling cannot get past (refused
 // credentials, a missing container). It leaves nothing held.
 func (e *Election) Run(ctx context.Context, cb Callbacks) error {
 	var (
@@ -108,7 +108,7 @@ func (e *Election) lead(ctx context.Context, ld *Leadership, cb Callbacks) (resi
 	select {
 	case <-ld.Done():
 	case <-ctx.Done():
-		byCtx = ld.stop(fmt.Errorf("%w: %w", ErrResigned, context.Cause(ctx)))
+		byCtx = ld.stop(fmt.Errorf("%w: %w", renewer.ErrReleased, context.Cause(ctx)))
 	}
 	<-done
 	if byCtx && !e.cfg.releaseOnCancel {

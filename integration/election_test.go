@@ -129,7 +129,7 @@ func TestElectionCrashedLeaderReplaced(t *testing.T) {
 	if bound := lease + poll*12/10 + electSlack; took > bound {
 		t.Errorf("failover took %v, want at most %v", took, bound)
 	}
-	if !errors.Is(old.cause, election.ErrLost) {
+	if !errors.Is(old.cause, renewer.ErrLeaseLost) {
 		t.Errorf("old leader's cause = %v, want ErrLost", old.cause)
 	}
 	l.check() // the old leader stopped (or its validity deadline passed) before the new one began
@@ -167,7 +167,7 @@ func TestElectionTwentyTransitions(t *testing.T) {
 		}
 	}
 	for _, tm := range l.snapshot() {
-		if !errors.Is(tm.cause, election.ErrResigned) {
+		if !errors.Is(tm.cause, renewer.ErrReleased) {
 			t.Errorf("term %d (%s) ended with %v, want ErrResigned", tm.term, tm.id, tm.cause)
 		}
 	}

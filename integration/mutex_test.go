@@ -102,7 +102,7 @@ func TestMutexKilledHolderReplaced(t *testing.T) {
 	nh := holds.Begin(h.Context(), "next", h.Deadline)
 	t.Logf("replaced %v after the kill (lease 15 s)", took)
 
-	if cause := context.Cause(held.Context()); !errors.Is(cause, mutex.ErrLost) {
+	if cause := context.Cause(held.Context()); !errors.Is(cause, renewer.ErrLeaseLost) {
 		t.Errorf("killed holder's cause = %v, want ErrLost", cause)
 	}
 	if took > 15*time.Second+5*time.Second {
@@ -116,7 +116,7 @@ func TestMutexKilledHolderReplaced(t *testing.T) {
 	if err := h.Unlock(t.Context()); err != nil {
 		t.Errorf("next Unlock: %v", err)
 	}
-	if err := held.Unlock(t.Context()); !errors.Is(err, mutex.ErrLost) {
+	if err := held.Unlock(t.Context()); !errors.Is(err, renewer.ErrLeaseLost) {
 		t.Errorf("victim Unlock = %v, want ErrLost", err)
 	}
 }

@@ -142,14 +142,14 @@ func header(req *http.Request, name string) string {
 // as the Azure adapter does, for the landings a test checks. (The adapter's
 // own mapping is not exported.)
 var leaseCodes = map[string]error{
-	"LeaseAlreadyPresent":                   renewer.ErrLeaseAlreadyPresent,
-	"LeaseIdMismatchWithLeaseOperation":     renewer.ErrLeaseIDMismatch,
-	"LeaseIdMismatchWithContainerOperation": renewer.ErrLeaseIDMismatch,
-	"LeaseNotPresentWithLeaseOperation":     renewer.ErrLeaseNotPresent,
-	"LeaseNotPresentWithContainerOperation": renewer.ErrLeaseNotPresent,
-	"LeaseIsBreakingAndCannotBeAcquired":    renewer.ErrLeaseBreaking,
-	"LeaseIsBreakingAndCannotBeChanged":     renewer.ErrLeaseBreaking,
-	"LeaseIsBrokenAndCannotBeRenewed":       renewer.ErrLeaseBroken,
+	"LeaseAlreadyPresent":                   renewer.ErrLeaseHeld,
+	"LeaseIdMismatchWithLeaseOperation":     renewer.ErrNoLease,
+	"LeaseIdMismatchWithContainerOperation": renewer.ErrNoLease,
+	"LeaseNotPresentWithLeaseOperation":     renewer.ErrNoLease,
+	"LeaseNotPresentWithContainerOperation": renewer.ErrNoLease,
+	"LeaseIsBreakingAndCannotBeAcquired":    renewer.ErrLeaseHeld,
+	"LeaseIsBreakingAndCannotBeChanged":     renewer.ErrNoLease,
+	"LeaseIsBrokenAndCannotBeRenewed":       renewer.ErrNoLease,
 }
 
 // statusError is nil for a 2xx answer, else an error naming the status and

@@ -102,8 +102,7 @@ func TestNetTransportLostAnswerIsATransportFailure(t *testing.T) {
 	if !errors.Is(err, leasetest.ErrAnswerLost) {
 		t.Errorf("Acquire = %v, want the transport's ErrAnswerLost", err)
 	}
-	for _, s := range []error{renewer.ErrLeaseAlreadyPresent, renewer.ErrLeaseIDMismatch, renewer.ErrLeaseNotPresent,
-		renewer.ErrLeaseBreaking, renewer.ErrLeaseBroken, renewer.ErrContainerNotFound, renewer.ErrBadRequest,
+	for _, s := range []error{renewer.ErrLeaseHeld, renewer.ErrNoLease, renewer.ErrContainerNotFound, renewer.ErrBadRequest,
 		renewer.ErrForbidden, renewer.ErrThrottled} {
 		if errors.Is(err, s) {
 			t.Errorf("Acquire = %v, which wraps %v; want a transport failure", err, s)

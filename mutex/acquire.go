@@ -2,7 +2,6 @@ package mutex
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/leasehold/leasehold/renewer"
@@ -36,9 +35,5 @@ func (m *Mutex) acquire(ctx context.Context) (*renewer.Lease, error) {
 			return renewer.Verdict{}
 		}))
 	}
-	ls, err := m.r.Acquire(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("mutex: lock: %w", err)
-	}
-	return ls, nil
+	return m.r.Acquire(ctx, opts...)
 }

@@ -139,14 +139,14 @@ func TestBrokenHolderStopsFirst(t *testing.T) {
 				if got, most := heldAt.Sub(start), tt.want+18*time.Second; got < tt.want || got > most {
 					t.Errorf("waiter held after %v, want %v to %v", got, tt.want, most)
 				}
-				if cause := context.Cause(holder.Context()); !errors.Is(cause, mutex.ErrLost) {
-					t.Errorf("broken holder's cause = %v, want ErrLost", cause)
+				if cause := context.Cause(holder.Context()); !errors.Is(cause, renewer.ErrLeaseLost) {
+					t.Errorf("broken holder's cause = %v, want renewer.ErrLeaseLost", cause)
 				}
 				if got := c.Calls(leasetest.OpBreak); got != 1 {
 					t.Errorf("break calls = %d, want 1", got)
 				}
-				if err := holder.Unlock(t.Context()); !errors.Is(err, mutex.ErrLost) {
-					t.Errorf("broken holder's Unlock = %v, want ErrLost", err)
+				if err := holder.Unlock(t.Context()); !errors.Is(err, renewer.ErrLeaseLost) {
+					t.Errorf("broken holder's Unlock = %v, want renewer.ErrLeaseLost", err)
 				}
 				mustUnlock(t, h)
 			})
@@ -172,8 +172,8 @@ func TestOperatorBreak(t *testing.T) {
 		if got := time.Since(start); got >= left {
 			t.Errorf("holder stopped %v after the break, want before it completes (%v)", got, left)
 		}
-		if err := holder.Unlock(t.Context()); !errors.Is(err, mutex.ErrLost) {
-			t.Errorf("Unlock after a break = %v, want ErrLost", err)
+		if err := holder.Unlock(t.Context()); !errors.Is(err, renewer.ErrLeaseLost) {
+			t.Errorf("Unlock after a break = %v, want renewer.ErrLeaseLost", err)
 		}
 		st, err := op.Status(t.Context())
 		if err != nil {

@@ -15,7 +15,7 @@
 //     every process, as long as no holder's process is paused for longer
 //     than the renewer's safety margin (see below).
 //   - Loss is never silent. A Held's context is cancelled, with a cause
-//     wrapping ErrLost, when its lease is lost or can no longer be proven
+//     wrapping renewer.ErrLeaseLost, when its lease is lost or can no longer be proven
 //     held, and always before anyone else can take the lock: at the latest
 //     at the validity deadline, the send time of the last successful renew
 //     plus the lease duration less the margin. A holder whose lease is
@@ -25,8 +25,8 @@
 //     holder's validity window.
 //   - Lock, TryLock and Unlock never panic on anything the caller or the
 //     network can cause; a Lock or TryLock that fails leaves nothing held;
-//     unlocking twice returns ErrUnlocked and unlocking a lost lock returns
-//     an error wrapping ErrLost.
+//     unlocking twice returns renewer.ErrReleased and unlocking a lost lock returns
+//     an error wrapping renewer.ErrLeaseLost.
 //   - One fencing number, the term, goes up by one with every holding of
 //     the lock, local hand-overs included (see Held.Term), in every process;
 //     the leasehold CLI passes the same number as LEASEHOLD_TERM. Every

@@ -37,7 +37,7 @@ func ExampleNew() {
 		return
 	}
 	_, err = mutex.New(r)
-	fmt.Println(errors.Is(err, mutex.ErrInvalidOption))
+	fmt.Println(errors.Is(err, renewer.ErrInvalidOption))
 	// Output:
 	// nightly-report
 	// true
@@ -61,19 +61,19 @@ func ExampleMutex_Lock() {
 		return
 	}
 	// Do the work under held.Context(): it is cancelled, with a cause
-	// wrapping mutex.ErrLost, if the lock is lost.
+	// wrapping renewer.ErrLeaseLost, if the lock is lost.
 	work := held.Context()
 	fmt.Println("locked, term", held.Term(), "live:", work.Err() == nil)
 
 	if err := held.Unlock(ctx); err != nil {
 		fmt.Println(err)
 	}
-	fmt.Println("unlocked:", errors.Is(context.Cause(work), mutex.ErrUnlocked))
+	fmt.Println("unlocked:", errors.Is(context.Cause(work), renewer.ErrReleased))
 	fmt.Println("again:", held.Unlock(ctx))
 	// Output:
 	// locked, term 1 live: true
 	// unlocked: true
-	// again: mutex: already unlocked
+	// again: mutex: unlock: already unlocked: lease released
 }
 
 func ExampleMutex_TryLock() {
@@ -90,7 +90,7 @@ func ExampleMutex_TryLock() {
 		return
 	}
 	_, err = b.TryLock(ctx)
-	fmt.Println("b locked out:", errors.Is(err, mutex.ErrLocked))
+	fmt.Println("b locked out:", errors.Is(err, renewer.ErrLeaseHeld))
 	_ = held.Unlock(ctx)
 
 	held, err = b.TryLock(ctx)

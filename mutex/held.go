@@ -20,7 +20,7 @@ type Held struct {
 	lease *renewer.Lease // this holding's own: handed over, it ends
 
 	ctx      context.Context         // child of lease.Context(): cancelled, with its cause, when the lease ends
-	cancel   context.CancelCauseFunc // cancels ctx with ErrUnlocked on Unlock
+	cancel   context.CancelCauseFunc // cancels ctx with renewer.ErrReleased on Unlock
 	unlocked atomic.Bool             // Unlock was called
 }
 
@@ -36,12 +36,12 @@ func newHeld(m *Mutex, ls *renewer.Lease) *Held {
 }
 
 // Context returns a context that is cancelled when the lock ends, always
-// before anyone else can take it. After a loss its cause wraps ErrLost (and
+// before anyone else can take it. After a loss its cause wraps renewer.ErrLeaseLost (and
 // the reason):
 //
-//	errors.Is(context.Cause(held.Context()), mutex.ErrLost)
+//	errors.Is(context.Cause(held.Context()), renewer.ErrLeaseLost)
 //
-// After Unlock its cause is ErrUnlocked. Cancellation is synchronous with
+// After Unlock its cause is renewer.ErrReleased. Cancellation is synchronous with
 // the renewer's: there is no extra goroutine between the loss and this
 // context.
 func (h *Held) Context() context.Context { return h.ctx }
@@ -67,7 +67,7 @@ func (h *Held) Term() int64 { return h.lease.Term() }
 // succeeds first.
 func (h *Held) Deadline() time.Time { return h.lease.Deadline() }
 
-// Unlock stops the holder (the context is cancelled with ErrUnlocked), then
+// Unlock stops the holder (the context is cancelled with renewer.ErrReleased), then
 // hands the lock to the next goroutine waiting on the same Mutex, keeping
 // the lease (that goroutine's Lock makes it a holding of its own: a fresh
 // lease ID and the next term, see Held.Term), or, if none waits, releases the lease
@@ -81,12 +81,12 @@ func (h *Held) Deadline() time.Time { return h.lease.Deadline() }
 // by the release's own bound (renewer.Timing.ReleaseBound).
 //
 // Unlock returns nil if the lock was held until now; an error wrapping
-// ErrLost if it had been lost before; ErrUnlocked if Unlock was already
+// renewer.ErrLeaseLost if it had been lost before; renewer.ErrReleased if Unlock was already
 // called; or ctx's cause, wrapped, if ctx ended before the release
 // completed. Whatever it returns, this hold is over.
 func (h *Held) Unlock(ctx context.Context) error {
 	if !h.unlocked.CompareAndSwap(false, true) {
-		return ErrUnlocked
+		return fmt.Errorf("mutex: unlock: already unlocked: %w", renewer.ErrReleased)
 	}
 	if own, _ := ctx.Value(heldKey{}).(*Held); own == h {
 		var cancel context.CancelFunc
@@ -94,7 +94,7 @@ func (h *Held) Unlock(ctx context.Context) error {
 		defer cancel()
 	}
 	lost := context.Cause(h.ctx) // nil unless the lease ended first
-	h.cancel(ErrUnlocked)
+	h.cancel(renewer.ErrReleased)
 	err := h.m.passTurn(ctx)
 	switch {
 	case lost != nil:

@@ -31,8 +31,8 @@ func TestLockUnlock(t *testing.T) {
 		}
 		mustUnlock(t, h)
 
-		if got := context.Cause(h.Context()); !errors.Is(got, mutex.ErrUnlocked) {
-			t.Errorf("cause after Unlock = %v, want ErrUnlocked", got)
+		if got := context.Cause(h.Context()); !errors.Is(got, renewer.ErrReleased) {
+			t.Errorf("cause after Unlock = %v, want renewer.ErrReleased", got)
 		}
 		select {
 		case <-h.Done():
@@ -42,8 +42,8 @@ func TestLockUnlock(t *testing.T) {
 		if got := c.State(); got != renewer.StateAvailable {
 			t.Errorf("lease state after Unlock = %v, want available", got)
 		}
-		if err := h.Unlock(t.Context()); !errors.Is(err, mutex.ErrUnlocked) {
-			t.Errorf("second Unlock = %v, want ErrUnlocked", err)
+		if err := h.Unlock(t.Context()); !errors.Is(err, renewer.ErrReleased) {
+			t.Errorf("second Unlock = %v, want renewer.ErrReleased", err)
 		}
 	})
 }
@@ -75,7 +75,7 @@ func TestTryLock(t *testing.T) {
 				h := mustLock(t, m)
 				return func() { mustUnlock(t, h) }
 			},
-			wantErr:     mutex.ErrLocked,
+			wantErr:     renewer.ErrLeaseHeld,
 			wantAcquire: 0,
 		},
 	}
@@ -98,8 +98,8 @@ func TestTryLock(t *testing.T) {
 					}
 					mustUnlock(t, h)
 				} else {
-					if !errors.Is(err, tt.wantErr) || !errors.Is(err, mutex.ErrLocked) {
-						t.Errorf("TryLock error = %v, want ErrLocked wrapping %v", err, tt.wantErr)
+					if !errors.Is(err, tt.wantErr) || !errors.Is(err, renewer.ErrLeaseHeld) {
+						t.Errorf("TryLock error = %v, want renewer.ErrLeaseHeld wrapping %v", err, tt.wantErr)
 					}
 					if h != nil {
 						t.Errorf("TryLock returned a Held with error %v", err)
@@ -195,14 +195,14 @@ func TestLost(t *testing.T) {
 		synctest.Wait()
 		rec.Stop(next)
 		rec.Check(t)
-		if cause := context.Cause(h.Context()); !errors.Is(cause, mutex.ErrLost) || !errors.Is(cause, renewer.ErrLeaseLost) {
-			t.Errorf("cause = %v, want ErrLost", cause)
+		if cause := context.Cause(h.Context()); !errors.Is(cause, renewer.ErrLeaseLost) {
+			t.Errorf("cause = %v, want renewer.ErrLeaseLost", cause)
 		}
-		if err := h.Unlock(t.Context()); !errors.Is(err, mutex.ErrLost) {
-			t.Errorf("Unlock of a lost lock = %v, want ErrLost", err)
+		if err := h.Unlock(t.Context()); !errors.Is(err, renewer.ErrLeaseLost) {
+			t.Errorf("Unlock of a lost lock = %v, want renewer.ErrLeaseLost", err)
 		}
-		if err := h.Unlock(t.Context()); !errors.Is(err, mutex.ErrUnlocked) {
-			t.Errorf("second Unlock of a lost lock = %v, want ErrUnlocked", err)
+		if err := h.Unlock(t.Context()); !errors.Is(err, renewer.ErrReleased) {
+			t.Errorf("second Unlock of a lost lock = %v, want renewer.ErrReleased", err)
 		}
 		if h2.Term() <= h.Term() {
 			t.Errorf("next term %d, want more than %d", h2.Term(), h.Term())

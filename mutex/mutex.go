@@ -3,7 +3,6 @@ package mutex
 import (
 	"container/list"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -90,7 +89,7 @@ func (m *Mutex) Lock(ctx context.Context) (*Held, error) {
 		return h, nil
 	case err != nil:
 		m.passTurn(ctx)
-		return nil, fmt.Errorf("mutex: lock: %w", err)
+		return nil, err
 	}
 	ls, err := m.acquire(ctx)
 	if err != nil {
@@ -101,7 +100,7 @@ func (m *Mutex) Lock(ctx context.Context) (*Held, error) {
 }
 
 // TryLock makes one attempt to take the lock, without waiting. It returns an
-// error wrapping ErrLocked if someone else holds it: another goroutine of
+// error wrapping renewer.ErrLeaseHeld if someone else holds it: another goroutine of
 // this Mutex (answered without a storage call) or another holder of the
 // container's lease. It never breaks a lease. An attempt that fails leaves
 // nothing held.
@@ -110,19 +109,16 @@ func (m *Mutex) TryLock(ctx context.Context) (*Held, error) {
 		return nil, fmt.Errorf("mutex: trylock: %w", context.Cause(ctx))
 	}
 	if !m.tryTurn() {
-		return nil, fmt.Errorf("%w (in this process)", ErrLocked)
+		return nil, fmt.Errorf("mutex: %w (in this process)", renewer.ErrLeaseHeld)
 	}
 	if m.standingAside(time.Now()) {
 		m.passTurn(ctx)
-		return nil, fmt.Errorf("%w (this process stands aside after max-hold, so that waiters elsewhere take the lock)", ErrLocked)
+		return nil, fmt.Errorf("mutex: %w (this process stands aside after max-hold, so that waiters elsewhere take the lock)", renewer.ErrLeaseHeld)
 	}
 	ls, err := m.r.TryAcquire(ctx)
 	if err != nil {
 		m.passTurn(ctx)
-		if errors.Is(err, renewer.ErrLeaseHeld) {
-			return nil, fmt.Errorf("%w: %w", ErrLocked, err)
-		}
-		return nil, fmt.Errorf("mutex: trylock: %w", err)
+		return nil, err
 	}
 	return m.hold(ls), nil
 }
@@ -140,7 +136,7 @@ func (m *Mutex) Break(ctx context.Context, reason string) (time.Duration, error)
 	}
 	left, err := m.r.Break(ctx, reason)
 	if err != nil {
-		return 0, fmt.Errorf("mutex: %w", err)
+		return 0, err
 	}
 	return left, nil
 }
@@ -150,7 +146,7 @@ func (m *Mutex) Break(ctx context.Context, reason string) (time.Duration, error)
 func (m *Mutex) Status(ctx context.Context) (renewer.Status, error) {
 	st, err := renewer.Inspect(ctx, m.r.Leaser())
 	if err != nil {
-		return renewer.Status{}, fmt.Errorf("mutex: %w", err)
+		return renewer.Status{}, err
 	}
 	return st, nil
 }

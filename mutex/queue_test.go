@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/leasehold/leasehold/internal/overlap"
-	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 )
@@ -137,8 +136,8 @@ func TestHandOverAfterLoss(t *testing.T) {
 		f.down.Store(true)
 		<-h.Done()
 		f.down.Store(false)
-		if err := h.Unlock(t.Context()); !errors.Is(err, mutex.ErrLost) {
-			t.Errorf("Unlock after loss = %v, want ErrLost", err)
+		if err := h.Unlock(t.Context()); !errors.Is(err, renewer.ErrLeaseLost) {
+			t.Errorf("Unlock after loss = %v, want renewer.ErrLeaseLost", err)
 		}
 		h2 := next()
 		if h2.Term() != h.Term()+1 {

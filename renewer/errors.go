@@ -7,61 +7,118 @@ import (
 	"time"
 )
 
-// Errors a [Leaser] returns, wrapped, for the service's answers. The Azure
-// adapter (renewer/azlease) wraps the SDK's *azcore.ResponseError
-// alongside, so errors.As still reaches it.
+// The errors of this package and of every [Leaser], one sentinel per
+// meaning, each classified once (see classes below). A Leaser returns them
+// wrapped, with the service's answer alongside: the Azure adapter
+// (renewer/azlease) wraps the SDK's *azcore.ResponseError, so errors.As
+// still reaches the service's error code. The election and mutex packages
+// return these same sentinels; they have none of their own for the same
+// meanings.
 var (
-	// ErrLeaseAlreadyPresent: another lease is active (or breaking).
-	ErrLeaseAlreadyPresent = errors.New("renewer: another lease is present")
-	// ErrLeaseIDMismatch: the lease ID does not match the container's lease.
-	ErrLeaseIDMismatch = errors.New("renewer: lease ID does not match")
-	// ErrLeaseNotPresent: the container has no active lease.
-	ErrLeaseNotPresent = errors.New("renewer: no lease is present")
-	// ErrLeaseBreaking: the lease is being broken and cannot be acquired or
-	// changed until the break period is over.
-	ErrLeaseBreaking = errors.New("renewer: lease is being broken")
-	// ErrLeaseBroken: the lease is breaking or broken and cannot be renewed.
-	ErrLeaseBroken = errors.New("renewer: lease is broken")
+	// ErrLeaseHeld: the lease is another's, active or breaking, so an
+	// acquire was refused (TryAcquire, mutex.TryLock; a Leaser's Acquire).
+	// Polling may get past it.
+	ErrLeaseHeld = errors.New("lease is held by another holder")
+	// ErrNoLease: no lease with the request's ID is in force: the lease
+	// has another ID, is breaking or broken, or there is none (a Break of
+	// an unleased container answers it too). Under a lease it means the
+	// lease is lost.
+	ErrNoLease = errors.New("no lease with that ID is in force")
 	// ErrContainerNotFound: the container does not exist (HTTP 404).
-	ErrContainerNotFound = errors.New("renewer: container not found")
-	// ErrForbidden: the credentials were refused (HTTP 401 or 403).
-	ErrForbidden = errors.New("renewer: storage refused the credentials")
+	// Acquire gives up on it.
+	ErrContainerNotFound = errors.New("container not found")
+	// ErrForbidden: the credentials were refused (HTTP 401 or 403). Acquire
+	// gives up on it; a holder retries until its validity deadline, in case
+	// a rotated credential comes back.
+	ErrForbidden = errors.New("storage refused the credentials")
 	// ErrThrottled: the account is over its limits or busy (HTTP 429, 500
-	// OperationTimedOut, 503). Transient.
-	ErrThrottled = errors.New("renewer: storage is throttling or busy")
+	// OperationTimedOut, 503). Retried, like any error not listed here.
+	ErrThrottled = errors.New("storage is throttling or busy")
 	// ErrBadRequest: the service rejected the request as invalid (HTTP 400).
-	ErrBadRequest = errors.New("renewer: storage rejected the request")
-)
-
-// Errors of the Renewer itself.
-var (
-	// ErrLeaseLost is wrapped by the cause of a lease context cancelled
-	// because the lease was lost, or could no longer be proven held:
-	// errors.Is(context.Cause(lease.Context()), ErrLeaseLost).
-	ErrLeaseLost = errors.New("renewer: lease lost")
-	// ErrReleased is wrapped by the cause of a lease context cancelled by
-	// Release.
-	ErrReleased = errors.New("renewer: lease released")
-	// ErrAbandoned is the cause of a lease context cancelled by Abandon.
-	ErrAbandoned = errors.New("renewer: lease abandoned")
-	// ErrHandedOver is the cause of a lease context cancelled by
-	// HandOver: the storage lease lives on under the new holding.
-	ErrHandedOver = errors.New("renewer: lease handed over")
+	// Acquire gives up on it.
+	ErrBadRequest = errors.New("storage rejected the request")
 	// ErrInvalidTerm: the term in the container's metadata is not a whole
 	// number from 0 to MaxInt64-1 (written by hand or by another tool), or
 	// has no successor. Terms are fencing numbers: the library will not
 	// guess one. An operator must set MetadataTerm to a number at least as
-	// high as any term a downstream store has seen, or remove it.
-	ErrInvalidTerm = errors.New("renewer: invalid term in metadata")
-	// ErrLeaseHeld: someone else holds the lease (TryAcquire).
-	ErrLeaseHeld = errors.New("renewer: lease is held by another holder")
-	// ErrInUse: the Renewer already holds its lease; release it first.
-	ErrInUse = errors.New("renewer: this renewer already holds the lease")
+	// high as any term a downstream store has seen, or remove it. Acquire
+	// gives up on it.
+	ErrInvalidTerm = errors.New("invalid term in metadata")
+
+	// ErrLeaseLost is wrapped by the cause of a holding's context
+	// cancelled because the lease was lost, or could no longer be proven
+	// held (also a Leadership's or a mutex Held's):
+	// errors.Is(context.Cause(lease.Context()), ErrLeaseLost).
+	ErrLeaseLost = errors.New("lease lost")
+	// ErrReleased is wrapped by the cause of a holding's context cancelled
+	// by its holder: Lease.Release, Election.Resign (or the end of Run's
+	// context), Held.Unlock.
+	ErrReleased = errors.New("lease released")
+	// ErrAbandoned is the cause of a lease context cancelled by Abandon.
+	ErrAbandoned = errors.New("lease abandoned")
+	// ErrHandedOver is the cause of a lease context cancelled by
+	// HandOver: the storage lease lives on under the new holding.
+	ErrHandedOver = errors.New("lease handed over")
+	// ErrInUse: the Renewer already holds its lease or is acquiring it
+	// (also from Election.Campaign and Run while the candidate campaigns or
+	// leads): one holding at a time.
+	ErrInUse = errors.New("already holding or acquiring the lease")
 	// ErrInvalidOption is matched by every *OptionError: the errors of New,
 	// of the azlease constructors and of election.New and mutex.New for a
 	// bad option or argument.
-	ErrInvalidOption = errors.New("renewer: invalid option")
+	ErrInvalidOption = errors.New("invalid option")
 )
+
+// classes is the one place errors are classified. An error matching none
+// of these is transient: the outcome is unknown or the trouble may pass
+// (a timeout, a reset, throttling), so the call is tried again while time
+// allows.
+var classes = []struct {
+	err error
+	// settled: the service answered and the answer stands; trying the
+	// same request again gets the same answer. Under a lease, the lease
+	// is lost.
+	settled bool
+	// permanent: polling cannot get past it either; Acquire gives up
+	// (see Permanent).
+	permanent bool
+}{
+	{ErrLeaseHeld, true, false},
+	{ErrNoLease, true, false},
+	{ErrContainerNotFound, true, true},
+	{ErrBadRequest, true, true},
+	{ErrInvalidTerm, true, true},
+	{ErrInUse, true, true},
+	// A refused credential ends an acquisition, but not a holding before
+	// its deadline: the credential may be rotated back in time.
+	{ErrForbidden, false, true},
+}
+
+func classOf(err error) (settled, permanent bool) {
+	for _, c := range classes {
+		if errors.Is(err, c.err) {
+			return c.settled, c.permanent
+		}
+	}
+	return false, false
+}
+
+// definitive reports whether err is a service answer that settles the
+// question, as opposed to a failure that a retry may get past.
+func definitive(err error) bool {
+	settled, _ := classOf(err)
+	return settled
+}
+
+// Permanent reports whether an error of Acquire or TryAcquire is one that
+// polling cannot get past: refused credentials, a missing container, a
+// request the service rejects, a term in the metadata that is not one, or
+// ErrInUse. Other errors (the lease is held, a timeout, throttling) may
+// clear on a later attempt.
+func Permanent(err error) bool {
+	_, permanent := classOf(err)
+	return permanent
+}
 
 // An OptionError reports an option, or an argument of a constructor, that
 // breaks a rule. New and the azlease constructors return one for bad input,
@@ -121,16 +178,4 @@ func showValue(v any) string {
 		}
 	}
 	return fmt.Sprint(v)
-}
-
-// definitive reports whether err is a service answer that settles the
-// question, as opposed to a failure that a retry may get past.
-func definitive(err error) bool {
-	for _, d := range []error{ErrLeaseAlreadyPresent, ErrLeaseIDMismatch, ErrLeaseNotPresent,
-		ErrLeaseBreaking, ErrLeaseBroken, ErrContainerNotFound, ErrBadRequest, ErrInvalidTerm} {
-		if errors.Is(err, d) {
-			return true
-		}
-	}
-	return false
 }

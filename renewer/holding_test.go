@@ -155,8 +155,8 @@ func TestLateReleaseCannotFreeALaterHolding(t *testing.T) {
 		}
 		defer second.Release(context.Background())
 		for _, err := range net.deliver() {
-			if !errors.Is(err, renewer.ErrLeaseIDMismatch) {
-				t.Errorf("late release of the first holding answered %v, want ErrLeaseIDMismatch", err)
+			if !errors.Is(err, renewer.ErrNoLease) {
+				t.Errorf("late release of the first holding answered %v, want ErrNoLease", err)
 			}
 		}
 		other := newRenewer(t, c, "b")
@@ -181,8 +181,8 @@ func TestLateTermWriteCannotRewindTerm(t *testing.T) {
 		first := mustAcquire(t, r)
 		_ = first.Release(t.Context())
 		second := mustAcquire(t, r)
-		if err := net.resend(0); !errors.Is(err, renewer.ErrLeaseIDMismatch) {
-			t.Errorf("late duplicate of term %d's write answered %v, want ErrLeaseIDMismatch", first.Term(), err)
+		if err := net.resend(0); !errors.Is(err, renewer.ErrNoLease) {
+			t.Errorf("late duplicate of term %d's write answered %v, want ErrNoLease", first.Term(), err)
 		}
 		if got := inspect(t, c).Term; got != second.Term() {
 			t.Errorf("term in storage after a late write = %d, want %d", got, second.Term())
@@ -291,12 +291,12 @@ func TestHandOver(t *testing.T) {
 			t.Errorf("Release of the handed-over holding: %v, want nil", err)
 		}
 		// A late write or release of the first holding finds another ID.
-		if err := net.resend(0); !errors.Is(err, renewer.ErrLeaseIDMismatch) {
-			t.Errorf("late term write of the first holding answered %v, want ErrLeaseIDMismatch", err)
+		if err := net.resend(0); !errors.Is(err, renewer.ErrNoLease) {
+			t.Errorf("late term write of the first holding answered %v, want ErrNoLease", err)
 		}
 		for _, id := range []string{net.sentIDs[0], net.changed[0]} {
-			if err := c.Release(t.Context(), id); !errors.Is(err, renewer.ErrLeaseIDMismatch) {
-				t.Errorf("late release of the first holding (ID %s) answered %v, want ErrLeaseIDMismatch", id, err)
+			if err := c.Release(t.Context(), id); !errors.Is(err, renewer.ErrNoLease) {
+				t.Errorf("late release of the first holding (ID %s) answered %v, want ErrNoLease", id, err)
 			}
 		}
 		if _, err := r.TryAcquire(t.Context()); !errors.Is(err, renewer.ErrInUse) {
@@ -425,8 +425,8 @@ func TestLateAcquireCannotReviveATermWrite(t *testing.T) {
 		b := mustAcquire(t, newRenewer(t, c, "b"))
 		_ = b.Release(t.Context())
 		errs := net.deliver() // the late acquire, then the late term write
-		if len(errs) != 2 || errs[0] != nil || !errors.Is(errs[1], renewer.ErrLeaseIDMismatch) {
-			t.Errorf("late acquire, late term write answered %v; want nil (revived), ErrLeaseIDMismatch", errs)
+		if len(errs) != 2 || errs[0] != nil || !errors.Is(errs[1], renewer.ErrNoLease) {
+			t.Errorf("late acquire, late term write answered %v; want nil (revived), ErrNoLease", errs)
 		}
 		if got := inspect(t, c).Term; got != b.Term() {
 			t.Errorf("term in storage after the late requests = %d, want %d", got, b.Term())

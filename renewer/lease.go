@@ -268,9 +268,9 @@ func (ls *Lease) setUp(ctx context.Context, op, prevID string) error {
 		got, err := ls.r.l.Change(cctx, prevID, ls.id)
 		switch {
 		case err != nil:
-			return fmt.Errorf("change lease ID: %w", err)
+			return err
 		case !sameID(got, ls.id):
-			return fmt.Errorf("change lease ID: answered with another lease ID: %w", ErrLeaseIDMismatch)
+			return fmt.Errorf("change: answered with another lease ID: %w", ErrNoLease)
 		}
 		return nil
 	})
@@ -334,7 +334,7 @@ func (ls *Lease) renew() bool {
 		case ls.ctx.Err() != nil:
 			return false
 		case err == nil && !sameID(got, ls.id):
-			ls.lose(fmt.Errorf("%w: renew answered with another holder's lease ID: %w", ErrLeaseLost, ErrLeaseIDMismatch))
+			ls.lose(fmt.Errorf("%w: renew answered with another holder's lease ID: %w", ErrLeaseLost, ErrNoLease))
 			return false
 		case err == nil:
 			ok := ls.extend(sent)
@@ -378,17 +378,17 @@ func (ls *Lease) beat() {
 	}
 }
 
-// release gives the lease back after it ended, unless an answer proved it
-// is no longer ours, bounded by a fresh call timeout.
+// release gives the lease back after it ended (unless abandoned), bounded
+// by Timing.ReleaseBound. It is sent even after an answer that the lease is
+// not ours (ErrNoLease): a lease that is breaking or broken still has our
+// ID, and releasing it frees it at once, not at the end of the break; and a
+// release under our own retired ID can only end a lease of that ID.
 func (ls *Lease) release(cause error) { ls.releaseID(ls.id, cause) }
 
 // releaseID releases the lease under id (this holding's, or the one it was
 // set up from), as release does.
 func (ls *Lease) releaseID(id string, cause error) {
 	r := ls.r
-	if errors.Is(cause, ErrLeaseIDMismatch) || errors.Is(cause, ErrLeaseNotPresent) {
-		return
-	}
 	if errors.Is(cause, ErrAbandoned) {
 		r.log.Info("lease abandoned; it will expire by itself", zap.Int64("term", ls.term))
 		return
@@ -399,7 +399,7 @@ func (ls *Lease) releaseID(id string, cause error) {
 		r.log.Info("lease released", zap.Int64("term", ls.term))
 	case err == nil:
 		r.log.Info("lease released after loss", zap.Int64("term", ls.term))
-	case errors.Is(err, ErrLeaseIDMismatch):
+	case errors.Is(err, ErrNoLease):
 		// Someone else holds it now, or a retried release had already
 		// succeeded: either way it is not ours.
 		r.log.Debug("lease release: not ours any more", zap.Int64("term", ls.term), zap.Error(err))

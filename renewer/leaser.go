@@ -26,6 +26,10 @@ const BreakAtExpiry time.Duration = -1
 // Lease IDs are passed to every call, so one Leaser can act for any ID.
 // Errors are the Err* sentinels of this package, wrapped, so callers can use
 // [errors.Is]; anything else (a timeout, a reset connection) is transient.
+// A refused Acquire answers ErrLeaseHeld; a refused Renew, Change, Release
+// or SetMetadata under an ID that is not the lease's, ErrNoLease. An error's
+// message names the operation ("acquire: ..."); the Renewer adds only
+// "renewer: " in front.
 // Implementations must be safe for concurrent use and must return promptly
 // once ctx is done.
 type Leaser interface {

@@ -116,7 +116,7 @@ func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, e
 			return ls, nil
 		case ctx.Err() != nil:
 			a.giveUp()
-			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
+			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), lastAttempt(err))
 		case Permanent(err):
 			a.giveUp()
 			return nil, err
@@ -124,7 +124,7 @@ func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, e
 		r.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
 		if !wait.Sleep(ctx, wait.From(ctx).Jitter(r.cfg.PollInterval)) {
 			a.giveUp()
-			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), err)
+			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), lastAttempt(err))
 		}
 	}
 }
@@ -176,27 +176,13 @@ func (r *Renewer) poll(ctx context.Context, a *attempt, w Watcher) (*Lease, erro
 		if _, berr := r.Break(ctx, v.Break); berr != nil {
 			return nil, berr
 		}
-		return nil, fmt.Errorf("%w: broken (%s); polling", ErrLeaseHeld, v.Break)
+		return nil, fmt.Errorf("renewer: %w: broken (%s); polling", ErrLeaseHeld, v.Break)
 	case err == nil && st.Held():
-		return nil, fmt.Errorf("%w: by %q, term %d, %v", ErrLeaseHeld, st.Holder, st.Term, st.State)
+		return nil, fmt.Errorf("renewer: %w: by %q, term %d, %v", ErrLeaseHeld, st.Holder, st.Term, st.State)
 	case v.StandAside:
-		return nil, fmt.Errorf("%w: standing aside", ErrLeaseHeld)
+		return nil, fmt.Errorf("renewer: %w: standing aside", ErrLeaseHeld)
 	}
 	return a.try(ctx)
-}
-
-// Permanent reports whether an error of Acquire or TryAcquire is one that
-// polling cannot get past: refused credentials, a missing container, a
-// request the service rejects, a term in the metadata that is not one, or
-// ErrInUse. Other errors (the lease is held,
-// a timeout, throttling) may clear on a later attempt.
-func Permanent(err error) bool {
-	for _, f := range []error{ErrForbidden, ErrContainerNotFound, ErrBadRequest, ErrInUse, ErrInvalidTerm} {
-		if errors.Is(err, f) {
-			return true
-		}
-	}
-	return false
 }
 
 // begin claims the right to acquire: no other acquisition under way and the
@@ -206,7 +192,7 @@ func (r *Renewer) begin(ctx context.Context) error {
 	r.mu.Lock()
 	if r.acquiring || (r.cur != nil && r.cur.ctx.Err() == nil) {
 		r.mu.Unlock()
-		return ErrInUse
+		return fmt.Errorf("renewer: acquire: %w", ErrInUse)
 	}
 	r.acquiring = true
 	prev := r.cur
@@ -260,18 +246,18 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 	got, err := r.l.Acquire(cctx, a.id, r.cfg.Duration)
 	cancel()
 	switch {
-	case errors.Is(err, ErrLeaseAlreadyPresent) || errors.Is(err, ErrLeaseBreaking):
-		return nil, fmt.Errorf("%w: %w", ErrLeaseHeld, err)
+	case errors.Is(err, ErrLeaseHeld):
+		return nil, fmt.Errorf("renewer: %w", err)
 	case err != nil && !definitive(err):
 		// The service may have applied the acquire and the answer been
 		// lost (a timeout, a reset, ctx cancelled in flight): the next
 		// attempt proposes the same ID, and giveUp releases it.
 		a.uncertain = true
-		return nil, fmt.Errorf("renewer: acquire: %w", err)
+		return nil, fmt.Errorf("renewer: %w", err)
 	case err != nil:
-		return nil, fmt.Errorf("renewer: acquire: %w", err)
+		return nil, fmt.Errorf("renewer: %w", err)
 	case !sameID(got, a.id):
-		return nil, fmt.Errorf("%w: acquire answered with another lease ID: %w", ErrLeaseHeld, ErrLeaseIDMismatch)
+		return nil, fmt.Errorf("renewer: acquire: answered with another lease ID: %w", ErrLeaseHeld)
 	}
 	// The holding writes under an ID never sent in an acquire: a late
 	// duplicate of the acquire can bring a.id back to life, but no
@@ -298,7 +284,7 @@ func (a *attempt) giveUp() {
 		return
 	}
 	a.uncertain = false
-	if err := a.r.releaseRetired(a.id, a.rnd); err != nil && !errors.Is(err, ErrLeaseIDMismatch) && !errors.Is(err, ErrLeaseNotPresent) {
+	if err := a.r.releaseRetired(a.id, a.rnd); err != nil && !errors.Is(err, ErrNoLease) {
 		a.r.log.Debug("release after an uncertain acquire failed", zap.Error(err))
 	}
 }
@@ -339,7 +325,7 @@ func (r *Renewer) Break(ctx context.Context, reason string) (time.Duration, erro
 	}
 	if err != nil {
 		r.log.Warn("lease break failed", append(fields, zap.Error(err))...)
-		return 0, fmt.Errorf("renewer: break: %w", err)
+		return 0, fmt.Errorf("renewer: %w", err)
 	}
 	r.log.Warn("lease broken", append(fields, zap.Duration("left", left))...)
 	return left, nil
@@ -365,7 +351,7 @@ func Inspect(ctx context.Context, l Leaser) (Status, error) {
 	}
 	p, err := l.Properties(ctx)
 	if err != nil {
-		return Status{}, fmt.Errorf("renewer: inspect: %w", err)
+		return Status{}, fmt.Errorf("renewer: %w", err)
 	}
 	return statusOf(p), nil
 }
@@ -410,3 +396,7 @@ func newLeaseID() string {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
+
+// lastAttempt is err's message for the parenthesis of Acquire's error when
+// its ctx ends, without a second "renewer: ".
+func lastAttempt(err error) string { return strings.TrimPrefix(err.Error(), "renewer: ") }

@@ -7,13 +7,13 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/leasehold/leasehold/internal/leakcheck"
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
-	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // Defaults at L = 15 s: R = 5 s, M = 3 s, so the validity deadline is 12 s
 // after the last successful renew was sent.
@@ -162,7 +162,7 @@ func TestDefinitiveLossAtOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			want: renewer.ErrLeaseBroken,
+			want: renewer.ErrNoLease,
 		},
 		{
 			name: "breaking",
@@ -171,14 +171,14 @@ func TestDefinitiveLossAtOnce(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			want: renewer.ErrLeaseBroken,
+			want: renewer.ErrNoLease,
 		},
 		{
 			name: "released by someone with our ID",
 			give: func(t *testing.T, c *leasetest.Container) {
-				failing(c, leasetest.OpRenew, renewer.ErrLeaseNotPresent, func() bool { return true })
+				failing(c, leasetest.OpRenew, renewer.ErrNoLease, func() bool { return true })
 			},
-			want: renewer.ErrLeaseNotPresent,
+			want: renewer.ErrNoLease,
 		},
 	}
 	for _, tt := range tests {
@@ -219,8 +219,8 @@ func TestForeignLeaseIDLosesAtOnce(t *testing.T) {
 		ls := mustAcquire(t, newRenewer(t, foreignID{c}, "a"))
 		<-ls.Done()
 		cause := context.Cause(ls.Context())
-		if !errors.Is(cause, renewer.ErrLeaseLost) || !errors.Is(cause, renewer.ErrLeaseIDMismatch) {
-			t.Errorf("cause = %v, want ErrLeaseLost wrapping ErrLeaseIDMismatch", cause)
+		if !errors.Is(cause, renewer.ErrLeaseLost) || !errors.Is(cause, renewer.ErrNoLease) {
+			t.Errorf("cause = %v, want ErrLeaseLost wrapping ErrNoLease", cause)
 		}
 		if got := time.Since(ls.LastRenewed()); got != renewEvery {
 			t.Errorf("lost %v after acquire, want at the first renew", got)
@@ -233,8 +233,8 @@ func TestForeignLeaseIDOnAcquire(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := foreignAcquire{leasetest.New()}
 		_, err := newRenewer(t, l, "a").TryAcquire(t.Context())
-		if !errors.Is(err, renewer.ErrLeaseHeld) || !errors.Is(err, renewer.ErrLeaseIDMismatch) {
-			t.Errorf("TryAcquire = %v, want ErrLeaseHeld wrapping ErrLeaseIDMismatch", err)
+		if !errors.Is(err, renewer.ErrLeaseHeld) || renewer.Permanent(err) {
+			t.Errorf("TryAcquire = %v, want ErrLeaseHeld, not permanent", err)
 		}
 	})
 }
@@ -463,8 +463,8 @@ func TestInfiniteLease(t *testing.T) {
 		if !time.Now().Before(breakEnds) {
 			t.Errorf("holder noticed the break %v after it completed", time.Since(breakEnds))
 		}
-		if cause := context.Cause(ls.Context()); !errors.Is(cause, renewer.ErrLeaseBroken) {
-			t.Errorf("cause = %v, want ErrLeaseBroken", cause)
+		if cause := context.Cause(ls.Context()); !errors.Is(cause, renewer.ErrNoLease) {
+			t.Errorf("cause = %v, want ErrNoLease", cause)
 		}
 		_ = ls.Release(t.Context())
 	})

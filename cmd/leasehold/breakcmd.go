@@ -63,7 +63,7 @@ func runBreak(args []string, stdout, stderr io.Writer) int {
 	}
 	left, err := r.Break(ctx, *reason)
 	switch {
-	case errors.Is(err, renewer.ErrLeaseNotPresent):
+	case errors.Is(err, renewer.ErrNoLease):
 		fmt.Fprintf(stderr, "leasehold: %s: not leased (state %s); nothing to break\n", what, st.State)
 		return exitOK
 	case err != nil:

@@ -126,7 +126,7 @@ func lead(stderr io.Writer, what string, acct *account, ld *election.Leadership,
 	for {
 		select {
 		case <-ch.Done():
-			if err := resign(ld); errors.Is(err, election.ErrLost) {
+			if err := resign(ld); errors.Is(err, renewer.ErrLeaseLost) {
 				return report(stderr, what, fail(exitLost, "lost leadership (term %d) before the command exited with status %d: %s",
 					ld.Term(), ch.Status(), causeLine(err)), acct.secrets...), false
 			}

@@ -140,7 +140,7 @@ func acquireLock(acct *account, m *mutex.Mutex, sigs <-chan os.Signal, try bool,
 	if err := interrupted(ctx); err != nil {
 		return nil, err
 	}
-	if errors.Is(err, mutex.ErrLocked) || errors.Is(err, errTimedOut) {
+	if errors.Is(err, renewer.ErrLeaseHeld) || errors.Is(err, errTimedOut) {
 		// Say who holds it, or why we could not tell.
 		ictx, icancel := context.WithTimeout(context.Background(), firstCallTimeout)
 		defer icancel()
@@ -176,7 +176,7 @@ func holdLock(stderr io.Writer, what string, acct *account, held *mutex.Held, id
 	for {
 		select {
 		case <-ch.Done():
-			if err := unlock(); errors.Is(err, mutex.ErrLost) {
+			if err := unlock(); errors.Is(err, renewer.ErrLeaseLost) {
 				return report(stderr, what, fail(exitLost, "lost (term %d) before the command exited with status %d: %s",
 					held.Term(), ch.Status(), causeLine(err)), acct.secrets...)
 			}

@@ -83,7 +83,7 @@ func runCandidate(args []string) error {
 			em.emit(event{Event: "elected", Term: term})
 			<-ctx.Done() // a real leader works here, passing term downstream
 			reason := "resigned"
-			if errors.Is(context.Cause(ctx), election.ErrLost) {
+			if errors.Is(context.Cause(ctx), renewer.ErrLeaseLost) {
 				reason = "lost: " + context.Cause(ctx).Error()
 			}
 			em.emit(event{Event: "stepping-down", Term: term, Reason: reason})

@@ -16,6 +16,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
+
+	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/leasetest"
 )
 
 // BuildCandidate builds the candidate binary into dir and returns its path.
@@ -38,9 +41,25 @@ type Timing struct {
 	Poll     time.Duration // P
 }
 
-// Window is L - M at the default margin (L/5): how long a successful renew
-// proves the lease held.
-func (tm Timing) Window() time.Duration { return tm.Duration - tm.Duration/5 }
+// Window is how long a successful renew proves the lease held (the
+// renewer's validity window less its margin, at the candidates' defaults),
+// as the renewer itself works it out: the candidates' renewers are built
+// with the same options.
+// NewScenario has checked tm with check, so Window has no error to report.
+func (tm Timing) Window() time.Duration {
+	t, _ := tm.effective()
+	return t.Window() - t.Margin
+}
+
+// effective is the renewer's timing for these options, defaults filled in,
+// or why the renewer refuses them.
+func (tm Timing) effective() (renewer.Timing, error) {
+	r, err := renewer.New(leasetest.New(), renewer.WithDuration(tm.Duration), renewer.WithPollInterval(tm.Poll))
+	if err != nil {
+		return renewer.Timing{}, err
+	}
+	return r.Timing(), nil
+}
 
 // A Scenario is one run: a fresh container, a fence, the harness's history,
 // and candidate processes each behind its own Link.
@@ -65,6 +84,9 @@ type Scenario struct {
 // stops every process (SIGKILL) and deletes the container.
 func NewScenario(t testing.TB, bin string, tp *Toxiproxy, connStr, prefix string, tm Timing) *Scenario {
 	t.Helper()
+	if _, err := tm.effective(); err != nil {
+		t.Fatalf("scenario timing %+v: %v", tm, err)
+	}
 	up, err := Upstream(connStr)
 	if err != nil {
 		t.Fatal(err)

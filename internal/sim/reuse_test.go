@@ -93,7 +93,7 @@ type refuseLate struct {
 
 func (r refuseLate) Acquire(ctx context.Context, id string, d time.Duration) (string, error) {
 	if time.Since(r.start) > sim.FaultPhase {
-		return "", fmt.Errorf("refused: %w", renewer.ErrLeaseAlreadyPresent)
+		return "", fmt.Errorf("refused: %w", renewer.ErrLeaseHeld)
 	}
 	return r.Leaser.Acquire(ctx, id, d)
 }

@@ -200,8 +200,7 @@ func timedOut(cause error) bool {
 	if !errors.Is(cause, renewer.ErrLeaseLost) {
 		return false
 	}
-	for _, d := range []error{renewer.ErrLeaseIDMismatch, renewer.ErrLeaseNotPresent, renewer.ErrLeaseBreaking,
-		renewer.ErrLeaseBroken, renewer.ErrLeaseAlreadyPresent} {
+	for _, d := range []error{renewer.ErrNoLease, renewer.ErrLeaseHeld} {
 		if errors.Is(cause, d) {
 			return false
 		}
@@ -219,9 +218,9 @@ func describe(cause error) string {
 		why = "released"
 	case errors.Is(cause, renewer.ErrAbandoned):
 		why = "abandoned"
-	case errors.Is(cause, mutex.ErrUnlocked):
+	case errors.Is(cause, renewer.ErrReleased):
 		why = "unlocked"
-	case errors.Is(cause, election.ErrResigned):
+	case errors.Is(cause, renewer.ErrReleased):
 		why = "resigned"
 	case cause == nil:
 		return ""

@@ -27,8 +27,7 @@ const secretURL = "https://acct.blob.core.windows.net/c?sv=2024&sig=SECRET"
 
 // sentinels are the renewer's storage sentinels the adapter maps to.
 var sentinels = []error{
-	renewer.ErrLeaseAlreadyPresent, renewer.ErrLeaseIDMismatch, renewer.ErrLeaseNotPresent,
-	renewer.ErrLeaseBreaking, renewer.ErrLeaseBroken, renewer.ErrContainerNotFound,
+	renewer.ErrLeaseHeld, renewer.ErrNoLease, renewer.ErrContainerNotFound,
 	renewer.ErrForbidden, renewer.ErrThrottled, renewer.ErrBadRequest,
 }
 
@@ -96,16 +95,16 @@ func TestErrorMapping(t *testing.T) {
 		giveCode string
 		want     error // nil: no sentinel, a transient failure
 	}{
-		{give: 409, giveCode: "LeaseAlreadyPresent", want: renewer.ErrLeaseAlreadyPresent},
-		{give: 409, giveCode: "LeaseIdMismatchWithLeaseOperation", want: renewer.ErrLeaseIDMismatch},
-		{give: 412, giveCode: "LeaseIdMismatchWithContainerOperation", want: renewer.ErrLeaseIDMismatch},
-		{give: 409, giveCode: "LeaseNotPresentWithLeaseOperation", want: renewer.ErrLeaseNotPresent},
-		{give: 412, giveCode: "LeaseNotPresentWithContainerOperation", want: renewer.ErrLeaseNotPresent},
-		{give: 412, giveCode: "LeaseIdMissing", want: renewer.ErrLeaseNotPresent},
-		{give: 412, giveCode: "LeaseLost", want: renewer.ErrLeaseNotPresent},
-		{give: 409, giveCode: "LeaseIsBreakingAndCannotBeAcquired", want: renewer.ErrLeaseBreaking},
-		{give: 409, giveCode: "LeaseIsBreakingAndCannotBeChanged", want: renewer.ErrLeaseBreaking},
-		{give: 409, giveCode: "LeaseIsBrokenAndCannotBeRenewed", want: renewer.ErrLeaseBroken},
+		{give: 409, giveCode: "LeaseAlreadyPresent", want: renewer.ErrLeaseHeld},
+		{give: 409, giveCode: "LeaseIdMismatchWithLeaseOperation", want: renewer.ErrNoLease},
+		{give: 412, giveCode: "LeaseIdMismatchWithContainerOperation", want: renewer.ErrNoLease},
+		{give: 409, giveCode: "LeaseNotPresentWithLeaseOperation", want: renewer.ErrNoLease},
+		{give: 412, giveCode: "LeaseNotPresentWithContainerOperation", want: renewer.ErrNoLease},
+		{give: 412, giveCode: "LeaseIdMissing", want: renewer.ErrNoLease},
+		{give: 412, giveCode: "LeaseLost", want: renewer.ErrNoLease},
+		{give: 409, giveCode: "LeaseIsBreakingAndCannotBeAcquired", want: renewer.ErrLeaseHeld},
+		{give: 409, giveCode: "LeaseIsBreakingAndCannotBeChanged", want: renewer.ErrNoLease},
+		{give: 409, giveCode: "LeaseIsBrokenAndCannotBeRenewed", want: renewer.ErrNoLease},
 		{give: 404, giveCode: "ContainerNotFound", want: renewer.ErrContainerNotFound},
 		{give: 409, giveCode: "ContainerBeingDeleted", want: renewer.ErrContainerNotFound},
 		{give: 403, giveCode: "AuthenticationFailed", want: renewer.ErrForbidden},

@@ -22,7 +22,7 @@
 //
 // Errors: the service's answers are mapped, by their error code (the
 // constants of package bloberror) or else their HTTP status, to the
-// renewer's sentinels (renewer.ErrLeaseIDMismatch, renewer.ErrForbidden,
+// renewer's sentinels (renewer.ErrNoLease, renewer.ErrForbidden,
 // ...), and the SDK's *azcore.ResponseError stays reachable with
 // [errors.As]. A credential that cannot get a token matches
 // renewer.ErrForbidden too. A transport failure keeps its cause but loses

@@ -56,10 +56,10 @@ func lateReleaseAfter(next string) func(t *testing.T, l renewer.Leaser, n *Netwo
 		if next == idA {
 			rec.want(t, OpRelease, idA, landed{copyNo: 1, late: true, err: nil})
 			wantState(t, l, available)
-			wantErr(t, "SetMetadata(A) of the later holding", l.SetMetadata(callCtx(t), idA, nil), renewer.ErrLeaseNotPresent)
+			wantErr(t, "SetMetadata(A) of the later holding", l.SetMetadata(callCtx(t), idA, nil), renewer.ErrNoLease)
 			return
 		}
-		rec.want(t, OpRelease, idA, landed{copyNo: 1, late: true, err: renewer.ErrLeaseIDMismatch})
+		rec.want(t, OpRelease, idA, landed{copyNo: 1, late: true, err: renewer.ErrNoLease})
 		wantHeldBy(t, l, next)
 	}
 }
@@ -75,7 +75,7 @@ func lateRenewAfterFreshID(t *testing.T, l renewer.Leaser, n *Network) {
 	wantGaveUp(t, "Renew(A)", err)
 	mustAcquire(t, l, idB, 15*time.Second)
 	settle(t, n)
-	rec.want(t, OpRenew, idA, landed{copyNo: 1, late: true, err: renewer.ErrLeaseIDMismatch})
+	rec.want(t, OpRenew, idA, landed{copyNo: 1, late: true, err: renewer.ErrNoLease})
 	wantHeldBy(t, l, idB)
 }
 
@@ -88,7 +88,7 @@ func lateAcquire(t *testing.T, l renewer.Leaser, n *Network) {
 	wantGaveUp(t, "Acquire(A)", err)
 	mustAcquire(t, l, idB, 15*time.Second)
 	settle(t, n)
-	rec.want(t, OpAcquire, idA, landed{copyNo: 1, late: true, err: renewer.ErrLeaseAlreadyPresent})
+	rec.want(t, OpAcquire, idA, landed{copyNo: 1, late: true, err: renewer.ErrLeaseHeld})
 	wantHeldBy(t, l, idB)
 }
 
@@ -125,9 +125,9 @@ func duplicatedRelease(t *testing.T, l renewer.Leaser, n *Network) {
 	rec := record(n)
 	mustAcquire(t, l, idA, 15*time.Second)
 	n.SetDelivery(once(isCall(OpRelease, idA), Delivery{Duplicate: true, DuplicateDelay: time.Second}))
-	wantErr(t, "Release(A), delivered twice", l.Release(callCtx(t), idA), renewer.ErrLeaseIDMismatch)
+	wantErr(t, "Release(A), delivered twice", l.Release(callCtx(t), idA), renewer.ErrNoLease)
 	settle(t, n)
-	rec.want(t, OpRelease, idA, landed{copyNo: 1, err: nil}, landed{copyNo: 2, err: renewer.ErrLeaseIDMismatch})
+	rec.want(t, OpRelease, idA, landed{copyNo: 1, err: nil}, landed{copyNo: 2, err: renewer.ErrNoLease})
 	wantState(t, l, available)
 }
 
@@ -159,7 +159,7 @@ func lateSetMetadataAfter(next string) func(t *testing.T, l renewer.Leaser, n *N
 			return
 		}
 		rec.want(t, OpSetMetadata, idA,
-			landed{copyNo: 1, err: nil}, landed{copyNo: 1, late: true, err: renewer.ErrLeaseIDMismatch})
+			landed{copyNo: 1, err: nil}, landed{copyNo: 1, late: true, err: renewer.ErrNoLease})
 		wantMetadata(t, l, term2)
 		wantHeldBy(t, l, next)
 	}
@@ -304,8 +304,7 @@ func wantGaveUp(t *testing.T, call string, err error) {
 
 // definitives are renewer's sentinels for the service's definitive answers.
 var definitives = []error{
-	renewer.ErrLeaseAlreadyPresent, renewer.ErrLeaseIDMismatch, renewer.ErrLeaseNotPresent,
-	renewer.ErrLeaseBreaking, renewer.ErrLeaseBroken, renewer.ErrContainerNotFound,
+	renewer.ErrLeaseHeld, renewer.ErrNoLease, renewer.ErrContainerNotFound,
 	renewer.ErrBadRequest, renewer.ErrForbidden, renewer.ErrThrottled,
 }
 
@@ -335,5 +334,5 @@ func wantHeldBy(t *testing.T, l renewer.Leaser, id string) {
 		other = idB
 	}
 	_, err := l.Acquire(callCtx(t), other, 15*time.Second)
-	wantErr(t, "Acquire by another ID while "+id+" holds", err, renewer.ErrLeaseAlreadyPresent)
+	wantErr(t, "Acquire by another ID while "+id+" holds", err, renewer.ErrLeaseHeld)
 }

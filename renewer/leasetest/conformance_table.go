@@ -84,9 +84,13 @@ func breakingFor(left time.Duration) outcome {
 // Azurite or the cloud answer otherwise when b says it is one of them.
 func stateTable(b Backend) []group {
 	var (
-		mismatch   = renewer.ErrLeaseIDMismatch
-		notPresent = renewer.ErrLeaseNotPresent
-		present    = renewer.ErrLeaseAlreadyPresent
+		// A refused acquire answers ErrLeaseHeld; a refused request
+		// under a lease ID, ErrNoLease. The service's codes (the
+		// LeaseIdMismatch, LeaseNotPresent, LeaseIsBroken and
+		// LeaseIsBreaking families) are finer than what the renewer acts on.
+		mismatch   = renewer.ErrNoLease
+		notPresent = renewer.ErrNoLease
+		present    = renewer.ErrLeaseHeld
 	)
 	tests := []struct {
 		give action
@@ -96,7 +100,7 @@ func stateTable(b Backend) []group {
 			give: acquire(idA, 15*time.Second, "acquire_A"),
 			want: columns{
 				Available: leasedTo(idA), Leased: leasedTo(idA), Expired: leasedTo(idA),
-				Breaking: refused(renewer.ErrLeaseBreaking, breaking), Broken: leasedTo(idA),
+				Breaking: refused(present, breaking), Broken: leasedTo(idA),
 			},
 		},
 		{
@@ -110,7 +114,7 @@ func stateTable(b Backend) []group {
 			give: renew(idA, "renew_A"),
 			want: columns{
 				Available: refused(mismatch, available), Leased: leasedTo(idA), Expired: leasedTo(idA),
-				Breaking: refused(renewer.ErrLeaseBroken, breaking), Broken: refused(renewer.ErrLeaseBroken, broken),
+				Breaking: refused(renewer.ErrNoLease, breaking), Broken: refused(renewer.ErrNoLease, broken),
 			},
 		},
 		{
@@ -124,7 +128,7 @@ func stateTable(b Backend) []group {
 			give: change(idA, idC, "change_A_to_C"),
 			want: columns{
 				Available: refused(notPresent, available), Leased: leasedTo(idC), Expired: refused(notPresent, expired),
-				Breaking: refused(renewer.ErrLeaseBreaking, breaking), Broken: refused(notPresent, broken),
+				Breaking: refused(notPresent, breaking), Broken: refused(notPresent, broken),
 			},
 		},
 		{
@@ -250,7 +254,7 @@ func variances(b Backend) []variance {
 	if b.Cloud {
 		vs = append(vs, variance{
 			action: "acquire_B", start: expired, name: "cloud_may_refuse_for_a_minute",
-			wants: []outcome{leasedTo(idB), refused(renewer.ErrLeaseAlreadyPresent, expired)},
+			wants: []outcome{leasedTo(idB), refused(renewer.ErrLeaseHeld, expired)},
 		})
 	}
 	return vs

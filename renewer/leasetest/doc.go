@@ -9,7 +9,7 @@
 //   - The five lease actions, Get Container Properties and Set Container
 //     Metadata, with the cloud's answer in every state: Available, Leased,
 //     Expired, Breaking, Broken. Refusals wrap the renewer sentinels
-//     (renewer.ErrLeaseIDMismatch and the others) and name the service's
+//     (renewer.ErrNoLease and the others) and name the service's
 //     error code, so errors.Is works as it does on the Azure adapter.
 //   - Time, through the time package only: a fixed lease expires at its
 //     acquire or renew time plus its duration and a breaking lease becomes

@@ -25,21 +25,21 @@ const (
 )
 
 var sentinels = map[string]error{
-	codeAlreadyPresent:        renewer.ErrLeaseAlreadyPresent,
-	codeMismatchLease:         renewer.ErrLeaseIDMismatch,
-	codeMismatchContainer:     renewer.ErrLeaseIDMismatch,
-	codeNotPresentLease:       renewer.ErrLeaseNotPresent,
-	codeNotPresentContainer:   renewer.ErrLeaseNotPresent,
-	codeBreakingCannotAcquire: renewer.ErrLeaseBreaking,
-	codeBreakingCannotChange:  renewer.ErrLeaseBreaking,
-	codeBrokenCannotRenew:     renewer.ErrLeaseBroken,
+	codeAlreadyPresent:        renewer.ErrLeaseHeld,
+	codeMismatchLease:         renewer.ErrNoLease,
+	codeMismatchContainer:     renewer.ErrNoLease,
+	codeNotPresentLease:       renewer.ErrNoLease,
+	codeNotPresentContainer:   renewer.ErrNoLease,
+	codeBreakingCannotAcquire: renewer.ErrLeaseHeld,
+	codeBreakingCannotChange:  renewer.ErrNoLease,
+	codeBrokenCannotRenew:     renewer.ErrNoLease,
 	codeInvalidHeader:         renewer.ErrBadRequest,
 	codeInvalidMetadata:       renewer.ErrBadRequest,
 	codeMetadataTooLarge:      renewer.ErrBadRequest,
 }
 
 // refuse is the service's refusal of op with code, for example
-// "leasetest: renew: LeaseIsBrokenAndCannotBeRenewed: renewer: lease is broken".
+// "leasetest: renew: LeaseIsBrokenAndCannotBeRenewed: no lease with that ID is in force".
 func refuse(op Op, code string) error {
 	return fmt.Errorf("leasetest: %s: %s: %w", op, code, sentinels[code])
 }

@@ -22,13 +22,13 @@ func ExampleNew() {
 	fmt.Println("alice acquires:", id == alice, err)
 
 	_, err = c.Acquire(ctx, bob, 15*time.Second)
-	fmt.Println("bob is refused:", errors.Is(err, renewer.ErrLeaseAlreadyPresent))
+	fmt.Println("bob is refused:", errors.Is(err, renewer.ErrLeaseHeld))
 
 	left, _ := c.Break(ctx, 0)
 	fmt.Println("after a break:", c.State(), left)
 
 	_, err = c.Renew(ctx, alice)
-	fmt.Println("alice's renew says broken:", errors.Is(err, renewer.ErrLeaseBroken))
+	fmt.Println("alice's renew says broken:", errors.Is(err, renewer.ErrNoLease))
 
 	id, _ = c.Acquire(ctx, bob, 15*time.Second)
 	fmt.Println("bob acquires:", id == bob)
@@ -60,7 +60,7 @@ func ExampleContainer_SetBefore() {
 	fmt.Println(err)
 	fmt.Println("renews tried:", c.Calls(leasetest.OpRenew))
 	// Output:
-	// renew: renewer: storage is throttling or busy
+	// renew: storage is throttling or busy
 	// renews tried: 1
 }
 
@@ -121,6 +121,6 @@ func ExampleFaulty_Network() {
 	// late release lands: <nil>
 	// second holding, same ID: true state: available
 	// release: true
-	// late release lands: leasetest: release: LeaseIdMismatchWithLeaseOperation: renewer: lease ID does not match
+	// late release lands: leasetest: release: LeaseIdMismatchWithLeaseOperation: no lease with that ID is in force
 	// second holding, same ID: false state: leased
 }

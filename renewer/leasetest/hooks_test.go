@@ -130,7 +130,7 @@ func TestHooksSeeTheCall(t *testing.T) {
 				t.Fatalf("before hook saw %+v, after hook %+v; want %+v for both", before, after, want)
 			}
 		}
-		wantErrs := []error{nil, nil, renewer.ErrLeaseIDMismatch, nil, nil}
+		wantErrs := []error{nil, nil, renewer.ErrNoLease, nil, nil}
 		for i, w := range wantErrs {
 			if !errors.Is(errs[i], w) {
 				t.Errorf("after hook of %s got error %v, want %v", want[i].Op, errs[i], w)

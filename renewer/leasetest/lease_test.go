@@ -284,9 +284,9 @@ func TestEmulateAzurite(t *testing.T) {
 		wantErr   error
 		wantState renewer.LeaseState
 	}{
-		{name: "cloud", give: nil, wantID: "", wantErr: renewer.ErrLeaseIDMismatch, wantState: renewer.StateExpired},
+		{name: "cloud", give: nil, wantID: "", wantErr: renewer.ErrNoLease, wantState: renewer.StateExpired},
 		{name: "azurite", give: []leasetest.Option{leasetest.EmulateAzurite()}, wantID: idA, wantErr: nil, wantState: renewer.StateLeased},
-		{name: "nil option", give: []leasetest.Option{nil}, wantID: "", wantErr: renewer.ErrLeaseIDMismatch, wantState: renewer.StateExpired},
+		{name: "nil option", give: []leasetest.Option{nil}, wantID: "", wantErr: renewer.ErrNoLease, wantState: renewer.StateExpired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

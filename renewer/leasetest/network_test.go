@@ -174,8 +174,7 @@ func TestLostAnswerIsTransientAndTheCallApplied(t *testing.T) {
 }
 
 var definitiveSentinels = []error{
-	renewer.ErrLeaseAlreadyPresent, renewer.ErrLeaseIDMismatch, renewer.ErrLeaseNotPresent,
-	renewer.ErrLeaseBreaking, renewer.ErrLeaseBroken, renewer.ErrContainerNotFound,
+	renewer.ErrLeaseHeld, renewer.ErrNoLease, renewer.ErrContainerNotFound,
 	renewer.ErrBadRequest, renewer.ErrForbidden, renewer.ErrThrottled,
 }
 
@@ -194,7 +193,7 @@ func TestDuplicateIsAppliedTwiceAndAnswersTheSecond(t *testing.T) {
 		{
 			name: "release", op: leasetest.OpRelease,
 			give:    func(ctx context.Context, l renewer.Leaser) (string, error) { return "", l.Release(ctx, idA) },
-			wantErr: renewer.ErrLeaseIDMismatch, wantCopy2: renewer.ErrLeaseIDMismatch, wantState: renewer.StateAvailable,
+			wantErr: renewer.ErrNoLease, wantCopy2: renewer.ErrNoLease, wantState: renewer.StateAvailable,
 		},
 		{
 			name: "acquire", op: leasetest.OpAcquire,
@@ -336,7 +335,7 @@ func TestLateRequestOfAnEndedHolding(t *testing.T) {
 		{
 			name: "release, fresh ID: refused", next: idB, op: leasetest.OpRelease,
 			late:    func(ctx context.Context, l renewer.Leaser) error { return l.Release(ctx, idA) },
-			wantErr: renewer.ErrLeaseIDMismatch, check: wantHeld,
+			wantErr: renewer.ErrNoLease, check: wantHeld,
 		},
 		{
 			name: "term write, same ID: term goes back", next: idA, op: leasetest.OpSetMetadata,
@@ -355,7 +354,7 @@ func TestLateRequestOfAnEndedHolding(t *testing.T) {
 			late: func(ctx context.Context, l renewer.Leaser) error {
 				return l.SetMetadata(ctx, idA, map[string]string{"term": "1"})
 			},
-			wantErr: renewer.ErrLeaseIDMismatch,
+			wantErr: renewer.ErrNoLease,
 			check: func(t *testing.T, c *leasetest.Container, next string) {
 				wantHeld(t, c, next)
 				if got := c.Metadata()["term"]; got != "2" {
@@ -417,8 +416,8 @@ func wantFree(t *testing.T, c *leasetest.Container, next string) {
 	if s := c.State(); s != renewer.StateAvailable {
 		t.Errorf("state %v, want available: the late release freed holding 2", s)
 	}
-	if err := c.SetMetadata(t.Context(), next, nil); !errors.Is(err, renewer.ErrLeaseNotPresent) {
-		t.Errorf("holding 2's SetMetadata = %v, want ErrLeaseNotPresent: it no longer holds", err)
+	if err := c.SetMetadata(t.Context(), next, nil); !errors.Is(err, renewer.ErrNoLease) {
+		t.Errorf("holding 2's SetMetadata = %v, want ErrNoLease: it no longer holds", err)
 	}
 }
 

@@ -56,8 +56,8 @@ func TestRenewerLateReleaseLandsOnAFreshID(t *testing.T) {
 				late = append(late, l)
 			}
 		}
-		if len(late) != 1 || !errors.Is(late[0].Err, renewer.ErrLeaseIDMismatch) {
-			t.Errorf("late releases %+v, want one, refused with ErrLeaseIDMismatch", late)
+		if len(late) != 1 || !errors.Is(late[0].Err, renewer.ErrNoLease) {
+			t.Errorf("late releases %+v, want one, refused with ErrNoLease", late)
 		}
 		if err := second.Context().Err(); err != nil {
 			t.Errorf("second holding ended: %v", context.Cause(second.Context()))

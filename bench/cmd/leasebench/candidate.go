@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/renewer"
 )
 
 // candidateEvent is one line a candidate process writes on its stdout.
@@ -72,7 +72,7 @@ func runCandidate(args []string) error {
 			err := context.Cause(ld.Context())
 			_ = ld.Resign(context.Background())
 			_ = enc.Encode(candidateEvent{Event: "stopped", Err: err.Error()})
-			if errors.Is(err, election.ErrLost) {
+			if errors.Is(err, renewer.ErrLeaseLost) {
 				return err
 			}
 			return nil

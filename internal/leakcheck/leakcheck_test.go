@@ -1,0 +1,34 @@
+package leakcheck_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leasehold/leasehold/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+// blockUntil is a goroutine body of this module (the _test package's path
+// is under it) that runs until release is closed.
+func blockUntil(release <-chan struct{}, done chan<- struct{}) {
+	<-release
+	close(done)
+}
+
+// The checker can fail: a goroutine left running is reported, with its
+// stack, and no longer once it has ended.
+func TestRunningReportsALeftGoroutine(t *testing.T) {
+	release, done := make(chan struct{}), make(chan struct{})
+	go blockUntil(release, done)
+	left := leakcheck.Wait(0)
+	if len(left) != 1 || !strings.Contains(left[0], "leakcheck_test.blockUntil") {
+		t.Fatalf("Running with one goroutine left = %q, want its stack", left)
+	}
+	close(release)
+	<-done
+	if left := leakcheck.Wait(2 * time.Second); len(left) != 0 {
+		t.Fatalf("Running after the goroutine ended = %q, want none", left)
+	}
+}
