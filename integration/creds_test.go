@@ -86,8 +86,8 @@ func credsTokenRenewer(t *testing.T, az *credsAzurite, cap *credsCapture) {
 	if err := cap.err("release", ls.Release(t.Context())); err != nil {
 		t.Errorf("Release: %v", err)
 	}
-	if _, err := r.Break(t.Context(), "test: break with a token"); !errors.Is(err, renewer.ErrLeaseNotPresent) {
-		t.Errorf("Break of a released lease: %v, want ErrLeaseNotPresent", cap.err("break", err))
+	if _, err := r.Break(t.Context(), "test: break with a token"); !errors.Is(err, renewer.ErrNoLease) {
+		t.Errorf("Break of a released lease: %v, want ErrNoLease", cap.err("break", err))
 	}
 	cred.mu.Lock()
 	calls := cred.calls
@@ -145,8 +145,8 @@ func credsTokenMutex(t *testing.T, az *credsAzurite, cap *credsCapture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m2.TryLock(t.Context()); !errors.Is(err, mutex.ErrLocked) {
-		t.Errorf("TryLock of a held lock: %v, want ErrLocked", cap.err("trylock", err))
+	if _, err := m2.TryLock(t.Context()); !errors.Is(err, renewer.ErrLeaseHeld) {
+		t.Errorf("TryLock of a held lock: %v, want ErrLeaseHeld", cap.err("trylock", err))
 	}
 	if err := cap.err("unlock", held.Unlock(t.Context())); err != nil {
 		t.Errorf("Unlock: %v", err)
