@@ -196,4 +196,17 @@ func credsCLI(t *testing.T, az *credsAzurite, cap *credsCapture) {
 			t.Errorf("lock whose SAS expires: exit %d, stderr %q; want exit %d naming the refused credentials", res.code, res.stderr, cliExitLost)
 		}
 	})
+	// elect campaigns again after a loss; with the SAS expired, the
+	// campaign is refused at once: exit 5, after the loss is reported.
+	t.Run("ElectSASExpiresMidHold", func(t *testing.T) {
+		t.Parallel()
+		name := containerName(t, "cli-elect-expiry")
+		res := runCLI(t, cap, bin, sasEnv("rw", 10*time.Second),
+			"elect", name, "--id", "leader-1", "--account-url", az.accountURL, "--sas", "--", "sleep", "60")
+		lost := strings.Index(res.stderr, "lost leadership (term 1): lease lost: validity deadline passed without a successful renew")
+		refused := strings.LastIndex(res.stderr, "storage refused the credentials (HTTP 403")
+		if res.code != cliExitStorage || lost < 0 || refused < lost {
+			t.Errorf("elect whose SAS expires: exit %d, stderr %q; want the loss, then exit %d naming the refused credentials", res.code, res.stderr, cliExitStorage)
+		}
+	})
 }
