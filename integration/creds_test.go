@@ -44,6 +44,7 @@ func TestCreds(t *testing.T) {
 		{"TokenRefusedAtStart", credsTokenRefusedAtStart},
 		{"TokenRefusedMidHold", credsTokenRefusedMidHold},
 		{"TokenUnavailableMidHold", credsTokenUnavailableMidHold},
+		{"TokenRefusedMidTermRun", credsTokenRefusedMidTermRun},
 		{"SASPermissionsChecked", credsSASPermissionsChecked},
 		{"SASLeastPrivilege", credsSASLeastPrivilege},
 		{"SASResourceTypes", credsSASResourceTypes},
@@ -271,6 +272,41 @@ func credsTokenUnavailableMidHold(t *testing.T, az *credsAzurite, cap *credsCapt
 	credsMidHold(t, az, cap, name, az.tokenLeaser(t, name, cred), func() {
 		cred.failFrom(errors.New("test: the identity endpoint refused"))
 	}, "no token from the credential")
+}
+
+// credsTokenRefusedMidTermRun: election.Run whose leader's token the service
+// stops accepting mid-term: OnElected's context ends with a cause naming the
+// credential, and Run, refused its next campaign, returns the refusal.
+func credsTokenRefusedMidTermRun(t *testing.T, az *credsAzurite, cap *credsCapture) {
+	name, _ := az.newContainer(t, "tok-run")
+	cred := &testCredential{cap: cap, life: 4 * time.Second, claimedLife: time.Hour}
+	e, err := election.New(credsRenewer(t, cap, az.tokenLeaser(t, name, cred), "runner"), election.WithLogger(cap.logger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	causes := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*renewer.DefaultDuration+10*time.Second)
+	defer cancel()
+	err = e.Run(ctx, election.Callbacks{OnElected: func(ctx context.Context, term int64) {
+		<-ctx.Done()
+		causes <- context.Cause(ctx)
+	}})
+	_ = cap.err("run", err)
+	if ctx.Err() != nil {
+		t.Fatalf("Run still running after %v: %v", 2*renewer.DefaultDuration+10*time.Second, err)
+	}
+	if !errors.Is(err, renewer.ErrForbidden) || !strings.Contains(err.Error(), "storage refused the credentials (HTTP 403 AuthenticationFailed)") {
+		t.Errorf("Run: %v; want the refusal (ErrForbidden)", err)
+	}
+	select {
+	case cause := <-causes:
+		_ = cap.err("OnElected cause", cause)
+		if !errors.Is(cause, renewer.ErrLeaseLost) || !errors.Is(cause, renewer.ErrForbidden) {
+			t.Errorf("OnElected's context ended with %v; want ErrLeaseLost and ErrForbidden", cause)
+		}
+	default:
+		t.Error("OnElected never ran, or its context never ended")
+	}
 }
 
 // credsSASExpiresMidHold: an account SAS that expires while the lease is
