@@ -162,6 +162,23 @@ func credsCLI(t *testing.T, az *credsAzurite, cap *credsCapture) {
 			t.Errorf("status with an account SAS: exit %d, stdout %q", res.code, res.stdout)
 		}
 	})
+	t.Run("SASConnectionString", func(t *testing.T) {
+		t.Parallel()
+		name := containerName(t, "cli-sas-cs")
+		cs := "BlobEndpoint=" + az.accountURL + ";SharedAccessSignature=" + az.accountSAS(t, cap, "c", "rw", time.Hour)
+		cap.secret(cs)
+		env := append([]string{"AZURE_STORAGE_CONNECTION_STRING=" + cs}, tls...)
+		res := runCLI(t, cap, bin, env, append([]string{"lock", name}, printTerm...)...)
+		if res.code != 0 || !strings.Contains(res.stdout, "term=1") {
+			t.Fatalf("lock with a SAS connection string: exit %d, stdout %q; want 0 and term=1", res.code, res.stdout)
+		}
+		ro := "BlobEndpoint=" + az.accountURL + ";SharedAccessSignature=" + az.accountSAS(t, cap, "c", "r", time.Hour)
+		cap.secret(ro)
+		res = runCLI(t, cap, bin, append([]string{"AZURE_STORAGE_CONNECTION_STRING=" + ro}, tls...), append([]string{"lock", name}, printTerm...)...)
+		if res.code != cliExitStorage || !strings.Contains(res.stderr, "AuthorizationPermissionMismatch") {
+			t.Errorf("lock with a read-only SAS connection string: exit %d, stderr %q; want %d", res.code, res.stderr, cliExitStorage)
+		}
+	})
 	for _, tc := range []struct {
 		name string
 		env  func() []string

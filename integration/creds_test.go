@@ -46,6 +46,7 @@ func TestCreds(t *testing.T) {
 		{"TokenUnavailableMidHold", credsTokenUnavailableMidHold},
 		{"TokenRefusedMidTermRun", credsTokenRefusedMidTermRun},
 		{"SASPermissionsChecked", credsSASPermissionsChecked},
+		{"SASConnectionString", credsSASConnectionString},
 		{"SASLeastPrivilege", credsSASLeastPrivilege},
 		{"SASResourceTypes", credsSASResourceTypes},
 		{"ContainerSASCannotLease", credsContainerSASCannotLease},
@@ -345,6 +346,30 @@ func credsSASPermissionsChecked(t *testing.T, az *credsAzurite, cap *credsCaptur
 		t.Fatalf("read-write SAS: Acquire: %v", err)
 	}
 	_ = cap.err("rw release", rw.Release(t.Context(), id))
+}
+
+// credsSASConnectionString: a connection string with a SAS instead of a key
+// (as the Azure portal gives it) over HTTPS.
+func credsSASConnectionString(t *testing.T, az *credsAzurite, cap *credsCapture) {
+	name := containerName(t, "sas-cs")
+	cs := "BlobEndpoint=" + az.accountURL + ";SharedAccessSignature=" + az.accountSAS(t, cap, "c", "rw", time.Hour)
+	cap.secret(cs)
+	l, err := azlease.FromConnectionString(cs, name, &azlease.Options{CreateContainer: true, ClientOptions: az.clientOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mutex.New(credsRenewer(t, cap, l, "sas-cs"), mutex.WithLogger(cap.logger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := m.Lock(t.Context())
+	if cap.err("lock", err) != nil {
+		t.Fatalf("Lock with a SAS connection string: %v", err)
+	}
+	if err := cap.err("unlock", held.Unlock(t.Context())); err != nil {
+		t.Errorf("Unlock: %v", err)
+	}
+	cap.add("leaser String", l.String())
 }
 
 // allAccountPermissions is every permission an account SAS can carry.
