@@ -117,7 +117,8 @@ func runCLI(t *testing.T, cap *credsCapture, bin string, env []string, args ...s
 // managed identity (DefaultAzureCredential finding an App Service identity
 // endpoint), with an account SAS, and with credentials refused at start or
 // expiring while the lock is held. The binary trusts the test's CA through
-// SSL_CERT_FILE, and nothing else.
+// SSL_CERT_FILE, and nothing else. Each run logs with --verbose, so that the
+// secret scan sees the library's log lines too.
 func credsCLI(t *testing.T, az *credsAzurite, cap *credsCapture) {
 	bin := buildCLI(t)
 	tls := []string{"SSL_CERT_FILE=" + az.caFile}
@@ -137,7 +138,7 @@ func credsCLI(t *testing.T, az *credsAzurite, cap *credsCapture) {
 		t.Parallel()
 		ie := newIdentityEndpoint(t, cap, "valid")
 		name := containerName(t, "cli-mi")
-		res := runCLI(t, cap, bin, mi(ie), append([]string{"lock", name, "--account-url", az.accountURL, "--id", "mi-worker"}, printTerm...)...)
+		res := runCLI(t, cap, bin, mi(ie), append([]string{"lock", name, "--account-url", az.accountURL, "--id", "mi-worker", "--verbose"}, printTerm...)...)
 		if res.code != 0 || !strings.Contains(res.stdout, "term=1") {
 			t.Fatalf("lock with a managed identity: exit %d, stdout %q; want 0 and term=1", res.code, res.stdout)
 		}
@@ -153,7 +154,7 @@ func credsCLI(t *testing.T, az *credsAzurite, cap *credsCapture) {
 		t.Parallel()
 		name := containerName(t, "cli-sas")
 		env := sasEnv("rw", time.Hour)
-		res := runCLI(t, cap, bin, env, append([]string{"lock", name, "--account-url", az.accountURL, "--sas"}, printTerm...)...)
+		res := runCLI(t, cap, bin, env, append([]string{"lock", name, "--account-url", az.accountURL, "--sas", "--verbose"}, printTerm...)...)
 		if res.code != 0 || !strings.Contains(res.stdout, "term=1") {
 			t.Fatalf("lock with an account SAS: exit %d, stdout %q; want 0 and term=1", res.code, res.stdout)
 		}
@@ -168,7 +169,7 @@ func credsCLI(t *testing.T, az *credsAzurite, cap *credsCapture) {
 		cs := "BlobEndpoint=" + az.accountURL + ";SharedAccessSignature=" + az.accountSAS(t, cap, "c", "rw", time.Hour)
 		cap.secret(cs)
 		env := append([]string{"AZURE_STORAGE_CONNECTION_STRING=" + cs}, tls...)
-		res := runCLI(t, cap, bin, env, append([]string{"lock", name}, printTerm...)...)
+		res := runCLI(t, cap, bin, env, append([]string{"lock", name, "--verbose"}, printTerm...)...)
 		if res.code != 0 || !strings.Contains(res.stdout, "term=1") {
 			t.Fatalf("lock with a SAS connection string: exit %d, stdout %q; want 0 and term=1", res.code, res.stdout)
 		}
@@ -197,7 +198,7 @@ func credsCLI(t *testing.T, az *credsAzurite, cap *credsCapture) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			name := containerName(t, "cli-refused")
-			args := append([]string{"lock", name, "--account-url", az.accountURL}, tc.args...)
+			args := append([]string{"lock", name, "--account-url", az.accountURL, "--verbose"}, tc.args...)
 			res := runCLI(t, cap, bin, tc.env(), append(args, printTerm...)...)
 			if res.code != cliExitStorage || !strings.Contains(res.stderr, tc.want) || strings.Contains(res.stdout, "term=") {
 				t.Errorf("lock: exit %d, stderr %q; want exit %d, saying %q, and the command not run", res.code, res.stderr, cliExitStorage, tc.want)
@@ -208,7 +209,7 @@ func credsCLI(t *testing.T, az *credsAzurite, cap *credsCapture) {
 		t.Parallel()
 		name := containerName(t, "cli-expiry")
 		res := runCLI(t, cap, bin, sasEnv("rw", 10*time.Second),
-			"lock", name, "--account-url", az.accountURL, "--sas", "--", "sleep", "60")
+			"lock", name, "--account-url", az.accountURL, "--sas", "--verbose", "--", "sleep", "60")
 		if res.code != cliExitLost || !strings.Contains(res.stderr, "storage refused the credentials (HTTP 403") {
 			t.Errorf("lock whose SAS expires: exit %d, stderr %q; want exit %d naming the refused credentials", res.code, res.stderr, cliExitLost)
 		}
@@ -219,7 +220,7 @@ func credsCLI(t *testing.T, az *credsAzurite, cap *credsCapture) {
 		t.Parallel()
 		name := containerName(t, "cli-elect-expiry")
 		res := runCLI(t, cap, bin, sasEnv("rw", 10*time.Second),
-			"elect", name, "--id", "leader-1", "--account-url", az.accountURL, "--sas", "--", "sleep", "60")
+			"elect", name, "--id", "leader-1", "--account-url", az.accountURL, "--sas", "--verbose", "--", "sleep", "60")
 		lost := strings.Index(res.stderr, "lost leadership (term 1): lease lost: validity deadline passed without a successful renew")
 		refused := strings.LastIndex(res.stderr, "storage refused the credentials (HTTP 403")
 		if res.code != cliExitStorage || lost < 0 || refused < lost {
