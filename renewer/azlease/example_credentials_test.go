@@ -2,7 +2,6 @@ package azlease_test
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
@@ -33,14 +32,22 @@ func ExampleFromAccountURL() {
 	_ = r // r.Acquire(ctx), election.New(r), mutex.New(r)
 }
 
-// A Leaser authorized by an account SAS (ss=b, srt=c, sp=rw at least), read
-// from the environment rather than the command line.
+// A Leaser authorized by an account SAS: blob service, container resource
+// type, read and write (ss=b, srt=c, sp=rw). In production read the token
+// from the environment (AZURE_STORAGE_SAS_TOKEN, say), not from code. Neither
+// the Leaser's String nor an error shows it.
 func ExampleFromSAS() {
-	l, err := azlease.FromSAS("https://myaccount.blob.core.windows.net", "my-job-lock",
-		os.Getenv("AZURE_STORAGE_SAS_TOKEN"), nil)
+	const token = "sv=2025-01-05&ss=b&srt=c&sp=rw&se=2030-01-01T00%3A00%3A00Z&spr=https&sig=c2lnbmF0dXJl"
+	l, err := azlease.FromSAS("https://myaccount.blob.core.windows.net", "my-job-lock", token, nil)
 	if err != nil {
-		fmt.Println(err) // never quotes the SAS
+		fmt.Println(err)
 		return
 	}
-	fmt.Println(l) // the container's URL, without the SAS
+	fmt.Println(l)
+
+	_, err = azlease.FromSAS("https://myaccount.blob.core.windows.net", "my-job-lock", "sv=2025-01-05&sp=rw", nil)
+	fmt.Println(err)
+	// Output:
+	// https://myaccount.blob.core.windows.net/my-job-lock
+	// azlease: invalid option: SAS: malformed: no sig= parameter; want the query string of a SAS URL (sv=...&sig=...)
 }
