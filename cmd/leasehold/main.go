@@ -66,15 +66,16 @@ Storage account (every command; at most one of these, in order of preference):
                           environment, Azure CLI login); the identity needs the
                           Storage Blob Data Contributor role
   --account-url URL --sas the same URL, authorized by the account SAS token in
-                          AZURE_STORAGE_SAS_TOKEN (ss=b, srt=c, sp=rw at least;
-                          a container SAS cannot lease a container)
+                          AZURE_STORAGE_SAS_TOKEN (ss=b, srt=c, sp=rw; sp=r for
+                          status; a container SAS cannot lease a container)
   --connection-string S   a connection string (prefer the environment variable:
                           the command line is visible to other users)
   --emulator              Azurite's default local endpoint, 127.0.0.1:10000
   (none)                  AZURE_STORAGE_CONNECTION_STRING
 A credential that storage refuses, or that cannot get a token, ends leasehold
-with exit code 5 and the reason; once held, a lock whose credential stops
-working is given up at its validity deadline (exit 4).
+with exit code 5 and the reason. A lock or leadership whose credential stops
+working while held is given up at its validity deadline: lock exits 4; elect,
+refused when it campaigns again, exits 5.
 
 ` + exitCodesHelp + "\n"
 
