@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,14 +75,27 @@ func (w *captureWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// sdkSink receives the Azure SDK's own log while a capture wants it. The SDK's
+// listener is a process-wide variable that it reads without synchronization,
+// so it is set once, here, before any test runs, and never changed.
+var sdkSink atomic.Pointer[func(azlog.Event, string)]
+
+func init() {
+	azlog.SetListener(func(ev azlog.Event, msg string) {
+		if f := sdkSink.Load(); f != nil {
+			(*f)(ev, msg)
+		}
+	})
+}
+
 // captureSDKLog sends the Azure SDK's own log (requests, responses, retries)
-// to c until the returned function is called. The listener is the process's
-// one: it also hears the other tests of the package, so it keeps only what
-// concerns host (the credential tests' Azurite) or could hold a secret, to
-// bound the capture's size.
+// to c until the returned function is called. The log is the process's: it
+// also holds the other tests' requests, so c keeps only what concerns host
+// (the credential tests' Azurite) or could hold a secret, to bound its size.
 func (c *credsCapture) captureSDKLog(host string) (stop func()) {
-	azlog.SetListener(c.sdkListener(host))
-	return func() { azlog.SetListener(nil) }
+	f := c.sdkListener(host)
+	sdkSink.Store(&f)
+	return func() { sdkSink.Store(nil) }
 }
 
 func (c *credsCapture) sdkListener(host string) func(azlog.Event, string) {
