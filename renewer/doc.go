@@ -90,6 +90,18 @@
 // the highest it has seen rejects a stale holder's late writes. [Inspect]
 // reads the current state, holder and term without a lease.
 //
+// # Many locks, one poll
+//
+// A lock can also be one of many kept in one place (the Azure adapter's
+// azlease.NewBlob: a blob lease per lock name in one container). A process
+// waiting on several of them gives their Renewers one [Observer]
+// ([WithObserver]), which polls a [Lister] (one List Blobs call) for all of
+// them: after its first try, each waiting Acquire acts on what the shared
+// poll showed for its lease, and tries to acquire only when it was free.
+// The poll only decides when to ask: the acquire, with its fresh lease ID
+// and the comparison of the ID answered, still decides who holds the
+// lease.
+//
 // # What it does not guarantee
 //
 // A lease is a lock with a timeout, and every such lock shares one limit: a

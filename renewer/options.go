@@ -26,6 +26,8 @@ type config struct {
 	identitySet bool // WithIdentity was given, even with ""
 	heartbeat   bool
 	log         *zap.Logger
+	observer    *Observer // WithObserver, or nil
+	observerKey string    // the Renewer's lease's key in observer's Lister
 }
 
 // WithDuration sets the lease duration L: whole seconds from 15 s to 60 s, or

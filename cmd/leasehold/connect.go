@@ -35,20 +35,48 @@ type connFlags struct {
 	accountURL       string
 	sas              bool // authorize accountURL with the SAS in $AZURE_STORAGE_SAS_TOKEN
 	emulator         bool
+	container        string // --container: NAME is a lock in it, a blob lease
 }
 
 // account is a connected storage account: the leaser of one container, the
-// endpoint's host for messages, and the secrets no output may contain.
+// leaser of the lock (the container's lease, or with --container a blob's),
+// the endpoint's host for messages, and the secrets no output may contain.
 type account struct {
-	leaser  *azlease.Leaser
-	host    string
-	secrets []string
+	leaser    *azlease.Leaser
+	target    renewer.Leaser // the lock's lease: leaser, or a *azlease.BlobLeaser
+	container string         // the container's name
+	lock      string         // the lock's name with --container, else ""
+	host      string
+	secrets   []string
 }
 
-// connect makes the leaser of container name from the flags, or from
-// AZURE_STORAGE_CONNECTION_STRING. It makes no storage call. Its errors are
+// connect makes the leaser of lock name from the flags, or from
+// AZURE_STORAGE_CONNECTION_STRING: the lease of container name, or with
+// --container the lease of lock name's blob in that container (name ""
+// for the container alone). It makes no storage call. Its errors are
 // usage errors and never quote a connection string.
 func (f connFlags) connect(cmd, name string) (*account, error) {
+	acct, err := f.connectContainer(cmd, name)
+	if err != nil {
+		return nil, err
+	}
+	acct.target = acct.leaser
+	if f.container != "" && name != "" {
+		bl, err := acct.leaser.Blob(name)
+		if err != nil {
+			return nil, badOption(cmd, err, nil)
+		}
+		acct.target, acct.lock = bl, name
+	}
+	return acct, nil
+}
+
+// connectContainer makes the account's container leaser: of --container,
+// or else of container name.
+func (f connFlags) connectContainer(cmd, name string) (*account, error) {
+	if f.container != "" {
+		name = f.container
+	}
 	n := 0
 	for _, set := range []bool{f.connectionString != "", f.accountURL != "", f.emulator} {
 		if set {
@@ -71,7 +99,7 @@ func (f connFlags) connect(cmd, name string) (*account, error) {
 		if err != nil {
 			return nil, badOption(cmd, err, map[string]string{"account URL": "--account-url"})
 		}
-		return &account{leaser: l, host: hostOf(l.Client().URL())}, nil
+		return &account{leaser: l, container: name, host: hostOf(l.Client().URL())}, nil
 	}
 	cs := f.connectionString
 	switch {
@@ -88,7 +116,7 @@ func (f connFlags) connect(cmd, name string) (*account, error) {
 	if err != nil {
 		return nil, badOption(cmd, err, nil, secrets...)
 	}
-	return &account{leaser: l, host: hostOf(l.Client().URL()), secrets: secrets}, nil
+	return &account{leaser: l, container: name, host: hostOf(l.Client().URL()), secrets: secrets}, nil
 }
 
 // connectionSecrets returns the values of a connection string that must

@@ -28,7 +28,7 @@ func (f connFlags) connectSAS(cmd, name string, opts *azlease.Options) (*account
 	if err != nil {
 		return nil, badOption(cmd, err, map[string]string{"account URL": "--account-url", "SAS": "$" + sasTokenEnv}, secrets...)
 	}
-	return &account{leaser: l, host: hostOf(l.Client().URL()), secrets: secrets}, nil
+	return &account{leaser: l, container: name, host: hostOf(l.Client().URL()), secrets: secrets}, nil
 }
 
 // sasSecrets returns the parts of a SAS token that must never be printed:

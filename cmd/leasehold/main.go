@@ -1,9 +1,11 @@
 // Command leasehold runs commands under a lock or as an elected leader, and
-// inspects and breaks the locks, on Azure Blob Storage container leases.
+// inspects and breaks the locks, on Azure Blob Storage container leases, or
+// (--container C) on blob leases of named locks in container C.
 //
 //	leasehold lock NAME [flags] -- CMD [ARGS...]
 //	leasehold elect NAME --id ID [flags] -- CMD [ARGS...]
 //	leasehold status NAME [--json]
+//	leasehold status --container C [--json]
 //	leasehold break NAME [--period DURATION] [--reason TEXT]
 //
 // Run `leasehold help` for the exit codes and the connection flags.
@@ -56,7 +58,9 @@ Usage:
   leasehold help   [COMMAND]
 
 NAME is a container name (3-63 lower-case letters, digits and hyphens); lock
-and elect create it if it is missing. Flags may come before or after NAME;
+and elect create it if it is missing. With --container C, NAME is any text (up
+to 256 bytes) naming a lock kept with others in container C, as the lease of a
+blob there: 'leasehold status --container C' shows them all. Flags may come before or after NAME;
 everything after -- is the command. Run 'leasehold COMMAND --help' for a
 command's flags.
 

@@ -1,5 +1,6 @@
 // Package azlease is the Azure Blob Storage adapter of package renewer: a
-// [renewer.Leaser] over the lease of one container.
+// [renewer.Leaser] over the lease of one container, or over the lease of
+// one blob, a lock named by any text kept with others in one container.
 //
 // Make a [Leaser] from a *container.Client ([New]), from an account URL and
 // an azcore.TokenCredential such as azidentity's DefaultAzureCredential
@@ -31,8 +32,24 @@
 // SAS token or any part of a connection string; String returns the
 // container's URL without its query.
 //
-// What it does not do: it leases the container itself, not a blob in it,
-// so one container is one lock. It passes the service's answers on and adds
+// # Named locks
+//
+// [NewBlob] (or [Leaser.Blob]) makes the Leaser of a lock named by any text
+// (1 to 256 bytes of UTF-8; renewer.ValidateName): the lease of blob
+// [BlobName](name), a reversible escape of the name under [BlobPrefix],
+// created on first use with the name in its metadata. Any number of locks
+// share a container. A process that waits on several of them passes one
+// [NewObserver] (a renewer.Observer over the container's [Lister]) to
+// their Renewers with renewer.WithObserver: one List Blobs call per poll
+// interval then serves every waiter, instead of one read per waiter.
+//
+//	cc, _ := container.NewClientFromConnectionString(connStr, "tenant-locks", nil)
+//	obs, _ := azlease.NewObserver(cc, nil)
+//	l, err := azlease.NewBlob(cc, "contoso/eu", &azlease.Options{CreateContainer: true})
+//	if err != nil { ... } // a name that cannot be encoded
+//	r, err := renewer.New(l, renewer.WithIdentity("worker-1"), renewer.WithObserver(obs))
+//
+// What it does not do: it passes the service's answers on and adds
 // no lease logic of its own; the conformance suite of renewer/leasetest runs
 // against it on Azurite (integration/) to check that it behaves as the
 // in-memory fake does.
