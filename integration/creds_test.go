@@ -50,6 +50,8 @@ func TestCreds(t *testing.T) {
 		{"SASLeastPrivilege", credsSASLeastPrivilege},
 		{"SASResourceTypes", credsSASResourceTypes},
 		{"ContainerSASCannotLease", credsContainerSASCannotLease},
+		{"BlobSASLeastPrivilege", credsBlobSASLeastPrivilege},
+		{"BlobSASResourceTypes", credsBlobResourceTypes},
 		{"SASExpiresMidHold", credsSASExpiresMidHold},
 		{"CLI", credsCLI},
 	} {
@@ -523,8 +525,8 @@ func credsSASLeastPrivilege(t *testing.T, az *credsAzurite, cap *credsCapture) {
 			}
 			fewer = append(fewer, others.String())
 			for _, perms := range fewer {
-				if err := try(t, op, perms); !forbidden(err) {
-					t.Errorf("%s with sp=%s: %v, want ErrForbidden (it needs %s)", row.op, perms, err, row.need)
+				if err := try(t, op, perms); !permissionRefused(err) {
+					t.Errorf("%s with sp=%s: %v, want AuthorizationPermissionMismatch (it needs %s)", row.op, perms, err, row.need)
 				}
 			}
 		})
