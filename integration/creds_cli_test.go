@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/leasehold/leasehold/renewer/azlease"
 )
 
 // Exit codes of leasehold (leasehold help).
@@ -180,6 +182,41 @@ func credsCLI(t *testing.T, az *credsAzurite, cap *credsCapture) {
 			t.Errorf("lock with a read-only SAS connection string: exit %d, stderr %q; want %d", res.code, res.stderr, cliExitStorage)
 		}
 	})
+	// Named locks (--container) run on a SAS for the container or for the
+	// lock's blob alone, which cannot read the container itself.
+	for _, tc := range []struct {
+		name  string
+		token func(container, blobName string) string
+		code  int
+		want  string // in stderr
+	}{
+		{"NamedLockContainerSAS", func(c, _ string) string { return az.containerSAS(t, cap, c, "rw", time.Hour) }, 0, "acquired (term 1"},
+		{"NamedLockBlobSAS", func(c, b string) string { return az.blobSAS(t, cap, c, b, "rw", time.Hour) }, 0, "acquired (term 1"},
+		{"NamedLockSASWithoutWrite", func(c, _ string) string { return az.containerSAS(t, cap, c, "rl", time.Hour) }, cliExitStorage,
+			"storage refused the credentials (HTTP 403 AuthorizationPermissionMismatch)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			container, _ := az.newContainer(t, "cli-named")
+			const lock = "nightly report"
+			bn, err := azlease.BlobName(lock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := append([]string{"AZURE_STORAGE_SAS_TOKEN=" + tc.token(container, bn)}, tls...)
+			res := runCLI(t, cap, bin, env, append([]string{"lock", lock, "--container", container, "--account-url", az.accountURL, "--sas", "--verbose"}, printTerm...)...)
+			if res.code != tc.code || !strings.Contains(res.stderr, tc.want) {
+				t.Fatalf("lock --container with a %s: exit %d, stderr %q; want %d saying %q", tc.name, res.code, res.stderr, tc.code, tc.want)
+			}
+			if tc.code != 0 {
+				return
+			}
+			res = runCLI(t, cap, bin, env, "status", lock, "--container", container, "--account-url", az.accountURL, "--sas", "--json")
+			if res.code != 0 || !strings.Contains(res.stdout, `"term":1`) {
+				t.Errorf("status --container with a %s: exit %d, stdout %q", tc.name, res.code, res.stdout)
+			}
+		})
+	}
 	for _, tc := range []struct {
 		name string
 		env  func() []string

@@ -147,17 +147,32 @@ func hostOf(raw string) string {
 	return u.Host
 }
 
-// ensureContainer checks that the container exists, creating it if not. It
-// is the first storage call of lock and elect, bounded by ctx.
+// ensureContainer checks that the container exists, creating it if not; for
+// a named lock, by reading the lock's blob. It is the first storage call of
+// lock and elect, bounded by ctx.
 func (a *account) ensureContainer(ctx context.Context) error {
 	cc := a.leaser.Client()
-	_, err := cc.GetProperties(ctx, nil)
-	if err == nil {
-		return nil
-	}
-	var re *azcore.ResponseError
-	if !errors.As(err, &re) || re.StatusCode != 404 {
-		return a.describe(ctx, err)
+	if a.lock != "" {
+		// A named lock reads its blob instead (a missing blob is fine:
+		// the first acquire creates it), so that a SAS scoped to the
+		// container or to the blob, which may not read the container
+		// itself, is enough.
+		_, err := a.target.Properties(ctx)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, renewer.ErrContainerNotFound) {
+			return a.describe(ctx, err)
+		}
+	} else {
+		_, err := cc.GetProperties(ctx, nil)
+		if err == nil {
+			return nil
+		}
+		var re *azcore.ResponseError
+		if !errors.As(err, &re) || re.StatusCode != 404 {
+			return a.describe(ctx, err)
+		}
 	}
 	if _, err := cc.Create(ctx, nil); err != nil && !isCode(err, "ContainerAlreadyExists") {
 		return a.describe(ctx, err)
