@@ -13,7 +13,8 @@ import (
 const sasTokenEnv = "AZURE_STORAGE_SAS_TOKEN"
 
 // connectSAS makes the leaser of container name at --account-url,
-// authorized by the SAS token in $AZURE_STORAGE_SAS_TOKEN. It makes no
+// authorized by the SAS token in $AZURE_STORAGE_SAS_TOKEN (an account SAS;
+// with --container, also a service SAS for the container or the lock's blob). It makes no
 // storage call; its errors are usage errors and never quote the token.
 func (f connFlags) connectSAS(cmd, name string, opts *azlease.Options) (*account, error) {
 	if f.accountURL == "" {
@@ -21,7 +22,7 @@ func (f connFlags) connectSAS(cmd, name string, opts *azlease.Options) (*account
 	}
 	tok := os.Getenv(sasTokenEnv)
 	if strings.TrimSpace(tok) == "" {
-		return nil, fail(exitUsage, "%s: --sas: set %s to an account SAS token (sv=...&ss=b&srt=c&sp=rw...&sig=...)", cmd, sasTokenEnv)
+		return nil, fail(exitUsage, "%s: --sas: set %s to a SAS token (sv=...&sp=rw...&sig=...)", cmd, sasTokenEnv)
 	}
 	secrets := sasSecrets(tok)
 	l, err := azlease.FromSAS(f.accountURL, name, tok, opts)
@@ -51,7 +52,8 @@ func credentialHint(code string) string {
 	switch code {
 	case "AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch", "AuthorizationServiceMismatch":
 		return ": the credential lacks a permission: an Entra ID identity needs the Storage Blob Data Contributor role " +
-			"on the account or container; an account SAS needs ss=b, srt=c and sp=rw (docs/credentials.md)"
+			"on the account or container; an account SAS needs ss=b, srt=c and sp=rw, a SAS for a --container or a lock's blob sp=rw " +
+			"(docs/credentials.md)"
 	case "AuthorizationFailure":
 		return ": the SAS or identity is not allowed here: check its expiry (se=), its allowed IPs and protocol, and the account's network rules"
 	case "AuthenticationFailed", "InvalidAuthenticationInfo":

@@ -69,9 +69,10 @@ Storage account (every command; at most one of these, in order of preference):
                           DefaultAzureCredential (managed or workload identity,
                           environment, Azure CLI login); the identity needs the
                           Storage Blob Data Contributor role
-  --account-url URL --sas the same URL, authorized by the account SAS token in
-                          AZURE_STORAGE_SAS_TOKEN (ss=b, srt=c, sp=rw; sp=r for
-                          status; a container SAS cannot lease a container)
+  --account-url URL --sas the same URL, authorized by the SAS token in
+                          AZURE_STORAGE_SAS_TOKEN: an account SAS (ss=b, srt=c,
+                          sp=rw; sp=r for status), or with --container C a SAS
+                          for C or for the lock's blob (sp=rw)
   --connection-string S   a connection string (prefer the environment variable:
                           the command line is visible to other users)
   --emulator              Azurite's default local endpoint, 127.0.0.1:10000

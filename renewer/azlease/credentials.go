@@ -25,8 +25,10 @@ import (
 // permissions (sp=rw); docs/credentials.md has the table of which
 // operation needs which. A service SAS scoped to the container (sr=c)
 // cannot lease a container, whatever its permissions: the service refuses
-// it (HTTP 403). Neither the SAS nor any part of it appears in errors,
-// logs or String.
+// it (HTTP 403). It is enough for the named locks of [Leaser.Blob], which
+// lease blobs (sp=rw; l to list them), and so is a SAS for the lock's one
+// blob. Neither the SAS nor any part of it appears in errors, logs or
+// String.
 func FromSAS(accountURL, containerName, sas string, opts *Options) (*Leaser, error) {
 	if err := ValidateContainerName(containerName); err != nil {
 		return nil, err
