@@ -2,16 +2,16 @@
 GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-# Three Go modules: the library (the root: renewer, election, mutex, the CLI,
+# Four Go modules: the library (the root: renewer, election, mutex, the CLI,
 # the examples, internal), integration/ (Azurite, the real SDK, the fault
-# suite with toxiproxy and zerolog) and bench/ (leasebench). The last two
-# replace the library with ../, so the library's go.mod holds only what it and
-# its own tests import. No go.work: GOWORK=off keeps a local one from changing
+# suite with toxiproxy and zerolog), bench/ (leasebench) and examples/metrics
+# (the Prometheus exporter). The last three replace the library with ../ (or
+# ../..), so the library's go.mod holds only what it and its own tests import. No go.work: GOWORK=off keeps a local one from changing
 # what these targets build and which versions they select.
-MODULES := . integration bench
+MODULES := . integration bench examples/metrics
 # The order make test runs them in: the library last, so that the run ends on
 # its test results (bench has no tests, only a program that vet compiles).
-TEST_MODULES := bench integration .
+TEST_MODULES := bench integration examples/metrics .
 export GOWORK := off
 
 .PHONY: demo test soak bench unit lint azurite sim

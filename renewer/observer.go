@@ -298,6 +298,7 @@ func (r *Renewer) pollObserved(ctx context.Context, a *attempt, w Watcher, s *su
 	switch {
 	case obs.err == nil:
 		s.heard = time.Now()
+		r.obs.touch() // the Observer's list reached storage for us
 	case Permanent(obs.err):
 	case time.Since(s.heard) < r.cfg.Window():
 		return nil, obs.err

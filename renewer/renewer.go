@@ -25,6 +25,7 @@ type Renewer struct {
 	l   Leaser
 	cfg config
 	log *zap.Logger
+	obs *observability // metrics and storage contact (metrics.go); l counts its calls
 
 	mu        sync.Mutex // guards cur and acquiring
 	cur       *Lease     // the latest lease handed out, nil before the first
@@ -49,14 +50,17 @@ func New(l Leaser, opts ...Option) (*Renewer, error) {
 	if s, ok := l.(fmt.Stringer); ok {
 		log = log.With(zap.Stringer("container", s))
 	}
-	return &Renewer{l: l, cfg: cfg, log: log}, nil
+	obs := newObservability(l, cfg)
+	return &Renewer{l: metered{obs}, obs: obs, cfg: cfg, log: log}, nil
 }
 
 // Identity returns the identity the Renewer writes as holder.
 func (r *Renewer) Identity() string { return r.cfg.identity }
 
-// Leaser returns the Leaser the Renewer acts through.
-func (r *Renewer) Leaser() Leaser { return r.l }
+// Leaser returns the Leaser given to New, which the Renewer acts through
+// (each call counted in its metrics; a call made on the returned Leaser
+// directly is not).
+func (r *Renewer) Leaser() Leaser { return r.obs.raw }
 
 // TryAcquire makes one attempt to acquire the lease. It returns an error
 // wrapping ErrLeaseHeld if someone else holds it, and ErrInUse if this
@@ -107,7 +111,9 @@ func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, e
 	}
 	var ls *Lease
 	defer func() { r.end(ls) }()
+	defer r.obs.waiter()()
 	a := r.newAttempt(ctx)
+	failed := 0           // polls in a row that failed for another reason than a held lease
 	var sub *subscription // WithObserver: polls after the first are the Observer's
 	if r.cfg.observer != nil {
 		sub = r.cfg.observer.join(ctx, r.cfg.observerKey, r.cfg.PollInterval)
@@ -135,7 +141,7 @@ func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, e
 			a.giveUp()
 			return nil, err
 		}
-		r.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
+		failed = r.logPoll(failed, attempt, err)
 		if sub == nil && !wait.Sleep(ctx, wait.From(ctx).Jitter(r.cfg.PollInterval)) {
 			a.giveUp()
 			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), lastAttempt(err))
