@@ -1,6 +1,8 @@
 package integration_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -12,6 +14,10 @@ import (
 	"time"
 
 	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
@@ -25,14 +31,37 @@ type credsCapture struct {
 	mu      sync.Mutex
 	outputs []capturedOutput
 	secrets map[string]bool
+
+	// meters is the MeterProvider of every Renewer of the credential tests;
+	// metrics renders what it recorded, for the scan.
+	meters  *sdkmetric.MeterProvider
+	metrics *sdkmetric.ManualReader
 }
 
 type capturedOutput struct{ source, text string }
 
 func newCredsCapture() *credsCapture {
-	c := &credsCapture{secrets: map[string]bool{}}
+	c := &credsCapture{secrets: map[string]bool{}, metrics: sdkmetric.NewManualReader()}
+	c.meters = sdkmetric.NewMeterProvider(sdkmetric.WithReader(c.metrics))
 	c.secret(credsKey)
 	return c
+}
+
+// collectMetrics records everything the Renewers' metrics hold (names,
+// attributes, values) as one output, JSON.
+func (c *credsCapture) collectMetrics(ctx context.Context) error {
+	var rm metricdata.ResourceMetrics
+	if err := c.metrics.Collect(ctx, &rm); err != nil {
+		return err
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // & as itself, as an exporter would write it
+	if err := enc.Encode(rm.ScopeMetrics); err != nil {
+		return err
+	}
+	c.add("metrics", b.String())
+	return nil
 }
 
 // secret registers s as a value that no output may contain.
@@ -146,7 +175,7 @@ func (c *credsCapture) scan(t *testing.T) {
 // redacted, a bearer token or any JWT, an account key or SAS in connection
 // string form.
 var (
-	sigParam    = regexp.MustCompile(`(?i)(?:^|[^a-z0-9_-]|%26|%3F)sig(=|%3D)([^&\s"',;%]+)`)
+	sigParam    = regexp.MustCompile(`(?i)(?:^|[^a-z0-9_-]|%26|%3F|\\u0026)sig(=|%3D)([^&\s"',;%\\]+)`)
 	jwtPattern  = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.`)
 	bearer      = regexp.MustCompile(`(?i)bearer\s+([A-Za-z0-9._~+/=-]{8,})`)
 	connStrings = regexp.MustCompile(`(?i)(AccountKey|SharedAccessSignature)\s*=\s*([^;\s"']+)`)
@@ -207,6 +236,7 @@ func TestCredsScannerFindsPlantedSecrets(t *testing.T) {
 		"SAS signature":            "PUT https://127.0.0.1/devstoreaccount1/c?comp=lease&sv=2024&sig=" + url.QueryEscape(sig),
 		"unregistered signature":   "url=https://a/c?sv=1&sig=AbCdEf123%2B",
 		"escaped sig":              "https://a/c%3Fsv%3D1%26sig%3DAbCdEf123",
+		"JSON-escaped sig":         `{"url":"https://a/c?sv=1\u0026sig=AbCdEf123"}`,
 		"connection string key":    "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=c2VjcmV0c2VjcmV0;",
 		"connection string SAS":    "BlobEndpoint=https://a;SharedAccessSignature=sv=1&sig=x",
 		"signature in a zap field": `{"level":"warn","msg":"lease lost","error":"renew: ?sig=` + sig + `"}`,
@@ -246,8 +276,16 @@ func TestCredsScannerFindsPlantedSecrets(t *testing.T) {
 	sdk := c.sdkListener("127.0.0.1:1")
 	sdk(azlog.EventRetryPolicy, `error Put "https://127.0.0.1:2/devstoreaccount1/c?comp=lease&sig=`+url.QueryEscape(sig)+`": EOF`)
 	sdk(azlog.EventRequest, "==> OUTGOING REQUEST\nPUT https://127.0.0.1:3/devstoreaccount1/c\nAuthorization: Bearer "+tok)
+	ctr, err := c.meters.Meter("planted").Int64Counter("planted.calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctr.Add(context.Background(), 1, metric.WithAttributes(attribute.String("url", "https://a/c?sv=1&sig="+url.QueryEscape(sig))))
+	if err := c.collectMetrics(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	found, _, _ := c.leaks()
-	for _, source := range []string{"planted error", "planted log", "planted CLI stderr", "sdk " + string(azlog.EventRetryPolicy), "sdk " + string(azlog.EventRequest)} {
+	for _, source := range []string{"planted error", "planted log", "planted CLI stderr", "sdk " + string(azlog.EventRetryPolicy), "sdk " + string(azlog.EventRequest), "metrics"} {
 		hit := false
 		for _, f := range found {
 			hit = hit || strings.HasPrefix(f, source+":")

@@ -32,6 +32,9 @@ func TestCreds(t *testing.T) {
 	stopSDKLog := cap.captureSDKLog(strings.TrimPrefix(strings.Split(az.accountURL, "/devstoreaccount1")[0], "https://"))
 	t.Cleanup(func() {
 		stopSDKLog()
+		if err := cap.collectMetrics(context.Background()); err != nil {
+			t.Errorf("collect metrics: %v", err)
+		}
 		cap.scan(t)
 	})
 	for _, tc := range []struct {
@@ -65,7 +68,7 @@ func TestCreds(t *testing.T) {
 // credsRenewer is a Renewer over l that logs to the capture.
 func credsRenewer(t *testing.T, cap *credsCapture, l renewer.Leaser, identity string) *renewer.Renewer {
 	t.Helper()
-	r, err := renewer.New(l, renewer.WithIdentity(identity), renewer.WithLogger(cap.logger(t)))
+	r, err := renewer.New(l, renewer.WithIdentity(identity), renewer.WithLogger(cap.logger(t)), renewer.WithMeterProvider(cap.meters))
 	if err != nil {
 		t.Fatal(err)
 	}
