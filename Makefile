@@ -2,16 +2,17 @@
 GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-# Three Go modules: the library (the root: renewer, election, mutex, the CLI,
+# Four Go modules: the library (the root: renewer, election, mutex, the CLI,
 # the examples, internal), integration/ (Azurite, the real SDK, the fault
-# suite with toxiproxy and zerolog) and bench/ (leasebench). The last two
-# replace the library with ../, so the library's go.mod holds only what it and
-# its own tests import. No go.work: GOWORK=off keeps a local one from changing
+# suite with toxiproxy and zerolog), bench/ (leasebench) and examples/metrics
+# (the Prometheus exporter). The last three replace the library with ../ (or
+# ../..), so the library's go.mod holds only what it and its own tests import. No go.work: GOWORK=off keeps a local one from changing
 # what these targets build and which versions they select.
-MODULES := . integration bench
+MODULES := . integration bench examples/metrics
 # The order make test runs them in: the library last, so that the run ends on
-# its test results (bench has no tests, only a program that vet compiles).
-TEST_MODULES := bench integration .
+# its test results. bench's peers (client-go, etcd) are behind -tags peers:
+# make bench builds, vets and tests them; make test and lint do not.
+TEST_MODULES := bench integration examples/metrics .
 export GOWORK := off
 
 .PHONY: demo test soak bench unit lint azurite sim
@@ -48,11 +49,17 @@ sim:
 	"$$tmp/sim.test" -test.run '^TestSim$$' -test.parallel 4 -seeds $(or $(SEEDS),10000) \
 		$(if $(SEED),-seed $(SEED) -test.v $(if $(TRACE),-trace))
 
-## bench: crash failover, hand-over, cost, scale and overhead against a local
-## Azurite it starts; markdown tables on stdout, figures in bench/results.json
-## (generated, not tracked). About 8 min.
+## bench: crash failover, hand-over, cost, scale and overhead of leasehold,
+## client-go's leaderelection and an embedded etcd, against a local Azurite
+## it starts; markdown tables on stdout, figures in bench/results.json and
+## SVG plots in bench/plots/ (generated, not tracked). The peers build only
+## with -tags peers (a gigabyte of compiled packages that make test need not
+## build); this target vets and tests them first. About 9 min, plus the
+## first compile of client-go and etcd (about 7 min on 2 cores).
 bench:
-	tools/azurite/with-azurite.sh $(GO) -C bench run ./cmd/leasebench -out $(CURDIR)/bench/results.json
+	$(GO) -C bench vet -tags peers ./...
+	tools/azurite/with-azurite.sh sh -c '$(GO) -C bench test -count=1 -tags peers ./... && \
+		$(GO) -C bench run -tags peers ./cmd/leasebench -out $(CURDIR)/bench/results.json -plots $(CURDIR)/bench/plots'
 
 ## unit: the library's unit tests and examples, which need no Azurite
 ## (leasetest and synctest time); a few seconds.

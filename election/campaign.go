@@ -35,20 +35,15 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 	}
 	var won *Leadership
 	defer func() { e.end(won) }()
-	failed := 0 // consecutive failed reads: a standby cut off from storage must say so
+	// A standby cut off from storage says so through the renewer's
+	// Acquire (Warn at the third failed poll in a row, then every tenth).
 	watch := func(st renewer.Status, err error) renewer.Verdict {
 		if ctx.Err() != nil {
 			return renewer.Verdict{}
 		}
 		observe(st, err)
-		switch {
-		case err == nil:
-			failed = 0
-		case failed%10 == 2: // Warn at the third failure in a row, then every tenth
-			failed++
-			e.log.Warn("cannot read the lease; still campaigning", zap.Int("failed reads", failed), zap.Error(err))
-		default:
-			failed++
+		if err == nil {
+			e.saw(st)
 		}
 		if time.Now().Before(notBefore) { // a held lease is waited for anyway
 			e.log.Debug("standing aside after resigning")
@@ -77,7 +72,7 @@ func (e *Election) begin() error {
 	if e.busy || (e.cur != nil && e.cur.ctx.Err() == nil) {
 		return renewer.ErrInUse
 	}
-	e.busy = true
+	e.busy, e.began = true, time.Now()
 	return nil
 }
 
@@ -87,5 +82,6 @@ func (e *Election) end(won *Leadership) {
 	e.busy = false
 	if won != nil {
 		e.cur = won
+		e.wonTerm(won)
 	}
 }

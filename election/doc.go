@@ -6,8 +6,16 @@
 // either calls [Election.Run] with [Callbacks], or
 // drives the campaign itself with [Election.Campaign] and
 // [Leadership.Resign]. Anyone can ask who leads with [Election.Leader] or
-// follow it with [Election.Observe]. [Election.Check] and
-// [Election.HealthHandler] are for health probes.
+// follow it with [Election.Observe]; [Election.IsLeader] and
+// [Election.KnownLeader] answer from the election's own reads with no
+// storage call, including the leader's payload (renewer.WithPayload, for
+// example its address, for forwarding to it). [Election.Check],
+// [Election.HealthHandler] (liveness: renewals overdue, or a standby cut
+// off from storage), [Election.ReadyHandler] (ready while leading or
+// following) and [Election.LeaderReadyHandler] (ready only while leading)
+// are for probes. The election logs through its renewer's logger unless
+// given its own ([WithLogger], [WithSlog]); its metrics are the renewer's
+// (leasehold.lease.held is 1 while this candidate leads).
 //
 // # What it guarantees
 //

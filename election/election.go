@@ -2,6 +2,7 @@ package election
 
 import (
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -28,7 +29,12 @@ type Election struct {
 	mu    sync.Mutex  // guards the fields below
 	busy  bool        // a Campaign (or Run) is under way
 	cur   *Leadership // the latest leadership won; live until its context ends
-	track tracker     // what Leader has seen
+	track tracker     // what Leader and KnownLeader have seen
+
+	began   time.Time // when the campaign under way began (for Check)
+	runs    int       // Runs under way (a second one returns ErrInUse at once)
+	known   Leader    // the leader the last read showed (KnownLeader)
+	knownAt time.Time // when that read was made; zero before the first
 }
 
 // New returns a candidate in the election for the lease r holds, with r's
@@ -58,7 +64,7 @@ func New(r *renewer.Renewer, opts ...Option) (*Election, error) {
 		timing:   r.Timing(),
 		identity: r.Identity(),
 		cfg:      cfg,
-		log:      cfg.log.With(zap.String("identity", r.Identity())),
+		log:      cfg.log,
 	}
 	return e, nil
 }

@@ -105,14 +105,14 @@ func ExampleElection_Observe() {
 	leaders := watcher.Observe(ctx)
 	fmt.Printf("%+v\n", <-leaders)
 
-	rc, _ := renewer.New(c, renewer.WithIdentity("replica-a"))
+	rc, _ := renewer.New(c, renewer.WithIdentity("replica-a"), renewer.WithPayload("http://127.0.0.1:8081"))
 	candidate, _ := election.New(rc)
 	ld, _ := candidate.Campaign(ctx)
 	fmt.Printf("%+v\n", <-leaders)
 	_ = ld.Resign(ctx)
 	fmt.Printf("%+v\n", <-leaders)
 	// Output:
-	// {Identity: Term:0}
-	// {Identity:replica-a Term:1}
-	// {Identity: Term:0}
+	// {Identity: Term:0 Payload:}
+	// {Identity:replica-a Term:1 Payload:http://127.0.0.1:8081}
+	// {Identity: Term:0 Payload:}
 }

@@ -1,45 +1,159 @@
 package election
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 )
 
-// Check reports whether this candidate is healthy: it returns nil when it
-// does not lead, or when it leads and its last successful renewal is no
-// older than the renew interval plus tolerance; otherwise an error wrapping
-// ErrRenewalOverdue. A leader whose renewals are overdue is failing to
-// reach storage and will lose its lease at its validity deadline; a health
-// probe that restarts it early is a choice, like client-go's
-// HealthzAdaptor. A tolerance of a few seconds, or a fraction of the lease
-// duration, avoids failing on one slow renewal.
+// ErrStorageUnreachable is returned by [Election.Check] when this
+// candidate campaigns as a standby but storage has not answered its polls
+// for longer than the bound Check states: it could not take over, and
+// what it knows of the leader is stale.
+var ErrStorageUnreachable = errors.New("election: storage not reached")
+
+// Check reports whether this candidate's view of the election is current,
+// with no storage call:
 //
-// Check makes no storage call and is safe for concurrent use.
+//   - leading: its last successful renewal is no older than the renew
+//     interval plus tolerance, else an error wrapping ErrRenewalOverdue. A
+//     leader whose renewals are overdue cannot reach storage and will lose
+//     the lease at its validity deadline.
+//   - campaigning (a standby under Campaign or Run): storage answered one
+//     of its polls within the last 1.2 poll intervals (the most a jittered
+//     poll waits) + 2 call timeouts (a read and an acquire) + tolerance,
+//     else an error wrapping ErrStorageUnreachable. Such a standby could not
+//     take over, and what it reports about the leader is stale.
+//   - neither (not campaigning, or between two terms under Run): nil;
+//     there is nothing to be late with. ReadyHandler tells this state apart.
+//
+// The error says how long ago storage was last reached and the bound. A
+// probe that restarts a failing replica is a choice, like client-go's
+// HealthzAdaptor; a tolerance of a few seconds, or a fraction of the lease
+// duration, avoids failing on one slow call.
+//
+// Check is safe for concurrent use.
 func (e *Election) Check(tolerance time.Duration) error {
-	ld := e.current()
-	if ld == nil {
+	if ld := e.current(); ld != nil {
+		since := time.Since(ld.LastRenewed())
+		if since > e.timing.RenewInterval+tolerance {
+			return fmt.Errorf("%w: term %d last renewed %v ago; renew interval %v, tolerance %v",
+				ErrRenewalOverdue, ld.Term(), since.Round(time.Millisecond), e.timing.RenewInterval, tolerance)
+		}
 		return nil
 	}
-	since := time.Since(ld.LastRenewed())
-	if since > e.timing.RenewInterval+tolerance {
-		return fmt.Errorf("%w: term %d last renewed %v ago; renew interval %v, tolerance %v",
-			ErrRenewalOverdue, ld.Term(), since.Round(time.Millisecond), e.timing.RenewInterval, tolerance)
+	e.mu.Lock()
+	busy, began := e.busy, e.began
+	e.mu.Unlock()
+	if !busy {
+		return nil
+	}
+	last := e.r.LastContact()
+	from := last
+	if from.Before(began) {
+		from = began // a campaign is given its first bound from its start
+	}
+	since := time.Since(from)
+	if bound := e.standbyBound() + tolerance; since > bound {
+		seen := "never"
+		if !last.IsZero() {
+			seen = time.Since(last).Round(time.Millisecond).String() + " ago"
+		}
+		return fmt.Errorf("%w: a standby's polls last reached storage %s; bound %v (1.2 poll intervals + 2 call timeouts + tolerance %v)",
+			ErrStorageUnreachable, seen, bound.Round(time.Millisecond), tolerance)
 	}
 	return nil
 }
 
-// HealthHandler returns an http.Handler for a health probe: it answers
+// standbyBound is the most time that passes between two answers storage
+// gives a polling standby: a jittered poll interval (at most 1.2 P) and a
+// read and an acquire attempt, each bounded by the call timeout.
+func (e *Election) standbyBound() time.Duration {
+	return e.timing.PollInterval*6/5 + 2*e.timing.CallTimeout
+}
+
+// HealthHandler returns an http.Handler for a liveness probe: it answers
 // 200 "ok" when Check(tolerance) passes, and 500 with Check's error when
-// it does not.
+// it does not (a leader whose renewals are overdue, a standby cut off from
+// storage).
 func (e *Election) HealthHandler(tolerance time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if err := e.Check(tolerance); err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			fmt.Fprintln(w, err)
+			reply(w, http.StatusInternalServerError, err.Error())
 			return
 		}
-		fmt.Fprintln(w, "ok")
+		reply(w, http.StatusOK, "ok")
 	})
+}
+
+// ReadyHandler returns an http.Handler for a readiness probe of a replica
+// that serves whether or not it leads (it forwards to the leader, or
+// serves reads): 200 while this candidate campaigns or leads and
+// Check(tolerance) passes, saying whom it knows as leader; 503 with the
+// reason otherwise (not campaigning, storage not reached, renewals
+// overdue). It makes no storage call.
+func (e *Election) ReadyHandler(tolerance time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if err := e.Check(tolerance); err != nil {
+			reply(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		if !e.campaigning() {
+			reply(w, http.StatusServiceUnavailable, "not ready: not campaigning (Run or Campaign is not under way)")
+			return
+		}
+		if ld := e.current(); ld != nil {
+			reply(w, http.StatusOK, fmt.Sprintf("ok: leading, term %d", ld.Term()))
+			return
+		}
+		reply(w, http.StatusOK, "ok: following, "+e.describeKnown())
+	})
+}
+
+// LeaderReadyHandler returns an http.Handler for a readiness probe of a
+// service that must take traffic on the leader only: 200 while this
+// candidate leads and Check(tolerance) passes; 503 otherwise, naming the
+// leader it knows of. It makes no storage call.
+func (e *Election) LeaderReadyHandler(tolerance time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		err := e.Check(tolerance)
+		ld := e.current()
+		switch {
+		case err != nil:
+			reply(w, http.StatusServiceUnavailable, err.Error())
+		case ld == nil:
+			reply(w, http.StatusServiceUnavailable, "not ready: not leading; "+e.describeKnown())
+		default:
+			reply(w, http.StatusOK, fmt.Sprintf("ok: leading, term %d", ld.Term()))
+		}
+	})
+}
+
+// campaigning reports whether a Campaign or Run is under way, or this
+// candidate leads.
+func (e *Election) campaigning() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.busy || e.runs > 0 || (e.cur != nil && e.cur.ctx.Err() == nil)
+}
+
+// describeKnown says whom this candidate knows as leader, for a probe of
+// a candidate that does not lead.
+func (e *Election) describeKnown() string {
+	l, seen := e.KnownLeader()
+	switch {
+	case seen.IsZero():
+		return "leader not known yet"
+	case l == (Leader{}):
+		return fmt.Sprintf("no leader (seen %v ago)", time.Since(seen).Round(time.Millisecond))
+	}
+	return fmt.Sprintf("leader %q term %d (seen %v ago)", l.Identity, l.Term, time.Since(seen).Round(time.Millisecond))
+}
+
+func reply(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	fmt.Fprintln(w, msg)
 }

@@ -11,11 +11,19 @@ import (
 	"github.com/leasehold/leasehold/renewer"
 )
 
-// Leader is who leads: an identity and its term. The zero Leader means no
-// leader. It is a plain value, comparable with ==.
+// Leader is who leads: an identity, its term, and what it published with
+// the term. The zero Leader means no leader. It is a plain value,
+// comparable with ==.
 type Leader struct {
+	// Identity is the leader's identity (renewer.WithIdentity).
 	Identity string
-	Term     int64
+	// Term is the leader's term, its fencing number.
+	Term int64
+	// Payload is what the leader published with its term
+	// (renewer.WithPayload), for example the address it serves on; "" if
+	// nothing. Anyone who can write the container's metadata can write it:
+	// check it before acting on it.
+	Payload string
 }
 
 // tracker turns lease states into leaders. It remembers the highest term
@@ -38,7 +46,7 @@ func (t *tracker) leader(st renewer.Status) Leader {
 	if st.Term == 0 || st.Term <= t.over {
 		return Leader{} // acquired, term not written yet
 	}
-	return Leader{Identity: st.Holder, Term: st.Term}
+	return Leader{Identity: st.Holder, Term: st.Term, Payload: st.Payload}
 }
 
 // ended records that term is over.
@@ -57,18 +65,13 @@ func (t *tracker) ended(term int64) { t.over = max(t.over, term) }
 // between two reads), it may name the previous leader for that round trip.
 func (e *Election) Leader(ctx context.Context) (Leader, error) {
 	if ld := e.current(); ld != nil {
-		return Leader{Identity: e.identity, Term: ld.Term()}, nil
+		return e.self(ld.Term()), nil
 	}
 	st, err := e.r.Inspect(ctx)
 	if err != nil {
 		return Leader{}, err
 	}
-	e.mu.Lock()
-	if e.cur != nil && e.cur.ctx.Err() != nil {
-		e.track.ended(e.cur.Term())
-	}
-	l := e.track.leader(st)
-	e.mu.Unlock()
+	l := e.saw(st)
 	if l == (Leader{}) {
 		return Leader{}, ErrNoLeader
 	}
@@ -121,6 +124,7 @@ func (e *Election) observe(ctx context.Context, out chan<- Leader) {
 			case err != nil:
 				e.log.Debug("observe: read failed; keeping the last leader seen", zap.Error(err))
 			default:
+				e.saw(st)
 				l := t.leader(st)
 				if delivered && l == sent {
 					pending = nil

@@ -1,7 +1,10 @@
 package election
 
 import (
+	"log/slog"
 	"strconv"
+
+	"github.com/leasehold/leasehold/internal/logbridge"
 
 	"go.uber.org/zap"
 
@@ -30,9 +33,27 @@ type config struct {
 // whose original still runs.
 func WithReleaseOnCancel(on bool) Option { return func(c *config) { c.releaseOnCancel = on } }
 
-// WithLogger sets the logger: Info on election, resignation and handover,
-// Warn on loss, Debug per poll. Default: no logging.
+// WithLogger sets a *zap.Logger for the election's own entries: Info on
+// election and resignation, Debug per poll. (A standby cut off from
+// storage is told by the renewer's logger: Warn at the third failed poll
+// in a row, then every tenth.)
+// Default (and nil): the renewer's logger (renewer.WithLogger or
+// renewer.WithSlog; without either, slog.Default() at Warn and above), so
+// one option on the renewer configures both. WithSlog sets a *log/slog
+// logger instead; the last of the two given wins.
 func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithSlog sets a *log/slog logger for the election's own entries, as
+// WithLogger sets a *zap.Logger (same levels, fields as attributes). nil
+// means the default, the renewer's logger.
+func WithSlog(l *slog.Logger) Option {
+	return func(c *config) {
+		c.log = nil
+		if l != nil {
+			c.log = logbridge.FromSlog(l)
+		}
+	}
+}
 
 // newConfig applies opts over the defaults and checks them against r: the
 // first rule broken comes back as a *renewer.OptionError.
@@ -48,7 +69,9 @@ func newConfig(r *renewer.Renewer, opts []Option) (config, error) {
 		o(&c)
 	}
 	if c.log == nil {
-		c.log = zap.NewNop()
+		c.log = r.Logger() // already carries the identity and container
+	} else {
+		c.log = c.log.With(zap.String("identity", r.Identity()))
 	}
 	if d := r.Timing().Duration; d == renewer.Infinite {
 		return config{}, &renewer.OptionError{Pkg: "election", Field: "lease duration", Value: d,

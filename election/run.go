@@ -63,6 +63,14 @@ type Callbacks struct {
 // renewer.ErrInUse, or storage answers that polling cannot get past (refused
 // credentials, a missing container). It leaves nothing held.
 func (e *Election) Run(ctx context.Context, cb Callbacks) error {
+	e.mu.Lock()
+	e.runs++
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.runs--
+		e.mu.Unlock()
+	}()
 	var (
 		t         tracker
 		n         = notifier{f: cb.OnNewLeader}
@@ -81,7 +89,7 @@ func (e *Election) Run(ctx context.Context, cb Callbacks) error {
 			}
 			return err
 		}
-		n.report(Leader{Identity: e.identity, Term: ld.Term()})
+		n.report(e.self(ld.Term()))
 		resigned := e.lead(ctx, ld, cb)
 		t.ended(ld.Term())
 		if ctx.Err() != nil {

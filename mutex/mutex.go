@@ -31,6 +31,7 @@ type Mutex struct {
 	r   *renewer.Renewer
 	cfg config
 	log *zap.Logger
+	met metrics // metrics.go
 
 	mu      sync.Mutex     // guards the fields below
 	owned   bool           // a goroutine has the local turn: it holds the lock or is acquiring it
@@ -65,7 +66,7 @@ func New(r *renewer.Renewer, opts ...Option) (*Mutex, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Mutex{r: r, cfg: cfg, log: cfg.log.With(zap.String("identity", r.Identity()))}, nil
+	return &Mutex{r: r, cfg: cfg, log: cfg.log, met: newMetrics(r)}, nil
 }
 
 // Lock blocks until the lock is held or ctx ends. While someone else holds

@@ -2,9 +2,11 @@ package mutex
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
+	"github.com/leasehold/leasehold/internal/logbridge"
 	"github.com/leasehold/leasehold/renewer"
 	"go.uber.org/zap"
 )
@@ -26,11 +28,25 @@ type config struct {
 	timing       renewer.Timing // the renewer's validated timing
 }
 
-// WithLogger sets the mutex's logger (the renewer has its own:
-// renewer.WithLogger). Breaks are logged
-// at Warn with what was broken and why. Default: no logging; nil means the
-// default.
+// WithLogger sets a *zap.Logger for the mutex's own entries. Breaks are
+// logged at Warn with what was broken and why. Default (and nil): the
+// renewer's logger (renewer.WithLogger or renewer.WithSlog; without
+// either, slog.Default() at Warn and above), so one option on the renewer
+// configures both. WithSlog sets a *log/slog logger instead; the last of
+// the two given wins.
 func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithSlog sets a *log/slog logger for the mutex's own entries, as
+// WithLogger sets a *zap.Logger (same levels, fields as attributes). nil
+// means the default, the renewer's logger.
+func WithSlog(l *slog.Logger) Option {
+	return func(c *config) {
+		c.log = nil
+		if l != nil {
+			c.log = logbridge.FromSlog(l)
+		}
+	}
+}
 
 // WithBreakOnTimeout makes a waiting Lock break an infinite lease whose
 // holder has shown no sign of life for longer than d, measured on the
@@ -110,7 +126,9 @@ func newConfig(r *renewer.Renewer, opts []Option) (config, error) {
 		o(&c)
 	}
 	if c.log == nil {
-		c.log = zap.NewNop()
+		c.log = r.Logger() // already carries the identity and container
+	} else {
+		c.log = c.log.With(zap.String("identity", r.Identity()))
 	}
 	c.timing = r.Timing()
 	if err := c.validate(); err != nil {

@@ -33,6 +33,7 @@ func (m *Mutex) waitTurn(ctx context.Context) error {
 	w := &waiter{ready: make(chan struct{})}
 	elem := m.waiters.PushBack(w)
 	m.mu.Unlock()
+	defer m.met.waiter()()
 
 	select {
 	case <-w.ready:

@@ -90,6 +90,18 @@
 // the highest it has seen rejects a stale holder's late writes. [Inspect]
 // reads the current state, holder and term without a lease.
 //
+// # Many locks, one poll
+//
+// A lock can also be one of many kept in one place (the Azure adapter's
+// azlease.NewBlob: a blob lease per lock name in one container). A process
+// waiting on several of them gives their Renewers one [Observer]
+// ([WithObserver]), which polls a [Lister] (one List Blobs call) for all of
+// them: after its first try, each waiting Acquire acts on what the shared
+// poll showed for its lease, and tries to acquire only when it was free.
+// The poll only decides when to ask: the acquire, with its fresh lease ID
+// and the comparison of the ID answered, still decides who holds the
+// lease.
+//
 // # What it does not guarantee
 //
 // A lease is a lock with a timeout, and every such lock shares one limit: a
@@ -110,6 +122,28 @@
 // On Azure, another holder may wait up to about 60 s after an expiry before
 // it can acquire; Azurite lets it acquire at once, so failover measured on
 // Azurite is a floor.
+//
+// # Logs, metrics, contact
+//
+// A Renewer logs through a *zap.Logger ([WithLogger]) or a *slog.Logger
+// ([WithSlog]); with neither, to slog.Default() at Warn and above: losses
+// (with their cause), breaks, a renew that failed twice in a row, a failed
+// release. Nothing is logged per renew above Debug. Packages election and
+// mutex log through the same logger unless given their own.
+//
+// Metrics go through the OpenTelemetry metric API to the MeterProvider
+// given with [WithMeterProvider], by default the global one (a no-op until
+// the application installs an SDK): leasehold.lease.held,
+// leasehold.lease.term, leasehold.lease.losses, leasehold.renew.duration,
+// leasehold.renew.failures, leasehold.storage.calls and
+// leasehold.acquire.waiting, each with the attributes [AttrLock] and
+// [AttrIdentity] (metrics.go lists their causes and results). Every storage
+// call of a Renewer is counted, whichever path made it.
+//
+// [Renewer.LastContact] says when storage last answered usefully, with no
+// storage call: the election's health check compares it with the poll
+// interval. [WithPayload] publishes a short string (an address) with each
+// holding's term for readers of the lease ([Status.Payload]).
 //
 // All types in this package are safe for concurrent use.
 package renewer

@@ -145,12 +145,14 @@ func (ls *Lease) end(cause error) bool {
 	ls.ended = true
 	ls.watchdog.Stop()
 	ls.cancel(cause)
+	ls.r.obs.ended()
 	return true
 }
 
 // lose ends the lease with a loss cause, logged at Warn.
 func (ls *Lease) lose(cause error) {
 	if ls.end(cause) {
+		ls.r.obs.lost(cause)
 		ls.r.log.Warn("lease lost", zap.Int64("term", ls.term), zap.Error(cause))
 	}
 }
@@ -163,7 +165,7 @@ func (ls *Lease) expire() {
 	if last == nil {
 		last = errors.New("no renew answered")
 	}
-	ls.lose(fmt.Errorf("%w: validity deadline passed without a successful renew: %w", ErrLeaseLost, last))
+	ls.lose(fmt.Errorf("%w: %w without a successful renew: %w", ErrLeaseLost, errDeadlinePassed, last))
 }
 
 // extend records a successful acquire or renew sent at sent, and moves the
@@ -215,7 +217,7 @@ func (ls *Lease) writeTerm(ctx context.Context, op string) error {
 			if err != nil {
 				return err
 			}
-			ls.term, ls.md = prev+1, withHolder(p.Metadata, ls.r.cfg.identity, prev+1, 0)
+			ls.term, ls.md = prev+1, withPayload(withHolder(p.Metadata, ls.r.cfg.identity, prev+1, 0), ls.r.cfg.payload)
 		}
 		if err := ls.r.l.SetMetadata(cctx, ls.id, ls.md); err != nil {
 			return fmt.Errorf("write term: %w", err)
@@ -244,7 +246,11 @@ func (ls *Lease) underLease(ctx context.Context, op string, call func(context.Co
 			return fmt.Errorf("renewer: %s: %w", op, context.Cause(ctx))
 		case ls.ctx.Err() != nil:
 			return fmt.Errorf("renewer: %s: %w", op, context.Cause(ls.ctx))
-		case definitive(err):
+		case definitive(err) || Permanent(err):
+			// Permanent: a credential refused while setting up a holding
+			// (a SAS without read permission) ends the acquisition at
+			// once, as it would before the acquire; a holder's renewals
+			// alone retry it until the validity deadline.
 			return fmt.Errorf("renewer: %s: %w", op, err)
 		}
 		ls.setLastErr(err)
@@ -276,6 +282,9 @@ func (ls *Lease) setUp(ctx context.Context, op, prevID string) error {
 	})
 	if err == nil {
 		err = ls.writeTerm(ctx, op)
+	}
+	if err == nil {
+		ls.r.obs.holding(ls)
 	}
 	if err != nil {
 		ls.end(err)
@@ -338,17 +347,14 @@ func (ls *Lease) renew() bool {
 			return false
 		case err == nil:
 			ok := ls.extend(sent)
-			if ce := r.log.Check(zap.DebugLevel, "lease renewed"); ok && ce != nil {
-				ce.Write(zap.Int64("term", ls.term), zap.Int("retries", failures))
-			}
+			ls.logRenewed(ok, failures)
 			return ok
 		case definitive(err):
 			ls.lose(fmt.Errorf("%w: %w", ErrLeaseLost, err))
 			return false
 		}
 		ls.setLastErr(err)
-		r.log.Warn("renew failed; retrying until the validity deadline", zap.Int64("term", ls.term),
-			zap.Time("deadline", ls.Deadline()), zap.Error(err))
+		ls.logRenewFailed(failures, err)
 		if !wait.Sleep(ls.ctx, b.NextBackOff()) {
 			return false
 		}

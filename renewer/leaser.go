@@ -5,8 +5,12 @@ import (
 	"time"
 )
 
-// Infinite is the lease duration of a lease that never expires by itself: it
-// lasts until it is released or broken. See [Duration].
+// Infinite, passed to [WithDuration], asks for a lease that never expires by
+// itself: it lasts until it is released or broken, so a holder that crashes
+// keeps it until someone breaks it. Use it only under a recovery that
+// breaks a silent holder (mutex.WithBreakOnTimeout; election.New refuses
+// it). Heartbeats are then always on, and each renew proves the lease for
+// one break period (see [WithBreakPeriod]).
 const Infinite time.Duration = -1
 
 // BreakAtExpiry, passed to [Leaser.Break], asks the service for its default

@@ -39,6 +39,9 @@ type Status struct {
 	Term   int64
 	// Heartbeat is the holder's heartbeat counter (0 without heartbeats).
 	Heartbeat int64
+	// Payload is what the holder that wrote Term published with it
+	// (renewer.WithPayload), or "".
+	Payload string
 	// LastModified is the service's time of the last metadata write (the
 	// term or a heartbeat); Date is the service's clock when it answered.
 	// Both are the service's clock, at one-second resolution: compare them
@@ -57,6 +60,7 @@ func statusOf(p Properties) Status {
 		Holder:       p.Metadata[MetadataHolder],
 		Term:         parseCounter(p.Metadata[MetadataTerm]),
 		Heartbeat:    parseCounter(p.Metadata[MetadataHeartbeat]),
+		Payload:      payloadOf(p.Metadata),
 		LastModified: p.LastModified,
 		Date:         p.Date,
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 )
 
@@ -26,6 +27,10 @@ type config struct {
 	identitySet bool // WithIdentity was given, even with ""
 	heartbeat   bool
 	log         *zap.Logger
+	meters      metric.MeterProvider // nil: the global one
+	payload     string               // published with the term (payload.go)
+	observer    *Observer            // WithObserver, or nil
+	observerKey string               // the Renewer's lease's key in observer's Lister
 }
 
 // WithDuration sets the lease duration L: whole seconds from 15 s to 60 s, or
@@ -84,9 +89,14 @@ func WithPollInterval(d time.Duration) Option { return func(c *config) { c.PollI
 // also bounded by the validity deadline, whichever comes first.
 func WithCallTimeout(d time.Duration) Option { return func(c *config) { c.CallTimeout = d } }
 
-// WithIdentity sets the holder's identity, written to the container's
-// metadata on every acquisition so that others can see who holds the lease:
-// printable ASCII, at most 256 bytes. Default: hostname-pid.
+// WithIdentity names this holder. The identity is written with the term
+// into the container's metadata at every acquisition, so that everyone who
+// reads the lease sees who holds it (election.Leader.Identity, the CLI's
+// status, Status.Holder), and it labels this Renewer's logs and metrics.
+// Give each process (each replica, each job) its own: two holders with one
+// identity cannot be told apart by readers, though the lease still keeps
+// them from holding at once. Printable ASCII, at most 256 bytes, no leading
+// or trailing spaces. Default: hostname-pid.
 func WithIdentity(id string) Option {
 	return func(c *config) { c.identity, c.identitySet = id, true }
 }
@@ -96,8 +106,13 @@ func WithIdentity(id string) Option {
 // others can see it is alive. Always on for infinite leases.
 func WithHeartbeat(on bool) Option { return func(c *config) { c.heartbeat = on } }
 
-// WithLogger sets the logger: Info on acquire and release, Warn on loss and
-// break, Debug per renew. Default: no logging.
+// WithLogger sets a *zap.Logger (WithSlog sets a *log/slog one; the last
+// of the two given wins): Warn on a loss (with its cause), a break, a renew
+// that failed twice in a row and a failed release; Info on acquire, release
+// and hand-over; Debug per renew and per poll. Default (and nil): slog.Default(),
+// Warn and above only, so losses, breaks and persistent storage failures
+// reach stderr with no configuration and nothing is logged per renew. To
+// silence it, pass zap.NewNop().
 func WithLogger(l *zap.Logger) Option { return func(c *config) { c.log = l } }
 
 func defaultIdentity() string {
@@ -126,7 +141,7 @@ func newConfig(opts []Option) (config, error) {
 		c.identity = defaultIdentity()
 	}
 	if c.log == nil {
-		c.log = zap.NewNop()
+		c.log = defaultLogger()
 	}
 	if c.Duration == Infinite {
 		c.heartbeat = true
@@ -136,6 +151,9 @@ func newConfig(opts []Option) (config, error) {
 		return config{}, err
 	}
 	if err := validateIdentity(c.identity); err != nil {
+		return config{}, err
+	}
+	if err := validatePayload(c.payload); err != nil {
 		return config{}, err
 	}
 	return c, nil

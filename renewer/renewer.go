@@ -25,6 +25,7 @@ type Renewer struct {
 	l   Leaser
 	cfg config
 	log *zap.Logger
+	obs *observability // metrics and storage contact (metrics.go); l counts its calls
 
 	mu        sync.Mutex // guards cur and acquiring
 	cur       *Lease     // the latest lease handed out, nil before the first
@@ -39,6 +40,9 @@ func New(l Leaser, opts ...Option) (*Renewer, error) {
 		return nil, &OptionError{Field: "leaser", Rule: "want a Leaser, not nil"}
 	}
 	cfg, err := newConfig(opts)
+	if err == nil {
+		err = cfg.bindObserver(l)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -46,14 +50,17 @@ func New(l Leaser, opts ...Option) (*Renewer, error) {
 	if s, ok := l.(fmt.Stringer); ok {
 		log = log.With(zap.Stringer("container", s))
 	}
-	return &Renewer{l: l, cfg: cfg, log: log}, nil
+	obs := newObservability(l, cfg)
+	return &Renewer{l: metered{obs}, obs: obs, cfg: cfg, log: log}, nil
 }
 
 // Identity returns the identity the Renewer writes as holder.
 func (r *Renewer) Identity() string { return r.cfg.identity }
 
-// Leaser returns the Leaser the Renewer acts through.
-func (r *Renewer) Leaser() Leaser { return r.l }
+// Leaser returns the Leaser given to New, which the Renewer acts through
+// (each call counted in its metrics; a call made on the returned Leaser
+// directly is not).
+func (r *Renewer) Leaser() Leaser { return r.obs.raw }
 
 // TryAcquire makes one attempt to acquire the lease. It returns an error
 // wrapping ErrLeaseHeld if someone else holds it, and ErrInUse if this
@@ -88,7 +95,9 @@ func (r *Renewer) TryAcquire(ctx context.Context) (*Lease, error) {
 // This is the one acquire loop of the library: election's campaign and the
 // mutex's Lock are Acquire with a [Watcher] (see [Watching]), which makes
 // each poll read the lease first and lets the caller see who holds it,
-// break it, or stand aside.
+// break it, or stand aside. With [WithObserver], every poll after the
+// first is what the Observer's shared List found, instead of a storage
+// call of this Acquire's own.
 func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, error) {
 	var o acquireOptions
 	for _, opt := range opts {
@@ -102,10 +111,21 @@ func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, e
 	}
 	var ls *Lease
 	defer func() { r.end(ls) }()
+	defer r.obs.waiter()()
 	a := r.newAttempt(ctx)
+	failed := 0           // polls in a row that failed for another reason than a held lease
+	var sub *subscription // WithObserver: polls after the first are the Observer's
+	if r.cfg.observer != nil {
+		sub = r.cfg.observer.join(ctx, r.cfg.observerKey, r.cfg.PollInterval)
+		defer sub.leave()
+	}
 	for attempt := 1; ; attempt++ {
 		var err error
-		ls, err = r.poll(ctx, a, o.watch)
+		if sub != nil && attempt > 1 {
+			ls, err = r.pollObserved(ctx, a, o.watch, sub)
+		} else {
+			ls, err = r.poll(ctx, a, o.watch)
+		}
 		switch {
 		case err == nil && ctx.Err() != nil:
 			// Won as ctx ended: a cancelled acquisition holds nothing.
@@ -121,8 +141,8 @@ func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, e
 			a.giveUp()
 			return nil, err
 		}
-		r.log.Debug("lease not acquired; polling", zap.Int("attempt", attempt), zap.Error(err))
-		if !wait.Sleep(ctx, wait.From(ctx).Jitter(r.cfg.PollInterval)) {
+		failed = r.logPoll(failed, attempt, err)
+		if sub == nil && !wait.Sleep(ctx, wait.From(ctx).Jitter(r.cfg.PollInterval)) {
 			a.giveUp()
 			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), lastAttempt(err))
 		}
@@ -167,7 +187,12 @@ func (r *Renewer) poll(ctx context.Context, a *attempt, w Watcher) (*Lease, erro
 		return a.try(ctx)
 	}
 	st, err := r.Inspect(ctx)
-	v := w(st, err)
+	return r.decide(ctx, a, st, err, w(st, err))
+}
+
+// decide acts on what a poll read (st, or the read's error) and the
+// watcher's verdict v: a break, nothing, or an acquire attempt.
+func (r *Renewer) decide(ctx context.Context, a *attempt, st Status, err error, v Verdict) (*Lease, error) {
 	// A failed read decides nothing: unless the watcher stands aside, the
 	// acquire attempt does (it may create a missing container, and it
 	// answers a refused credential or a missing container for good).

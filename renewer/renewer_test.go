@@ -7,13 +7,13 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/leasehold/leasehold/internal/leakcheck"
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
-	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // Defaults at L = 15 s: R = 5 s, M = 3 s, so the validity deadline is 12 s
 // after the last successful renew was sent.

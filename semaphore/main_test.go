@@ -6,16 +6,16 @@ import (
 	"sync"
 	"testing"
 
-	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/leasehold/leasehold/internal/leakcheck"
 	"github.com/leasehold/leasehold/internal/overlap"
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
 	"github.com/leasehold/leasehold/semaphore"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // account is a storage account of leasetest containers, one per lease
 // name, shared by every process of a test.

@@ -23,13 +23,18 @@ type command struct {
 	conn  connFlags
 
 	verbose bool
+	// anyName lets NAME be left out when --container is given (status
+	// of every lock in the container).
+	anyName bool
 }
 
 func newCommand(name, usage string) *command {
 	c := &command{name: name, usage: usage, fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	c.fs.StringVar(&c.conn.connectionString, "connection-string", "", "storage connection `string` (default $AZURE_STORAGE_CONNECTION_STRING; the command line is visible to other users)")
 	c.fs.StringVar(&c.conn.accountURL, "account-url", "", "account `URL` (https://ACCOUNT.blob.core.windows.net), authenticated with DefaultAzureCredential")
+	c.fs.BoolVar(&c.conn.sas, "sas", false, "authorize --account-url with the SAS token in $"+sasTokenEnv+" instead of DefaultAzureCredential")
 	c.fs.BoolVar(&c.conn.emulator, "emulator", false, "use Azurite's default local endpoint (http://127.0.0.1:10000/devstoreaccount1)")
+	c.fs.StringVar(&c.conn.container, "container", "", "keep lock NAME, any text of up to 256 bytes, as the lease of a blob in container `C` with other named locks; without it NAME is a container")
 	c.fs.BoolVar(&c.verbose, "verbose", false, "log the library's decisions to stderr")
 	return c
 }
@@ -63,6 +68,10 @@ func (c *command) parse(args []string, stdout io.Writer, wantCmd bool) (name str
 		rest = c.fs.Args()[1:]
 	}
 	switch {
+	case len(names) == 0 && c.anyName && c.conn.container != "" && !wantCmd:
+		return "", nil, c.checkContainer()
+	case len(names) == 0 && c.conn.container != "":
+		return "", nil, fail(exitUsage, "%s: missing lock NAME (see leasehold %s --help)", c.name, c.name)
 	case len(names) == 0:
 		return "", nil, fail(exitUsage, "%s: missing container NAME (see leasehold %s --help)", c.name, c.name)
 	case len(names) > 1 && wantCmd:
@@ -74,10 +83,39 @@ func (c *command) parse(args []string, stdout io.Writer, wantCmd bool) (name str
 	case !wantCmd && cmd != nil:
 		return "", nil, fail(exitUsage, "%s: takes no command after --", c.name)
 	}
+	if c.conn.container != "" {
+		if err := c.checkContainer(); err != nil {
+			return "", nil, err
+		}
+		if err := renewer.ValidateName(names[0]); err != nil {
+			return "", nil, badOption(c.name, err, nil)
+		}
+		return names[0], cmd, nil
+	}
 	if err := azlease.ValidateContainerName(names[0]); err != nil {
+		var oe *renewer.OptionError
+		if errors.As(err, &oe) {
+			e := *oe
+			e.Rule += " (or name the lock by any text and give its container with --container C)"
+			err = &e
+		}
 		return "", nil, badOption(c.name, err, nil)
 	}
 	return names[0], cmd, nil
+}
+
+// checkContainer checks --container's value.
+func (c *command) checkContainer() error {
+	if err := azlease.ValidateContainerName(c.conn.container); err != nil {
+		var oe *renewer.OptionError
+		if errors.As(err, &oe) {
+			e := *oe
+			e.Field = "--container"
+			err = &e
+		}
+		return badOption(c.name, err, nil)
+	}
+	return nil
 }
 
 // errHelp says that help was asked for and written: exit 0.

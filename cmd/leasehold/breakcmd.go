@@ -12,7 +12,8 @@ import (
 
 const breakUsage = `  leasehold break NAME [--period DURATION] [--reason TEXT] [flags]
 
-Breaks the lease of container NAME, whoever holds it, and says what it broke
+Breaks the lease of container NAME (with --container C, of lock NAME in
+container C), whoever holds it, and says what it broke
 (holder, term) and why (--reason). The holder sees the break at its next
 renew and loses the lock: under 'leasehold lock' or 'elect' its command gets
 SIGTERM. No one can take the lock until the break period is over, or until
@@ -50,7 +51,7 @@ func runBreak(args []string, stdout, stderr io.Writer) int {
 		return report(stderr, "", err)
 	}
 	what := "break " + name
-	r, err := renewer.New(acct.leaser, renewer.WithBreakPeriod(*period), renewer.WithLogger(c.logger(stderr)),
+	r, err := renewer.New(acct.target, renewer.WithBreakPeriod(*period), renewer.WithLogger(c.logger(stderr)),
 		renewer.WithCallTimeout(firstCallTimeout))
 	if err != nil {
 		return report(stderr, "", badOption("break", err, map[string]string{"break period": "--period"}))

@@ -417,7 +417,8 @@ func TestOptionErrorsNameTheFlag(t *testing.T) {
 		{give: []string{"lock", "cli-opts", "--id", "a\tb", "--", "true"},
 			want: `leasehold: lock: invalid option: --id "a\tb": want printable ASCII (byte 1 is 0x9)` + "\n"},
 		{give: []string{"lock", "Bad_Name", "--", "true"},
-			want: `leasehold: lock: invalid option: container name "Bad_Name": want only lower-case letters, digits and hyphens` + "\n"},
+			want: `leasehold: lock: invalid option: container name "Bad_Name": want only lower-case letters, digits and hyphens` +
+				" (or name the lock by any text and give its container with --container C)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.give, " "), func(t *testing.T) {

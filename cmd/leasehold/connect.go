@@ -33,21 +33,50 @@ const firstCallTimeout = 30 * time.Second
 type connFlags struct {
 	connectionString string
 	accountURL       string
+	sas              bool // authorize accountURL with the SAS in $AZURE_STORAGE_SAS_TOKEN
 	emulator         bool
+	container        string // --container: NAME is a lock in it, a blob lease
 }
 
 // account is a connected storage account: the leaser of one container, the
-// endpoint's host for messages, and the secrets no output may contain.
+// leaser of the lock (the container's lease, or with --container a blob's),
+// the endpoint's host for messages, and the secrets no output may contain.
 type account struct {
-	leaser  *azlease.Leaser
-	host    string
-	secrets []string
+	leaser    *azlease.Leaser
+	target    renewer.Leaser // the lock's lease: leaser, or a *azlease.BlobLeaser
+	container string         // the container's name
+	lock      string         // the lock's name with --container, else ""
+	host      string
+	secrets   []string
 }
 
-// connect makes the leaser of container name from the flags, or from
-// AZURE_STORAGE_CONNECTION_STRING. It makes no storage call. Its errors are
+// connect makes the leaser of lock name from the flags, or from
+// AZURE_STORAGE_CONNECTION_STRING: the lease of container name, or with
+// --container the lease of lock name's blob in that container (name ""
+// for the container alone). It makes no storage call. Its errors are
 // usage errors and never quote a connection string.
 func (f connFlags) connect(cmd, name string) (*account, error) {
+	acct, err := f.connectContainer(cmd, name)
+	if err != nil {
+		return nil, err
+	}
+	acct.target = acct.leaser
+	if f.container != "" && name != "" {
+		bl, err := acct.leaser.Blob(name)
+		if err != nil {
+			return nil, badOption(cmd, err, nil)
+		}
+		acct.target, acct.lock = bl, name
+	}
+	return acct, nil
+}
+
+// connectContainer makes the account's container leaser: of --container,
+// or else of container name.
+func (f connFlags) connectContainer(cmd, name string) (*account, error) {
+	if f.container != "" {
+		name = f.container
+	}
 	n := 0
 	for _, set := range []bool{f.connectionString != "", f.accountURL != "", f.emulator} {
 		if set {
@@ -58,6 +87,9 @@ func (f connFlags) connect(cmd, name string) (*account, error) {
 		return nil, fail(exitUsage, "%s: give only one of --connection-string, --account-url and --emulator", cmd)
 	}
 	opts := &azlease.Options{CreateContainer: true}
+	if f.sas {
+		return f.connectSAS(cmd, name, opts)
+	}
 	if f.accountURL != "" {
 		cred, err := azidentity.NewDefaultAzureCredential(nil)
 		if err != nil {
@@ -67,7 +99,7 @@ func (f connFlags) connect(cmd, name string) (*account, error) {
 		if err != nil {
 			return nil, badOption(cmd, err, map[string]string{"account URL": "--account-url"})
 		}
-		return &account{leaser: l, host: hostOf(l.Client().URL())}, nil
+		return &account{leaser: l, container: name, host: hostOf(l.Client().URL())}, nil
 	}
 	cs := f.connectionString
 	switch {
@@ -84,7 +116,7 @@ func (f connFlags) connect(cmd, name string) (*account, error) {
 	if err != nil {
 		return nil, badOption(cmd, err, nil, secrets...)
 	}
-	return &account{leaser: l, host: hostOf(l.Client().URL()), secrets: secrets}, nil
+	return &account{leaser: l, container: name, host: hostOf(l.Client().URL()), secrets: secrets}, nil
 }
 
 // connectionSecrets returns the values of a connection string that must
@@ -115,17 +147,32 @@ func hostOf(raw string) string {
 	return u.Host
 }
 
-// ensureContainer checks that the container exists, creating it if not. It
-// is the first storage call of lock and elect, bounded by ctx.
+// ensureContainer checks that the container exists, creating it if not; for
+// a named lock, by reading the lock's blob. It is the first storage call of
+// lock and elect, bounded by ctx.
 func (a *account) ensureContainer(ctx context.Context) error {
 	cc := a.leaser.Client()
-	_, err := cc.GetProperties(ctx, nil)
-	if err == nil {
-		return nil
-	}
-	var re *azcore.ResponseError
-	if !errors.As(err, &re) || re.StatusCode != 404 {
-		return a.describe(ctx, err)
+	if a.lock != "" {
+		// A named lock reads its blob instead (a missing blob is fine:
+		// the first acquire creates it), so that a SAS scoped to the
+		// container or to the blob, which may not read the container
+		// itself, is enough.
+		_, err := a.target.Properties(ctx)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, renewer.ErrContainerNotFound) {
+			return a.describe(ctx, err)
+		}
+	} else {
+		_, err := cc.GetProperties(ctx, nil)
+		if err == nil {
+			return nil
+		}
+		var re *azcore.ResponseError
+		if !errors.As(err, &re) || re.StatusCode != 404 {
+			return a.describe(ctx, err)
+		}
 	}
 	if _, err := cc.Create(ctx, nil); err != nil && !isCode(err, "ContainerAlreadyExists") {
 		return a.describe(ctx, err)
@@ -158,7 +205,7 @@ func (a *account) describe(ctx context.Context, err error) error {
 		}
 		switch {
 		case errors.Is(err, renewer.ErrForbidden) || re.StatusCode == 401 || re.StatusCode == 403:
-			msg = fmt.Sprintf("storage refused the credentials (HTTP %d %s)", re.StatusCode, what)
+			msg = fmt.Sprintf("storage refused the credentials (HTTP %d %s)%s", re.StatusCode, what, credentialHint(re.ErrorCode))
 		case re.StatusCode == 404 && strings.HasPrefix(re.ErrorCode, "Container"):
 			msg = fmt.Sprintf("container not found (HTTP 404 %s)", what)
 		default:

@@ -14,12 +14,13 @@ import (
 
 const electUsage = `  leasehold elect NAME --id ID [flags] -- CMD [ARGS...]
 
-Campaigns in election NAME (the lease of container NAME, created if missing)
-as candidate ID, and runs CMD while it leads, with LEASEHOLD_TERM (the
-leader's term, the fencing token: the number status shows and the Go
-library's Leadership.Term and Held.Term give for the same lease),
-LEASEHOLD_IDENTITY and LEASEHOLD_CONTAINER in its environment, in a process
-group of its own.
+Campaigns in election NAME (the lease of container NAME, created if missing;
+with --container C, the lease of NAME's blob in container C) as candidate ID,
+and runs CMD while it leads, with LEASEHOLD_TERM (the leader's term, the
+fencing token: the number status shows and the Go library's Leadership.Term
+and Held.Term give for the same lease), LEASEHOLD_IDENTITY and
+LEASEHOLD_CONTAINER (and with --container, LEASEHOLD_LOCK) in its
+environment, in a process group of its own.
 
 If leadership is lost, CMD's process group gets SIGTERM, then SIGKILL after
 --grace (default 2 s, below the lease's 3 s safety margin, so CMD is gone
@@ -66,7 +67,7 @@ func runElect(args []string, stdout, stderr io.Writer) int {
 	}
 	log := c.logger(stderr)
 	flags := map[string]string{"lease duration": "--lease-duration", "poll interval": "--poll-interval", "identity": "--id"}
-	r, err := renewer.New(acct.leaser, renewer.WithIdentity(id), renewer.WithDuration(duration),
+	r, err := renewer.New(acct.target, renewer.WithIdentity(id), renewer.WithDuration(duration),
 		renewer.WithPollInterval(poll), renewer.WithLogger(log))
 	if err != nil {
 		return report(stderr, "", badOption("elect", err, flags))
@@ -118,7 +119,7 @@ func runElect(args []string, stdout, stderr io.Writer) int {
 // lead runs the command for one term. It returns the exit code and whether
 // the term ended by a loss (the command was stopped).
 func lead(stderr io.Writer, what string, acct *account, ld *election.Leadership, id, name string, argv []string, sigs <-chan os.Signal, grace time.Duration) (int, bool) {
-	ch, err := startChild(argv, childEnv(ld.Term(), id, name))
+	ch, err := startChild(argv, childEnv(ld.Term(), id, acct))
 	if err != nil {
 		resign(ld)
 		return report(stderr, what, err), false

@@ -16,7 +16,9 @@ import (
 
 const lockUsage = `  leasehold lock NAME [flags] -- CMD [ARGS...]
 
-Takes the lock NAME (the lease of container NAME, created if missing), runs
+Takes the lock NAME (the lease of container NAME, created if missing; with
+--container C, the lease of NAME's blob in container C, both created if
+missing, so that NAME can be any text and many locks share C), runs
 CMD while it is held, and renews the lease meanwhile. CMD runs in a process
 group of its own, with these variables added to its environment:
   LEASEHOLD_TERM       the fencing token: the lease's term, one more than the
@@ -26,7 +28,8 @@ group of its own, with these variables added to its environment:
                        and have the store reject a term lower than the
                        highest it has seen
   LEASEHOLD_IDENTITY   the holder identity written to the container (--id)
-  LEASEHOLD_CONTAINER  NAME
+  LEASEHOLD_CONTAINER  NAME, or with --container the container
+  LEASEHOLD_LOCK       NAME, with --container only
 
 When CMD exits, the lock is released and leasehold exits with CMD's status.
 If the lock is lost (broken, or not renewed before its validity ran out), CMD's
@@ -86,7 +89,7 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 		ropts = append(ropts, renewer.WithIdentity(id))
 	}
 	flags := map[string]string{"lease duration": "--lease-duration", "poll interval": "--poll-interval", "identity": "--id"}
-	r, err := renewer.New(acct.leaser, ropts...)
+	r, err := renewer.New(acct.target, ropts...)
 	if err != nil {
 		return report(stderr, "", badOption("lock", err, flags))
 	}
@@ -168,7 +171,7 @@ func holdLock(stderr io.Writer, what string, acct *account, held *mutex.Held, id
 		defer cancel()
 		return held.Unlock(ctx)
 	}
-	ch, err := startChild(argv, childEnv(held.Term(), identity, name))
+	ch, err := startChild(argv, childEnv(held.Term(), identity, acct))
 	if err != nil {
 		_ = unlock()
 		return report(stderr, what, err)
@@ -194,13 +197,18 @@ func holdLock(stderr io.Writer, what string, acct *account, held *mutex.Held, id
 	}
 }
 
-// childEnv is what the command learns about its hold.
-func childEnv(term int64, identity, name string) []string {
-	return []string{
+// childEnv is what the command learns about its hold: LEASEHOLD_LOCK
+// only for a named lock (--container).
+func childEnv(term int64, identity string, acct *account) []string {
+	env := []string{
 		"LEASEHOLD_TERM=" + strconv.FormatInt(term, 10),
 		"LEASEHOLD_IDENTITY=" + identity,
-		"LEASEHOLD_CONTAINER=" + name,
+		"LEASEHOLD_CONTAINER=" + acct.container,
 	}
+	if acct.lock != "" {
+		env = append(env, "LEASEHOLD_LOCK="+acct.lock)
+	}
+	return env
 }
 
 // errTimedOut is the cause of a wait cut short by --timeout.

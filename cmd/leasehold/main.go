@@ -1,9 +1,11 @@
 // Command leasehold runs commands under a lock or as an elected leader, and
-// inspects and breaks the locks, on Azure Blob Storage container leases.
+// inspects and breaks the locks, on Azure Blob Storage container leases, or
+// (--container C) on blob leases of named locks in container C.
 //
 //	leasehold lock NAME [flags] -- CMD [ARGS...]
 //	leasehold elect NAME --id ID [flags] -- CMD [ARGS...]
 //	leasehold status NAME [--json]
+//	leasehold status --container C [--json]
 //	leasehold break NAME [--period DURATION] [--reason TEXT]
 //
 // Run `leasehold help` for the exit codes and the connection flags.
@@ -56,18 +58,29 @@ Usage:
   leasehold help   [COMMAND]
 
 NAME is a container name (3-63 lower-case letters, digits and hyphens); lock
-and elect create it if it is missing. Flags may come before or after NAME;
+and elect create it if it is missing. With --container C, NAME is any text (up
+to 256 bytes) naming a lock kept with others in container C, as the lease of a
+blob there: 'leasehold status --container C' shows them all. Flags may come before or after NAME;
 everything after -- is the command. Run 'leasehold COMMAND --help' for a
 command's flags.
 
-Storage account (every command; at most one of these flags):
+Storage account (every command; at most one of these, in order of preference):
+  --account-url URL       https://ACCOUNT.blob.core.windows.net with
+                          DefaultAzureCredential (managed or workload identity,
+                          environment, Azure CLI login); the identity needs the
+                          Storage Blob Data Contributor role
+  --account-url URL --sas the same URL, authorized by the SAS token in
+                          AZURE_STORAGE_SAS_TOKEN: an account SAS (ss=b, srt=c,
+                          sp=rw; sp=r for status), or with --container C a SAS
+                          for C or for the lock's blob (sp=rw)
   --connection-string S   a connection string (prefer the environment variable:
                           the command line is visible to other users)
-  --account-url URL       https://ACCOUNT.blob.core.windows.net with
-                          DefaultAzureCredential (environment, workload or
-                          managed identity, Azure CLI login)
   --emulator              Azurite's default local endpoint, 127.0.0.1:10000
   (none)                  AZURE_STORAGE_CONNECTION_STRING
+A credential that storage refuses, or that cannot get a token, ends leasehold
+with exit code 5 and the reason. A lock or leadership whose credential stops
+working while held is given up at its validity deadline: lock exits 4; elect,
+refused when it campaigns again, exits 5.
 
 ` + exitCodesHelp + "\n"
 

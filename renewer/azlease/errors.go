@@ -40,7 +40,8 @@ func (e *serviceError) Unwrap() []error {
 }
 
 // serviceCodes maps the service's error codes (x-ms-error-code) to the
-// renewer's sentinels: the one place the adapter classifies an answer. A code
+// renewer's sentinels, for container and blob leases alike: the one place
+// the adapter classifies an answer. A code
 // not listed here is classified by its HTTP status (statusSentinel).
 var serviceCodes = map[bloberror.Code]error{
 	bloberror.LeaseAlreadyPresent:                   renewer.ErrLeaseHeld,
@@ -48,6 +49,8 @@ var serviceCodes = map[bloberror.Code]error{
 	bloberror.LeaseIDMismatchWithContainerOperation: renewer.ErrNoLease,
 	bloberror.LeaseNotPresentWithLeaseOperation:     renewer.ErrNoLease,
 	bloberror.LeaseNotPresentWithContainerOperation: renewer.ErrNoLease,
+	bloberror.LeaseIDMismatchWithBlobOperation:      renewer.ErrNoLease,
+	bloberror.LeaseNotPresentWithBlobOperation:      renewer.ErrNoLease,
 	bloberror.LeaseIDMissing:                        renewer.ErrNoLease,
 	bloberror.LeaseIsBreakingAndCannotBeAcquired:    renewer.ErrLeaseHeld,
 	bloberror.LeaseIsBreakingAndCannotBeChanged:     renewer.ErrNoLease,

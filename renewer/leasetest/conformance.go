@@ -29,6 +29,12 @@ type Backend struct {
 	// ID right after a lease expired then accepts a refusal as well, since
 	// the cloud may refuse it for up to about a minute.
 	Cloud bool
+	// Blob says the Leasers are blob leases (azlease.NewBlob, a
+	// [Named]'s Lease), not container leases: a metadata write without
+	// the lease ID is then refused while the blob is leased or breaking
+	// (LeaseIdMissing, renewer.ErrNoLease), as the service refuses
+	// writes to a leased blob.
+	Blob bool
 	// NewNetLeaser, if set, is NewLeaser for the network cases: it returns
 	// a Leaser over a fresh container whose requests travel through the
 	// returned Network, so that a case can make one reach storage after its

@@ -251,6 +251,23 @@ func variances(b Backend) []variance {
 			wants: []outcome{leasedTo(idA)},
 		})
 	}
+	if b.Blob {
+		// docs/lease-semantics.md, blob leases: a leased blob's writes need
+		// the lease ID; a write to a blob whose lease expired or was broken
+		// ends that lease.
+		for _, s := range []renewer.LeaseState{leased, breaking} {
+			vs = append(vs, variance{
+				action: "set_metadata_no_lease", start: s, name: "blob_needs_the_lease_id",
+				wants: []outcome{refused(renewer.ErrNoLease, s)},
+			})
+		}
+		for _, s := range []renewer.LeaseState{expired, broken} {
+			vs = append(vs, variance{
+				action: "set_metadata_no_lease", start: s, name: "blob_write_ends_the_lease",
+				wants: []outcome{done(available)},
+			})
+		}
+	}
 	if b.Cloud {
 		vs = append(vs, variance{
 			action: "acquire_B", start: expired, name: "cloud_may_refuse_for_a_minute",

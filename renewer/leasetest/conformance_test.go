@@ -25,6 +25,14 @@ func TestConformance(t *testing.T) {
 		{Name: "cloud_rules_as_cloud", NewLeaser: newLeaser(), Run: synctest.Test, Cloud: true},
 		// With EmulateAzurite, the fake meets the suite's Azurite expectations.
 		{Name: "emulate_azurite", NewLeaser: newLeaser(leasetest.EmulateAzurite()), Run: synctest.Test, Azurite: true},
+		// A Named's leases are blob leases.
+		{Name: "named_blobs", NewLeaser: func(t *testing.T) renewer.Leaser {
+			c, err := leasetest.NewNamed().Lease("conformance/" + t.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}, Run: synctest.Test, Blob: true},
 	}
 	for _, tt := range tests {
 		leasetest.RunConformance(t, tt)

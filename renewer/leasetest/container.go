@@ -14,6 +14,7 @@ import (
 // It is safe for concurrent use and must not be copied after first use.
 type Container struct {
 	azurite bool // EmulateAzurite; set by New, read-only after
+	blob    bool // a blob's lease (Named): metadata writes without the lease ID refused while leased; read-only
 
 	// mu protects every field below. Hooks run without it.
 	mu           sync.Mutex

@@ -52,7 +52,9 @@
 // # What it does not model
 //
 //   - The SDK and its retries, throttling, authentication, a missing
-//     container, Delete Container, ETags and blobs. Use the hooks to inject
+//     container, Delete Container, ETags and blobs other than lock blobs
+//     ([Named] models a container of named blob leases, each a Container
+//     with the blob lease's two differences, and its one-call List). Use the hooks to inject
 //     transient errors (for example renewer.ErrThrottled), and
 //     [Delivery.Duplicate] for a retry that reaches storage twice.
 //   - The cloud's grace after expiry: the cloud may refuse another ID's

@@ -22,6 +22,7 @@ const (
 	codeInvalidHeader         = "InvalidHeaderValue"
 	codeInvalidMetadata       = "InvalidMetadata"
 	codeMetadataTooLarge      = "MetadataTooLarge"
+	codeLeaseIDMissing        = "LeaseIdMissing"
 )
 
 var sentinels = map[string]error{
@@ -36,6 +37,7 @@ var sentinels = map[string]error{
 	codeInvalidHeader:         renewer.ErrBadRequest,
 	codeInvalidMetadata:       renewer.ErrBadRequest,
 	codeMetadataTooLarge:      renewer.ErrBadRequest,
+	codeLeaseIDMissing:        renewer.ErrNoLease,
 }
 
 // refuse is the service's refusal of op with code, for example

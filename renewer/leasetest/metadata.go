@@ -45,6 +45,17 @@ func (c *Container) SetMetadata(ctx context.Context, leaseID string, metadata ma
 		if err != nil {
 			return err
 		}
+		modifies := false // ends a blob's expired or broken lease
+		if leaseID == "" && c.blob {
+			// A leased blob's writes need the lease ID (a container's do
+			// not), and a write to a blob ends an expired or broken lease.
+			switch c.lease.state(now) {
+			case renewer.StateLeased, renewer.StateBreaking:
+				return refuse(OpSetMetadata, codeLeaseIDMissing)
+			case renewer.StateExpired, renewer.StateBroken:
+				modifies = true
+			}
+		}
 		if leaseID != "" {
 			if err := checkID(OpSetMetadata, "lease ID", leaseID); err != nil {
 				return err
@@ -60,6 +71,9 @@ func (c *Container) SetMetadata(ctx context.Context, leaseID string, metadata ma
 		}
 		c.metadata = lower
 		c.lastModified = serviceTime(now)
+		if modifies {
+			c.lease = lease{}
+		}
 		return nil
 	})
 }
