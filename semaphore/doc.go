@@ -55,8 +55,12 @@
 //     Over many releases each waiting process's chance is about even (the
 //     poll jitter decides), but no waiter is promised a bound on how many
 //     others go first.
-//   - Cheap waiting: a waiting process makes up to K storage calls per poll
-//     interval (K x 4,800 an hour at the default 750 ms).
+//   - Cheap waiting, unless the slots can be listed: a waiting process makes
+//     up to K storage calls per poll interval (K x 4,800 an hour at the
+//     default 750 ms). With [WithLister] (slots as blob leases in one
+//     container, azlease.NewBlob and azlease.NewLister) it makes one List
+//     call per poll, and an acquire call only for a slot the list shows
+//     free.
 //   - A releaser with no one waiting takes the same slot back only after two
 //     poll intervals (a free slot is taken at once).
 //

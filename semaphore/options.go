@@ -21,8 +21,9 @@ type Leasers func(name string) (renewer.Leaser, error)
 type Option func(*config)
 
 type config struct {
-	ropts []renewer.Option
-	log   *zap.Logger
+	ropts  []renewer.Option
+	lister renewer.Lister
+	log    *zap.Logger
 }
 
 // WithRenewerOptions sets the options of every slot's renewer.Renewer:
@@ -33,6 +34,16 @@ type config struct {
 func WithRenewerOptions(opts ...renewer.Option) Option {
 	return func(c *config) { c.ropts = append(c.ropts, opts...) }
 }
+
+// WithLister makes every pass over the slots (each poll of a waiting
+// Acquire, each TryAcquire) read them with one List call (a page per 5,000
+// leases on Azure) and try to acquire only the slots it shows free, instead
+// of an acquire call per slot: for slots that are blob leases in one
+// container (azlease.NewBlob), give azlease.NewLister over that container;
+// in tests, leasetest.Named. l must cover every slot's lease (New checks
+// l.LeaseKey of each). If a List fails, the pass tries every slot. The
+// list only says what to try: the acquire decides.
+func WithLister(l renewer.Lister) Option { return func(c *config) { c.lister = l } }
 
 // WithLogger sets the semaphore's logger: Info when a slot is taken or
 // given back. Default: no logging. The slots' renewers log through

@@ -36,6 +36,9 @@ type Semaphore struct {
 
 	turn chan struct{} // holds a token while a local Acquire polls storage
 
+	lister renewer.Lister // WithLister, or nil
+	keys   []string       // with a Lister: each slot's key in its answers
+
 	mu sync.Mutex // guards the busy and notBefore fields of every slot
 }
 
@@ -94,6 +97,16 @@ func New(name string, k int, leasers Leasers, opts ...Option) (*Semaphore, error
 		s.slots = append(s.slots, &slot{i: i, r: r})
 	}
 	s.timing = s.slots[0].r.Timing()
+	if l := cfg.lister; l != nil {
+		s.lister = l
+		for i, sl := range s.slots {
+			k, err := l.LeaseKey(sl.r.Leaser())
+			if err != nil {
+				return nil, invalid("lister", nil, fmt.Sprintf("does not cover the lease %q: %v", SlotName(name, i), err))
+			}
+			s.keys = append(s.keys, k)
+		}
+	}
 	return s, nil
 }
 
@@ -162,10 +175,11 @@ func (s *Semaphore) TryAcquire(ctx context.Context) (*Held, error) {
 func (s *Semaphore) pass(ctx context.Context) (*Held, error) {
 	k := len(s.slots)
 	start := pick(wait.From(ctx), k)
+	held := s.list(ctx)
 	var firstErr error
 	for j := range k {
 		sl := s.slots[(start+j)%k]
-		if !s.claim(sl, time.Now()) {
+		if held[sl.i] || !s.claim(sl, time.Now()) {
 			continue
 		}
 		ls, err := sl.r.TryAcquire(ctx)
@@ -187,6 +201,26 @@ func (s *Semaphore) pass(ctx context.Context) (*Held, error) {
 		return nil, firstErr
 	}
 	return nil, fmt.Errorf("semaphore: all %d slots of %q are taken: %w", k, s.name, renewer.ErrLeaseHeld)
+}
+
+// list reports, with a Lister, which slots a List shows held; without
+// one, or if the List fails, none.
+func (s *Semaphore) list(ctx context.Context) []bool {
+	held := make([]bool, len(s.slots))
+	if s.lister == nil {
+		return held
+	}
+	lctx, cancel := context.WithTimeout(ctx, renewer.DefaultListTimeout)
+	sts, err := s.lister.List(lctx)
+	cancel()
+	if err != nil {
+		s.log.Debug("list of the slots failed; trying every slot", zap.Error(err))
+		return held
+	}
+	for i, k := range s.keys {
+		held[i] = sts[k].Held()
+	}
+	return held
 }
 
 // claim marks sl used by an attempt of this Semaphore, unless a holding or

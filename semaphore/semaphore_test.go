@@ -12,6 +12,7 @@ import (
 
 	"github.com/leasehold/leasehold/internal/overlap"
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/leasetest"
 	"github.com/leasehold/leasehold/semaphore"
 )
 
@@ -336,5 +337,67 @@ func TestAcquireCancelled(t *testing.T) {
 			t.Errorf("Status: %+v, %v; want local holding term 2", st, err)
 		}
 		_ = h2.Release(t.Context())
+	})
+}
+
+// TestLister: a waiting Acquire that reads the slots with a Lister makes
+// one List call per poll and no acquire call while every slot is held,
+// then takes the slot freed.
+func TestLister(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		named := leasetest.NewNamed()
+		leasers := func(name string) (renewer.Leaser, error) { return named.Lease(name) }
+		mk := func(id string) *semaphore.Semaphore {
+			s, err := semaphore.New("pool", 2, leasers, semaphore.WithLister(named),
+				semaphore.WithRenewerOptions(renewer.WithIdentity(id)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		holder, waiter := mk("holder"), mk("waiter")
+		var hs []*semaphore.Held
+		for range 2 {
+			h, err := holder.Acquire(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs = append(hs, h)
+		}
+		acquires := func() int {
+			n := 0
+			for i := range 2 {
+				c, _ := named.Lease(semaphore.SlotName("pool", i))
+				n += c.Calls(leasetest.OpAcquire)
+			}
+			return n
+		}
+		before, lists := acquires(), named.Lists()
+		got := make(chan *semaphore.Held, 1)
+		go func() {
+			h, err := waiter.Acquire(t.Context())
+			if err != nil {
+				t.Error(err)
+			}
+			got <- h
+		}()
+		time.Sleep(10 * time.Second)
+		if n := acquires() - before; n != 0 {
+			t.Errorf("%d acquire calls while every slot was held; want none (the lists show them held)", n)
+		}
+		t.Logf("10 s waiting: %d lists", named.Lists()-lists)
+		if err := hs[1].Release(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		h := <-got
+		if h == nil || h.Slot() != hs[1].Slot() {
+			t.Fatalf("waiter got %v, want the slot released", h)
+		}
+		for _, h := range []*semaphore.Held{hs[0], h} {
+			_ = h.Release(t.Context())
+		}
+		if _, err := semaphore.New("pool", 2, (&proc{a: newAccount()}).leasers, semaphore.WithLister(named)); !errors.Is(err, renewer.ErrInvalidOption) {
+			t.Errorf("a Lister that does not cover the slots: %v, want an *renewer.OptionError", err)
+		}
 	})
 }

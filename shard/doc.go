@@ -74,12 +74,14 @@
 //     process restarted within L of a crash: give restarts a new identity,
 //     or retry after L. Two members of one identity started at the same
 //     instant may both be refused.
-//   - Cheap reads: every live member reads N + P leases every poll
-//     interval (a standby waiting for a member slot, N): 4 members of a
-//     group of 64 partitions and 4 slots make 4 x 68 / 0.75 s, about
-//     1.3 million calls an hour at the default poll interval. Raise the
-//     poll interval (renewer.WithPollInterval) for large groups; issue
-//     13's shared observer (one List Blobs call per poll) is the fix.
+//   - Cheap reads, unless the group can be listed: every live member reads
+//     N + P leases every poll interval (a standby waiting for a member
+//     slot, N): 4 members of a group of 64 partitions and 4 slots make
+//     4 x 68 / 0.75 s, about 1.3 million calls an hour at the default poll
+//     interval. With [WithLister] (the group's leases as blob leases in one
+//     container: azlease.NewBlob for each name, azlease.NewLister over the
+//     container) a member reads the whole group with one List call per
+//     poll: 4 x 4,800 calls an hour.
 //
 // Every member of a group must use the same partitions, N
 // ([WithMaxMembers]) and timing.

@@ -79,6 +79,9 @@ type Member struct {
 	timing renewer.Timing
 	slots  []*renewer.Renewer // member slots
 	parts  []*part            // in the order given to New
+	// With WithLister: the key of each member slot's and partition's
+	// lease in the Lister's answers.
+	slotKeys, partKeys []string
 
 	mu      sync.Mutex // guards running and every part's fields below
 	running bool
@@ -153,6 +156,29 @@ func New(group string, partitions []string, leasers Leasers, opts ...Option) (*M
 		}
 		m.parts = append(m.parts, &part{i: i, name: p, r: r})
 	}
+	if l := cfg.lister; l != nil {
+		key := func(r *renewer.Renewer, name string) (string, error) {
+			k, err := l.LeaseKey(r.Leaser())
+			if err != nil {
+				return "", invalid("lister", nil, fmt.Sprintf("does not cover the lease %q: %v", name, err))
+			}
+			return k, nil
+		}
+		for i, r := range m.slots {
+			k, err := key(r, MemberName(group, i))
+			if err != nil {
+				return nil, err
+			}
+			m.slotKeys = append(m.slotKeys, k)
+		}
+		for _, p := range m.parts {
+			k, err := key(p.r, PartitionName(group, p.name))
+			if err != nil {
+				return nil, err
+			}
+			m.partKeys = append(m.partKeys, k)
+		}
+	}
 	m.id = m.slots[0].Identity()
 	m.timing = m.slots[0].Timing()
 	m.log = cfg.log.With(zap.String("group", group), zap.String("member", m.id))
@@ -194,7 +220,7 @@ type View struct {
 }
 
 // Status reads the group (N + P storage calls, each bounded by the call
-// timeout) and returns who is live and who owns which partition. It holds
+// timeout; one List with WithLister) and returns who is live and who owns which partition. It holds
 // nothing.
 func (m *Member) Status(ctx context.Context) (View, error) {
 	g := m.read(ctx, true)
@@ -226,6 +252,10 @@ const readers = 16
 // readers at once.
 func (m *Member) read(ctx context.Context, parts bool) group {
 	g := group{slots: make([]renewer.Status, len(m.slots)), parts: make([]renewer.Status, len(m.parts)), partOK: make([]bool, len(m.parts))}
+	if m.cfg.lister != nil {
+		m.list(ctx, &g, parts)
+		return g
+	}
 	slotErr := make([]error, len(m.slots))
 	sem := make(chan struct{}, readers)
 	var wg sync.WaitGroup
@@ -261,13 +291,38 @@ func (m *Member) read(ctx context.Context, parts bool) group {
 	if i := slices.IndexFunc(slotErr, func(e error) bool { return e != nil }); i >= 0 {
 		g.err = slotErr[i]
 	}
+	g.findMembers()
+	return g
+}
+
+// list reads the group with the Lister: one call.
+func (m *Member) list(ctx context.Context, g *group, parts bool) {
+	lctx, cancel := context.WithTimeout(ctx, renewer.DefaultListTimeout)
+	sts, err := m.cfg.lister.List(lctx)
+	cancel()
+	if err != nil {
+		g.err = fmt.Errorf("shard: list the group: %w", err)
+		return
+	}
+	for i, k := range m.slotKeys {
+		g.slots[i] = sts[k]
+	}
+	for i, k := range m.partKeys {
+		if parts {
+			g.parts[i], g.partOK[i] = sts[k], true
+		}
+	}
+	g.findMembers()
+}
+
+// findMembers fills g.members from the member slots read.
+func (g *group) findMembers() {
 	for _, st := range g.slots {
 		if st.Held() && st.Holder != "" && !slices.Contains(g.members, st.Holder) {
 			g.members = append(g.members, st.Holder)
 		}
 	}
 	slices.Sort(g.members)
-	return g
 }
 
 // shares returns each live member's fair share of p partitions: floor(p/n)

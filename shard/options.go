@@ -31,6 +31,7 @@ type Option func(*config)
 type config struct {
 	ropts      []renewer.Option
 	maxMembers int
+	lister     renewer.Lister
 	log        *zap.Logger
 }
 
@@ -61,6 +62,17 @@ func WithRenewerOptions(opts ...renewer.Option) Option {
 // beyond that many would own nothing). Every member reads all N slots
 // every poll interval. Every member of a group must use the same N.
 func WithMaxMembers(n int) Option { return func(c *config) { c.maxMembers = n } }
+
+// WithLister makes the member read the group with one List call per poll
+// interval (a page per 5,000 leases on Azure) instead of one read per
+// member slot and per partition: for a group whose leases are blob leases
+// in one container (azlease.NewBlob), give azlease.NewLister over that
+// container; in tests, leasetest.Named. l must cover every lease Leasers
+// gives (New checks l.LeaseKey of each). A lease l does not report reads
+// as never taken. The list only tells the member what to try: a claim is
+// still an acquire of the partition's lease, which storage refuses if
+// someone holds it.
+func WithLister(l renewer.Lister) Option { return func(c *config) { c.lister = l } }
 
 // WithLogger sets the member's logger: Info when it joins or leaves the
 // group and when it takes or hands back a partition, Debug per rebalance.

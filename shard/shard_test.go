@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/leasehold/leasehold/internal/overlap"
 	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/leasetest"
 	"github.com/leasehold/leasehold/shard"
 )
 
@@ -390,4 +392,62 @@ func TestRunTwice(t *testing.T) {
 			t.Error(err)
 		}
 	})
+}
+
+// TestLister: members that read the group with a Lister make one List call
+// per poll and no read per lease (only each acquisition's term read), and
+// balance as the others do.
+func TestLister(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		named := leasetest.NewNamed()
+		leasers := func(name string) (renewer.Leaser, error) { return named.Lease(name) }
+		parts := partitions(4)
+		var members []*shard.Member
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 2)
+		for _, id := range []string{"a", "b"} {
+			m, err := shard.New("g", parts, leasers, shard.WithLister(named),
+				shard.WithRenewerOptions(renewer.WithIdentity(id)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			members = append(members, m)
+			go func() { done <- m.Run(ctx, func(ctx context.Context, p shard.Partition) { <-ctx.Done() }) }()
+		}
+		time.Sleep(30 * time.Second)
+		if a, b := len(members[0].Owned()), len(members[1].Owned()); a != 2 || b != 2 {
+			t.Errorf("a owns %d, b %d; want 2 each", a, b)
+		}
+		reads := 0
+		for _, name := range append(slices.Clone(parts), "m0", "m1", "m2", "m3") {
+			lease := shard.PartitionName("g", name)
+			if name[0] == 'm' {
+				lease = shard.MemberName("g", int(name[1]-'0'))
+			}
+			c, err := named.Lease(lease)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reads += c.Calls(leasetest.OpProperties)
+		}
+		t.Logf("30 s, 2 members: %d lists, %d reads of a lease (without a Lister: 8 per poll)", named.Lists(), reads)
+		if reads > 12 || named.Lists() < 40 {
+			t.Errorf("%d reads of a lease and %d lists; want the lists to do the reading", reads, named.Lists())
+		}
+		cancel()
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	})
+}
+
+// TestListerMustCover: a Lister that does not cover the leases is refused.
+func TestListerMustCover(t *testing.T) {
+	_, err := shard.New("g", []string{"a"}, (&proc{a: newAccount()}).leasers, shard.WithLister(leasetest.NewNamed()))
+	if !errors.Is(err, renewer.ErrInvalidOption) {
+		t.Fatalf("got %v, want an *renewer.OptionError", err)
+	}
+	t.Log(err)
 }
