@@ -1,7 +1,6 @@
 package examples_test
 
 import (
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -31,13 +30,9 @@ func TestShards(t *testing.T) {
 	t.Parallel()
 	connString(t)
 	bin := build(t, "shards")
-	prefix := uniqueName(t, "shards")
-	var names []string
-	for i := range 4 {
-		names = append(names, prefix+"-part-"+strconv.Itoa(i), prefix+"-member-"+strconv.Itoa(i))
-	}
-	deleteContainers(t, names...)
-	args := []string{"--shards", "4", "--prefix", prefix, "--poll", "500ms"}
+	cont := uniqueName(t, "shards")
+	deleteContainers(t, cont)
+	args := []string{"--shards", "4", "--container", cont, "--poll", "500ms"}
 
 	w1 := start(t, "w1", bin, append(args, "--id", "w1")...)
 	eventually(t, 100, 100*time.Millisecond, "w1 to own all 4 shards", func() bool { return len(owned(w1)) == 4 })

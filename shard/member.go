@@ -300,6 +300,9 @@ func (m *Member) list(ctx context.Context, g *group, parts bool) {
 	lctx, cancel := context.WithTimeout(ctx, renewer.DefaultListTimeout)
 	sts, err := m.cfg.lister.List(lctx)
 	cancel()
+	if errors.Is(err, renewer.ErrContainerNotFound) {
+		sts, err = nil, nil // no container yet: no lease; the first acquire creates it, or says why not
+	}
 	if err != nil {
 		g.err = fmt.Errorf("shard: list the group: %w", err)
 		return

@@ -1,7 +1,9 @@
 // Command shards spreads K shards over the live workers of a group with
-// package shard: each shard is the lease of its own container
-// (PREFIX-part-0 .. PREFIX-part-K-1), each live worker holds one of N member
-// leases (PREFIX-member-0 ..), all created if missing. Every worker owns its
+// package shard: each shard is a named lock (a blob lease) in one container,
+// GROUP-part-0 .. GROUP-part-K-1, and each live worker holds one of N member
+// locks, GROUP-member-0 .., the container and blobs created if missing. Each
+// worker reads the whole group with one List Blobs call per poll
+// (shard.WithLister). Every worker owns its
 // fair share, floor or ceil of K / workers; when a worker joins, the others
 // hand it shards; when one leaves or dies, the others take its shards over.
 // Storage is AZURE_STORAGE_CONNECTION_STRING.
@@ -56,12 +58,13 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 type options struct {
-	shards  int
-	members int
-	id      string
-	prefix  string
-	lease   time.Duration
-	poll    time.Duration
+	shards    int
+	members   int
+	id        string
+	container string
+	group     string
+	lease     time.Duration
+	poll      time.Duration
 }
 
 func parseFlags(args []string) (options, error) {
@@ -70,7 +73,8 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.shards, "shards", 4, "number of shards K, 1 to 64")
 	fs.IntVar(&o.members, "members", 0, "most workers live at once (member leases); 0: min(16, K)")
 	fs.StringVar(&o.id, "id", defaultID(), "this worker's identity, unique among the workers")
-	fs.StringVar(&o.prefix, "prefix", "shards", "container name prefix: shard i is container PREFIX-part-i")
+	fs.StringVar(&o.container, "container", "shards", "the container that holds the group's locks (created if missing)")
+	fs.StringVar(&o.group, "group", "shards", "the group's name: shard i is the lock GROUP-part-i")
 	fs.DurationVar(&o.lease, "lease", renewer.DefaultDuration, "lease duration: whole seconds from 15s to 60s")
 	fs.DurationVar(&o.poll, "poll", renewer.DefaultPollInterval, "how often a worker reads the group and rebalances")
 	if err := fs.Parse(args); err != nil {
@@ -121,20 +125,26 @@ func run(args []string) error {
 	for i := range parts {
 		parts[i] = strconv.Itoa(i)
 	}
-	leasers := func(name string) (renewer.Leaser, error) {
-		return azlease.FromConnectionString(cs, name, &azlease.Options{CreateContainer: true})
+	cl, err := azlease.FromConnectionString(cs, o.container, &azlease.Options{CreateContainer: true})
+	if err != nil {
+		return err
 	}
-	m, err := shard.New(o.prefix, parts, leasers,
+	lister, err := azlease.NewLister(cl.Client())
+	if err != nil {
+		return err
+	}
+	leasers := func(name string) (renewer.Leaser, error) { return cl.Blob(name) }
+	m, err := shard.New(o.group, parts, leasers,
 		shard.WithRenewerOptions(renewer.WithIdentity(o.id), renewer.WithDuration(o.lease),
 			renewer.WithPollInterval(o.poll), renewer.WithLogger(quiet)),
-		shard.WithMaxMembers(o.members), shard.WithLogger(quiet))
+		shard.WithMaxMembers(o.members), shard.WithLister(lister), shard.WithLogger(quiet))
 	if err != nil {
 		return err
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Info("starting", zap.Int("shards", o.shards), zap.String("prefix", o.prefix))
+	log.Info("starting", zap.Int("shards", o.shards), zap.String("container", o.container), zap.String("group", o.group))
 	var (
 		mu    sync.Mutex // serializes the "shards owned" lines
 		terms = map[int]int64{}
