@@ -27,12 +27,13 @@ func memory() semaphore.Leasers {
 }
 
 // Two encoders may run at once; a third is refused until one releases.
-// In production the Leasers gives Azure leases, for example a container per
-// slot:
+// In production the Leasers gives Azure leases, for example named locks
+// (blob leases) in one container, listed with one call per poll:
 //
-//	leasers := func(name string) (renewer.Leaser, error) {
-//		return azlease.FromConnectionString(conn, name, &azlease.Options{CreateContainer: true})
-//	}
+//	cl, err := azlease.FromConnectionString(conn, "locks", &azlease.Options{CreateContainer: true})
+//	lister, err := azlease.NewLister(cl.Client())
+//	leasers := func(name string) (renewer.Leaser, error) { return cl.Blob(name) }
+//	s, err := semaphore.New("encoders", 2, leasers, semaphore.WithLister(lister), ...)
 func ExampleSemaphore_TryAcquire() {
 	ctx := context.Background()
 	leasers := memory()

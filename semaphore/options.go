@@ -14,7 +14,10 @@ import (
 // returns. Any Leaser works: a container lease per name
 // (azlease.FromConnectionString(conn, name, nil): the names are then valid
 // container names if the semaphore's name is one and short enough), a
-// lease per name in one container, or leasetest containers in tests.
+// named lock per name in one container (azlease.NewBlob, or Leaser.Blob of
+// a container's Leaser: any name works, and WithLister can then read them
+// all with one List Blobs call), or leasetest containers (leasetest.Named
+// for named locks) in tests.
 type Leasers func(name string) (renewer.Leaser, error)
 
 // An Option configures a Semaphore. Options are validated together by New.

@@ -27,12 +27,13 @@ func memory() shard.Leasers {
 }
 
 // One member of a group of four partitions owns all of them while it is
-// alone. In production the Leasers gives Azure leases, for example a
-// container per name:
+// alone. In production the Leasers gives Azure leases, for example named
+// locks (blob leases) in one container, listed with one call per poll:
 //
-//	leasers := func(name string) (renewer.Leaser, error) {
-//		return azlease.FromConnectionString(conn, name, &azlease.Options{CreateContainer: true})
-//	}
+//	cl, err := azlease.FromConnectionString(conn, "locks", &azlease.Options{CreateContainer: true})
+//	lister, err := azlease.NewLister(cl.Client())
+//	leasers := func(name string) (renewer.Leaser, error) { return cl.Blob(name) }
+//	m, err := shard.New("orders", parts, leasers, shard.WithLister(lister), ...)
 func ExampleMember_Run() {
 	m, err := shard.New("orders", []string{"p0", "p1", "p2", "p3"}, memory(),
 		shard.WithRenewerOptions(renewer.WithIdentity("worker-1")))

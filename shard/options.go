@@ -14,8 +14,11 @@ import (
 // ([PartitionName]). Any Leaser works: a container lease per name
 // (azlease.FromConnectionString(conn, name, nil): the names are valid
 // container names if the group's and the partitions' names are lower-case
-// letters, digits and single hyphens, and short enough), a lease per name
-// in one container, or leasetest containers in tests.
+// letters, digits and single hyphens, and short enough), a
+// named lock per name in one container (azlease.NewBlob, or Leaser.Blob of
+// a container's Leaser: any name works, and WithLister can then read them
+// all with one List Blobs call), or leasetest containers (leasetest.Named
+// for named locks) in tests.
 type Leasers func(name string) (renewer.Leaser, error)
 
 // MemberName returns the name of member slot i of group: group-member-i.
