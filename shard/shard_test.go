@@ -38,10 +38,13 @@ func TestRebalance(t *testing.T) {
 			}
 		}
 		// Joins one at a time: each moves the newcomer's share, floor(8/n).
+		// Each newcomer's identity sorts before the others', so a rule that
+		// gave the larger shares by identity rather than by what members
+		// own would move more.
 		for _, j := range []struct {
 			id   string
 			want int64
-		}{{"a", 8}, {"b", 4}, {"c", 2}} {
+		}{{"e", 8}, {"c", 4}, {"b", 2}} {
 			before := w.starts.Load()
 			w.start(j.id)
 			took := w.waitBalanced(10 * time.Second)
@@ -51,7 +54,7 @@ func TestRebalance(t *testing.T) {
 
 		// A 4th join: floor(8/4) = 2 partitions move to the newcomer.
 		before := w.starts.Load()
-		w.start("d")
+		w.start("a")
 		took := w.waitBalanced(10 * time.Second)
 		t.Logf("join: balanced after %v: %v", took, w.owned())
 		moves("join", 2, before)
