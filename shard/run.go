@@ -23,14 +23,16 @@ var errRejoin = fmt.Errorf("member lease lost; the member gives its partitions u
 // until ctx ends, calling h on a goroutine of its own for each partition it
 // comes to own, with a context that ends when it stops owning it (see
 // Handler). Every poll interval (jittered) it reads the group (every member
-// slot and every partition: N + P storage calls) and rebalances: above its
+// slot and every partition: N + P storage calls, or one List with
+// WithLister) and rebalances: above its
 // fair share it hands back the partitions it took last, each only after its
 // handler returned; below it, it claims free partitions. See the package
 // documentation for the rules.
 //
 // Joining takes a free member slot; while all N are taken, Run waits,
-// reading them (N storage calls) every poll interval. If a member with the same identity is
-// live (its member lease is held), Run returns an error wrapping
+// reading them (N storage calls, or one List) every poll interval. If a
+// member with the same identity is live (its member lease is held), Run
+// returns an error wrapping
 // ErrMemberLive. If the member loses its member lease, it cancels every
 // handler, gives its partitions up once they returned, and joins again.
 //
