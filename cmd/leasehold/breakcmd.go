@@ -66,11 +66,12 @@ func runBreak(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return report(stderr, "", badOption("break", err, map[string]string{"break period": "--period"}))
 	}
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), c.giveUp)
 	defer cancel()
 	st, err := r.Inspect(ctx)
 	if err != nil {
-		return report(stderr, what, acct.describe(ctx, err), acct.secrets...)
+		return report(stderr, what, gaveUp(c, acct.describe(ctx, err), start), acct.secrets...)
 	}
 	left, err := r.Break(ctx, *reason)
 	switch {

@@ -20,7 +20,7 @@ const observeUsage = `  leasehold observe NAME [--json] [--count N] [--interval 
 Watches who holds lease NAME (container NAME; with --container C, lock NAME
 in container C) and prints one line per change: first the current state,
 then each change of state, holder, term or payload (what the holder
-published with its term, e.g. its address), like 'etcdctl elect -l'. It
+published with its term, e.g. its address), like 'etcdctl elect --listen'. It
 reads the lease every --interval with one storage call (renewer.Inspect) and
 holds nothing. Changes between two reads are not seen; a holder that came
 and went between them is missed. Observation is for people and routing,
@@ -68,6 +68,12 @@ func runObserve(args []string, stdout, stderr io.Writer) int {
 	)
 	read := func(ctx context.Context) ([]statusJSON, error) {
 		st, err := renewer.Inspect(ctx, acct.target)
+		if errors.Is(err, renewer.ErrContainerNotFound) {
+			// Nothing holds a lease there yet: wait for it.
+			out := statusOf(acct.container, acct.lock, renewer.Status{State: renewer.StateAvailable})
+			out.Note = "the container does not exist yet"
+			return []statusJSON{out}, nil
+		}
 		if err != nil {
 			return nil, err
 		}

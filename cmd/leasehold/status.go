@@ -128,11 +128,12 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	if *watch {
 		return watchStatus(c, acct, what, name == "", read, *asJSON, interval, *count, stdout, stderr)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), min(firstCallTimeout, c.giveUp))
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), c.giveUp)
 	defer cancel()
 	outs, err := read(ctx)
 	if err != nil {
-		return report(stderr, "status "+what, acct.describe(ctx, err), acct.secrets...)
+		return report(stderr, "status "+what, gaveUp(c, acct.describe(ctx, err), start), acct.secrets...)
 	}
 	switch {
 	case *asJSON && name == "":
