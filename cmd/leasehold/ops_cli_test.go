@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -502,3 +503,109 @@ func TestLastLine(t *testing.T) {
 	}
 }
 
+
+// cutProxy forwards loopback connections to target until cut: then it
+// closes them and accepts new ones that it never answers.
+type cutProxy struct {
+	addr string
+	mu   sync.Mutex // guards cut and conns
+	cut  bool
+	conn []net.Conn
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{addr: ln.Addr().String()}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.conn = append(p.conn, c)
+			cut := p.cut
+			p.mu.Unlock()
+			if cut {
+				continue // never answered
+			}
+			up, err := net.DialTimeout("tcp", target, 5*time.Second)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conn = append(p.conn, up)
+			p.mu.Unlock()
+			wg.Go(func() { _, _ = io.Copy(up, c); up.Close() })
+			wg.Go(func() { _, _ = io.Copy(c, up); c.Close() })
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		p.cutOff()
+		wg.Wait()
+	})
+	return p
+}
+
+// cutOff closes every connection; new ones are never answered.
+func (p *cutProxy) cutOff() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for _, c := range p.conn {
+		c.Close()
+	}
+	p.conn = nil
+}
+
+// TestGiveUpWhileWaiting: a lock waiter, a standby and an observer whose
+// storage stops answering give up after --give-up with exit 5, instead of
+// polling for ever.
+func TestGiveUpWhileWaiting(t *testing.T) {
+	t.Parallel()
+	cs := connectionString(t)
+	u, err := url.Parse(blobEndpoint(t, cs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := uniqueName(t, "gwait")
+	holder := start(t, "elect", name, "--id", "gw-holder", "--", "sh", "-c", `trap "exit 0" TERM; echo held; sleep 30 & wait`)
+	holder.expect(t, "held", 30*time.Second)
+
+	p := newCutProxy(t, u.Host)
+	viaProxy := strings.Replace(cs, u.Host, p.addr, 1)
+	env := []string{"AZURE_STORAGE_CONNECTION_STRING=" + viaProxy, "LEASEHOLD_GIVE_UP=2s"}
+	type outcome struct {
+		args []string
+		r    result
+	}
+	outs := []*outcome{
+		{args: []string{"lock", name, "--poll-interval", "100ms", "--", "true"}},
+		{args: []string{"elect", name, "--id", "gw-standby", "--poll-interval", "100ms", "--", "true"}},
+		{args: []string{"observe", name, "--interval", "100ms"}},
+	}
+	var wg sync.WaitGroup
+	for _, o := range outs {
+		wg.Go(func() { o.r = runEnv(t, env, o.args...) })
+	}
+	time.Sleep(time.Second) // they wait, through the proxy (had one not started yet, it gives up all the same)
+	p.cutOff()
+	wg.Wait()
+	want := map[string]string{
+		"lock":    "gave up: no useful answer from storage for 2s (--give-up (from $LEASEHOLD_GIVE_UP) 2s) while waiting for the lock",
+		"elect":   "gave up: no useful answer from storage for 2s (--give-up (from $LEASEHOLD_GIVE_UP) 2s) while campaigning",
+		"observe": "gave up: no answer from storage for 2s (--give-up (from $LEASEHOLD_GIVE_UP) 2s)",
+	}
+	for _, o := range outs {
+		if o.r.code != exitStore || !strings.Contains(lastLine(o.r.stderr), want[o.args[0]]) {
+			t.Errorf("%v: exit %d, stderr %q; want %d, the last line saying %q", o.args, o.r.code, o.r.stderr, exitStore, want[o.args[0]])
+		}
+	}
+}
