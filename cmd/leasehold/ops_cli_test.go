@@ -503,7 +503,6 @@ func TestLastLine(t *testing.T) {
 	}
 }
 
-
 // cutProxy forwards loopback connections to target until cut: then it
 // closes them and accepts new ones that it never answers.
 type cutProxy struct {
