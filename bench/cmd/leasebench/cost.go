@@ -29,8 +29,8 @@ func pricePer10k(op string) float64 {
 	switch op {
 	case opGetBlob:
 		return priceReadPer10k
-	case opPutBlob, opCreate:
-		return priceWritePer10k
+	case opPutBlob, opCreate, opList:
+		return priceWritePer10k // List Blobs is billed with the writes ("list and create container")
 	}
 	return priceOtherPer10k
 }

@@ -27,13 +27,14 @@ const (
 	opCreate     = "create-container"
 	opGetBlob    = "get-blob"
 	opPutBlob    = "put-blob"
+	opList       = "list-blobs"
 	opOther      = "other"
 )
 
 // nOps is the number of operations a counter tells apart.
-const nOps = 11
+const nOps = 12
 
-var allOps = [nOps]string{opAcquire, opRenew, opRelease, opBreak, opChange, opProperties, opMetadata, opCreate, opGetBlob, opPutBlob, opOther}
+var allOps = [nOps]string{opAcquire, opRenew, opRelease, opBreak, opChange, opProperties, opMetadata, opCreate, opGetBlob, opPutBlob, opList, opOther}
 
 // opSlot is an operation's index in allOps.
 func opSlot(op string) int {
@@ -93,6 +94,8 @@ func opName(r *http.Request) string {
 		if r.Method == http.MethodPut {
 			return opMetadata
 		}
+	case "list":
+		return opList
 	case "":
 		if q.Get("restype") == "container" {
 			switch r.Method {
@@ -103,10 +106,12 @@ func opName(r *http.Request) string {
 			}
 			return opOther
 		}
-		// A blob (client-go's lock record).
+		// A blob (client-go's lock record, or a named lock's blob).
 		switch r.Method {
 		case http.MethodGet:
 			return opGetBlob
+		case http.MethodHead:
+			return opProperties
 		case http.MethodPut:
 			return opPutBlob
 		}

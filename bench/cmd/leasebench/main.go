@@ -38,6 +38,8 @@ func main() {
 		err = runCandidate(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "scale":
 		err = runScale(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "wait":
+		err = runWait(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "fakeblob":
 		err = runFakeBlob()
 	case len(os.Args) > 1 && os.Args[1] == "plot":
@@ -59,6 +61,8 @@ type results struct {
 	Cost     []costResult    `json:"cost,omitempty"`
 	Overhead *overheadResult `json:"overhead,omitempty"`
 	Scale    []scaleResult   `json:"scale,omitempty"`
+	Named    []scaleResult   `json:"named,omitempty"`
+	Wait     []waitResult    `json:"wait,omitempty"`
 }
 
 type meta struct {
@@ -83,7 +87,7 @@ func runBench(args []string) error {
 	fs := flag.NewFlagSet("leasebench", flag.ContinueOnError)
 	out := fs.String("out", "results.json", "where to write the JSON results (\"\" for nowhere)")
 	plots := fs.String("plots", "plots", "directory for the SVG plots (\"\" for none)")
-	only := fs.String("only", "crash,cost,handoff,overhead,scale", "sections to run, comma-separated")
+	only := fs.String("only", "crash,cost,handoff,overhead,scale,named,wait", "sections to run, comma-separated")
 	quick := fs.Bool("quick", false, "a quick run (about 1.5 min on 2 cores): -runs 5 -handoff-pairs 2 -handoff-rounds 3 -cost-window 20s -standbys 0,1,4 -scale 10 -scale-for 20s -overhead-repeats 1, unless those are given")
 	runs := fs.Int("runs", 20, "crash-failover runs per system (run concurrently, one container or etcd prefix each)")
 	pairs := fs.Int("handoff-pairs", 5, "hand-over pairs per system (concurrent)")
@@ -93,6 +97,12 @@ func runBench(args []string) error {
 	sweep := fs.String("sweep", "defaults,client-go,etcd", "systems swept over every -standbys count; the other leasehold settings run with 1 standby only")
 	scaleNs := fs.String("scale", "10,100,1000", "lease counts for the scale runs, one process each, one after another")
 	scaleFor := fs.Duration("scale-for", 2*time.Minute, "how long each scale run holds its leases")
+	namedNs := fs.String("named", "1000,10000", "lock counts for the named-lock scale runs: one process holding N named locks (blob leases) in one container")
+	namedLease := fs.Duration("named-lease", 60*time.Second, "lease duration of the named-lock scale runs")
+	namedFor := fs.Duration("named-for", time.Minute, "how long each named-lock scale run holds its locks")
+	waitNs := fs.String("wait", "1000", "lock counts for the waiting runs: one process waiting on N held named locks, on its own and through one Observer")
+	waitPoll := fs.Duration("wait-poll", 5*time.Second, "the waiters' poll interval in the waiting runs (the table also scales the figures to the 750 ms default)")
+	waitFor := fs.Duration("wait-for", time.Minute, "how long each waiting run counts the waiters' calls")
 	repeats := fs.Int("overhead-repeats", 3, "repeats of each overhead benchmark (medians are reported)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -101,7 +111,8 @@ func runBench(args []string) error {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for name, v := range map[string]string{"runs": "5", "handoff-pairs": "2", "handoff-rounds": "3", "cost-window": "20s",
-			"standbys": "0,1,4", "scale": "10", "scale-for": "20s", "overhead-repeats": "1"} {
+			"standbys": "0,1,4", "scale": "10", "scale-for": "20s", "overhead-repeats": "1",
+			"named": "100", "named-for": "20s", "wait": "100", "wait-for": "20s"} {
 			if !set[name] {
 				_ = fs.Set(name, v)
 			}
@@ -285,7 +296,7 @@ func runBench(args []string) error {
 				return fmt.Errorf("-scale: bad lease count %q", f)
 			}
 			logf("scale: one process holding %d leases for %v", n, *scaleFor)
-			sr, err := scaleChild(ctx, n, *scaleFor, runID)
+			sr, err := scaleChild(ctx, n, *scaleFor, runID, false, settingDefaults.Lease)
 			if err != nil {
 				return err
 			}
@@ -295,6 +306,46 @@ func runBench(args []string) error {
 			}
 		}
 		printScale(res.Scale)
+	}
+
+	// Phase 5: named locks in one container, then waiting on many of them.
+	if sections["named"] {
+		for _, f := range strings.Split(*namedNs, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return fmt.Errorf("-named: bad lock count %q", f)
+			}
+			logf("named: one process holding %d named locks in one container for %v (L = %v)", n, *namedFor, *namedLease)
+			sr, err := scaleChild(ctx, n, *namedFor, runID, true, *namedLease)
+			if err != nil {
+				return err
+			}
+			res.Named = append(res.Named, sr)
+			if err := save(); err != nil {
+				return err
+			}
+		}
+		printScale(res.Named)
+	}
+	if sections["wait"] {
+		for _, f := range strings.Split(*waitNs, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return fmt.Errorf("-wait: bad lock count %q", f)
+			}
+			for _, observed := range []bool{false, true} {
+				logf("wait: one process waiting on %d held named locks, observer %v, poll %v, for %v", n, observed, *waitPoll, *waitFor)
+				wr, err := waitChild(ctx, n, *waitFor, *waitPoll, observed, runID)
+				if err != nil {
+					return err
+				}
+				res.Wait = append(res.Wait, wr)
+				if err := save(); err != nil {
+					return err
+				}
+			}
+		}
+		printWait(res.Wait)
 	}
 	if err := save(); err != nil {
 		return err
@@ -332,8 +383,9 @@ func sortCost(cs []costResult, systems []system) []costResult {
 	return cs
 }
 
-func scaleChild(ctx context.Context, n int, window time.Duration, runID string) (scaleResult, error) {
-	c, err := startChild("scale", "-n", strconv.Itoa(n), "-for", window.String(), "-run", runID)
+func scaleChild(ctx context.Context, n int, window time.Duration, runID string, named bool, lease time.Duration) (scaleResult, error) {
+	c, err := startChild("scale", "-n", strconv.Itoa(n), "-for", window.String(), "-run", runID,
+		"-named="+strconv.FormatBool(named), "-lease", lease.String())
 	if err != nil {
 		return scaleResult{}, err
 	}

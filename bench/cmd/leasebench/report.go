@@ -224,10 +224,16 @@ func printOverhead(r overheadResult) {
 }
 
 func printScale(rs []scaleResult) {
-	fmt.Println("### Scale: one process holding N leases")
-	fmt.Println()
-	if len(rs) > 0 {
-		fmt.Printf("One process, N renewers (one container each, settings %s), one shared HTTP client; held for %.0f s after all were acquired. CPU is the process's user+system time over the window (getrusage); memory is VmRSS; Azurite's CPU is read from /proc.\n", rs[0].Setting, rs[0].WindowS)
+	if len(rs) > 0 && rs[0].Named {
+		fmt.Println("### Scale: one process holding N named locks in one container")
+		fmt.Println()
+		fmt.Printf("One process, N renewers, each the lease of a blob in one shared container (named locks, `azlease.NewBlob`; settings %s), one shared HTTP client; held for %.0f s after all were acquired. Acquiring a named lock the first time also creates its blob. Columns as in the table above.\n", rs[0].Setting, rs[0].WindowS)
+	} else {
+		fmt.Println("### Scale: one process holding N leases")
+		fmt.Println()
+		if len(rs) > 0 {
+			fmt.Printf("One process, N renewers (one container each, settings %s), one shared HTTP client; held for %.0f s after all were acquired. CPU is the process's user+system time over the window (getrusage); memory is VmRSS; Azurite's CPU is read from /proc.\n", rs[0].Setting, rs[0].WindowS)
+		}
 	}
 	fmt.Println()
 	fmt.Println("| N | acquire all | held | lost | calls/s | renews/s | CPU s per lease-hour | process CPU | RSS (peak) | goroutines | call latency p50 / p99 / max | Azurite CPU |")
