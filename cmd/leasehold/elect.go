@@ -151,7 +151,7 @@ func lead(stderr io.Writer, what string, acct *account, ld *election.Leadership,
 			resign(ld)
 			return report(stderr, what, fail(exitLost, "leadership lost; the command was stopped (its status: %d)", ch.Status())), true
 		case s := <-sigs:
-			fmt.Fprintf(stderr, "leasehold: %s: forwarding %v to the command\n", what, s)
+			fmt.Fprintf(stderr, "leasehold: %s: forwarding %s to the command\n", what, sigName(s))
 			ch.signal(toSyscall(s))
 		}
 	}

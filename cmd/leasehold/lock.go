@@ -206,7 +206,7 @@ func holdLock(stderr io.Writer, what string, acct *account, held *mutex.Held, id
 			_ = unlock()
 			return report(stderr, what, fail(exitLost, "lock lost; the command was stopped (its status: %d)", ch.Status()))
 		case s := <-sigs:
-			fmt.Fprintf(stderr, "leasehold: %s: forwarding %v to the command\n", what, s)
+			fmt.Fprintf(stderr, "leasehold: %s: forwarding %s to the command\n", what, sigName(s))
 			ch.signal(toSyscall(s))
 		}
 	}
@@ -290,7 +290,7 @@ var errTimedOut = errors.New("--timeout expired")
 // signalled is the cause of a wait cut short by a signal.
 type signalled struct{ sig os.Signal }
 
-func (s *signalled) Error() string { return "interrupted by " + s.sig.String() }
+func (s *signalled) Error() string { return "interrupted by " + sigName(s.sig) }
 
 // cancelOnSignal cancels with a *signalled cause on the first signal, until
 // stop is called; stop waits for its goroutine, so that later signals go
@@ -317,7 +317,7 @@ func cancelOnSignal(sigs <-chan os.Signal, cancel context.CancelCauseFunc) (stop
 func interrupted(ctx context.Context) error {
 	var s *signalled
 	if errors.As(context.Cause(ctx), &s) {
-		return fail(signalExit(s.sig), "interrupted by %v while waiting", s.sig)
+		return fail(signalExit(s.sig), "interrupted by %s while waiting", sigName(s.sig))
 	}
 	return nil
 }

@@ -310,7 +310,7 @@ func TestObserve(t *testing.T) {
 	if err := obs.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	if code := obs.wait(t, 30*time.Second); code != 128+int(syscall.SIGINT) || !strings.Contains(lastLine(obs.stderr.String()), "interrupted by interrupt") {
+	if code := obs.wait(t, 30*time.Second); code != 128+int(syscall.SIGINT) || !strings.Contains(lastLine(obs.stderr.String()), "interrupted by SIGINT while waiting") {
 		t.Errorf("observe after SIGINT: exit %d, stderr %q; want %d saying so", code, obs.stderr.String(), 128+int(syscall.SIGINT))
 	}
 }
@@ -491,7 +491,7 @@ func TestLastLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	if code := waiter.wait(t, 30*time.Second); code != 128+int(syscall.SIGTERM) ||
-		!regexp.MustCompile(`^leasehold: lock `+name+`: interrupted by terminated`).MatchString(lastLine(waiter.stderr.String())) {
+		!regexp.MustCompile(`^leasehold: lock `+name+`: interrupted by SIGTERM while waiting$`).MatchString(lastLine(waiter.stderr.String())) {
 		t.Errorf("a waiter interrupted: exit %d, last line %q", code, lastLine(waiter.stderr.String()))
 	}
 	if r := run(t, "break", name, "--reason", "last line test"); r.code != 0 {
