@@ -123,6 +123,10 @@ func TestEnvironment(t *testing.T) {
 	if r.code != exitUsage || !strings.Contains(r.stderr, "AZURE_STORAGE_ACCOUNT") || strings.Contains(r.stderr, key) {
 		t.Errorf("AZURE_STORAGE_KEY without the account: exit %d, stderr %q; want %d asking for AZURE_STORAGE_ACCOUNT", r.code, r.stderr, exitUsage)
 	}
+	r = runEnv(t, []string{"AZURE_STORAGE_ACCOUNT=Bad_Acct"}, "status", name)
+	if r.code != exitUsage || !strings.Contains(r.stderr, `$AZURE_STORAGE_ACCOUNT "Bad_Acct": want an account name`) {
+		t.Errorf("a bad AZURE_STORAGE_ACCOUNT: exit %d, stderr %q; want %d naming the variable", r.code, r.stderr, exitUsage)
+	}
 	r = runEnv(t, nil, "status", name)
 	if r.code != exitUsage || !strings.Contains(r.stderr, "AZURE_STORAGE_ACCOUNT") {
 		t.Errorf("no account at all: exit %d, stderr %q; want %d naming the variables", r.code, r.stderr, exitUsage)
