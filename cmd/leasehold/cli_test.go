@@ -128,8 +128,18 @@ type background struct {
 
 func start(t *testing.T, args ...string) *background {
 	t.Helper()
+	return startEnv(t, nil, args...)
+}
+
+// startEnv is start with env added to the environment (a variable given
+// there wins over the test process's own).
+func startEnv(t *testing.T, env []string, args ...string) *background {
+	t.Helper()
 	connectionString(t)
 	cmd := exec.Command(leasehold(t), args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
