@@ -50,6 +50,9 @@ func (e *Election) Check(tolerance time.Duration) error {
 		return nil
 	}
 	last := e.r.LastContact()
+	if nl := e.sb.lastContact(); nl.After(last) {
+		last = nl // a backbencher reaches storage through the next-in-line lease
+	}
 	from := last
 	if from.Before(began) {
 		from = began // a campaign is given its first bound from its start
@@ -69,8 +72,10 @@ func (e *Election) Check(tolerance time.Duration) error {
 // standbyBound is the most time that passes between two answers storage
 // gives a polling standby: a jittered poll interval (at most 1.2 P) and a
 // read and an acquire attempt, each bounded by the call timeout.
+// With WithStandby, the pause is the longest of P, a backbencher's Retry
+// (its tries of the next-in-line lease) and, with heartbeats, about L.
 func (e *Election) standbyBound() time.Duration {
-	return e.timing.PollInterval*6/5 + 2*e.timing.CallTimeout
+	return e.sb.maxPause(e.timing.PollInterval)*6/5 + 2*e.timing.CallTimeout
 }
 
 // HealthHandler returns an http.Handler for a liveness probe: it answers

@@ -71,6 +71,7 @@ func (e *Election) Run(ctx context.Context, cb Callbacks) error {
 		e.runs--
 		e.mu.Unlock()
 	}()
+	defer e.sb.wait() // the next-in-line lease is released before Run returns
 	var (
 		t         tracker
 		n         = notifier{f: cb.OnNewLeader}
