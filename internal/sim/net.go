@@ -33,7 +33,16 @@ type link struct {
 	p     *procPlan
 	id    uint64 // process number
 	inc   uint64 // incarnation
+	next  bool   // the link to the next-in-line lease (Plan.Standby), not the lock's
 	dead  atomic.Bool
+}
+
+// name names the link in traces.
+func (l *link) name() string {
+	if l.next {
+		return fmt.Sprintf("%s/%d next-in-line", l.p.Name, l.inc)
+	}
+	return fmt.Sprintf("%s/%d", l.p.Name, l.inc)
 }
 
 var _ renewer.Leaser = (*link)(nil)
@@ -47,7 +56,7 @@ type answer struct {
 func (l *link) call(ctx context.Context, op uint64, apply func(context.Context) (any, error)) (any, error) {
 	a, err := l.send(ctx, op, apply)
 	if err != nil {
-		l.w.trace("%s/%d %s answered: %v", l.p.Name, l.inc, opNames[op], err)
+		l.w.trace("%s %s answered: %v", l.name(), opNames[op], err)
 	}
 	return a, err
 }
@@ -60,7 +69,11 @@ func (l *link) send(ctx context.Context, op uint64, apply func(context.Context) 
 		return nil, fmt.Errorf("sim: %w", context.Cause(ctx))
 	}
 	now := l.w.since()
-	r := newRand(l.w.plan.Seed, l.id, l.inc, op, uint64(now))
+	key := op
+	if l.next {
+		key += 0x100 // draws of its own, apart from the lock's link
+	}
+	r := newRand(l.w.plan.Seed, l.id, l.inc, key, uint64(now))
 	faulty := now < FaultPhase
 	send := now
 	if w, ok := inAny(l.p.Pauses, send); ok {
@@ -104,14 +117,14 @@ func (l *link) send(ctx context.Context, op uint64, apply func(context.Context) 
 		l.w.spawn(func() {
 			sleepUntil(l.w.at(again))
 			_, err := apply(context.Background())
-			l.w.trace("%s/%d %s (duplicate) applied: %v", l.p.Name, l.inc, opNames[op], err)
+			l.w.trace("%s %s (duplicate) applied: %v", l.name(), opNames[op], err)
 		})
 	}
 	ch := make(chan answer, 1)
 	l.w.spawn(func() {
 		sleepUntil(l.w.at(arrive))
 		v, err := apply(context.Background())
-		l.w.trace("%s/%d %s sent at %v applied: %v (answer lost: %v)", l.p.Name, l.inc, opNames[op], now, err, lost)
+		l.w.trace("%s %s sent at %v applied: %v (answer lost: %v)", l.name(), opNames[op], now, err, lost)
 		if lost {
 			v, err = nil, errLost
 		}
@@ -182,7 +195,7 @@ func (l *link) Change(ctx context.Context, leaseID, proposedID string) (string, 
 func (l *link) Release(ctx context.Context, leaseID string) error {
 	_, err := l.call(ctx, opRelease, func(c context.Context) (any, error) {
 		err := l.store.Release(c, leaseID)
-		if err == nil {
+		if err == nil && !l.next {
 			l.w.releasedBy(l.p, l.inc)
 		}
 		return nil, err

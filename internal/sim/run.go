@@ -45,6 +45,7 @@ type world struct {
 	start time.Time
 	rec   recorder
 	store *leasetest.Container
+	next  *leasetest.Container // the elections' next-in-line lease (Plan.Standby)
 	opts  Options
 
 	bg sync.WaitGroup // request goroutines, for Run to drain
@@ -89,7 +90,7 @@ func (w *world) spawn(f func()) {
 // inside a testing/synctest bubble: it runs FaultPhase + Tail of virtual
 // time, then waits for every request in flight.
 func Run(seed uint64, opts Options) Result {
-	w := &world{plan: NewPlan(seed), start: time.Now(), store: leasetest.New(), opts: opts,
+	w := &world{plan: NewPlan(seed), start: time.Now(), store: leasetest.New(), next: leasetest.New(), opts: opts,
 		released: map[Holder][]time.Duration{}}
 	w.rec.w = w
 	var procs sync.WaitGroup
@@ -112,6 +113,7 @@ func (w *world) runProc(id uint64) {
 	pp := &w.plan.Procs[id]
 	for inc := uint64(0); ; inc++ {
 		l := &link{store: w.store, w: w, p: pp, id: id, inc: inc}
+		ln := &link{store: w.next, w: w, p: pp, id: id, inc: inc, next: true}
 		var lr renewer.Leaser = l
 		if w.opts.Wrap != nil {
 			lr = w.opts.Wrap(l)
@@ -119,7 +121,7 @@ func (w *world) runProc(id uint64) {
 		ctx, cancel := context.WithCancelCause(context.Background())
 		ctx = wait.WithSeed(ctx, hash(w.plan.Seed, id, inc, 0x5eed))
 		var done sync.WaitGroup
-		done.Go(func() { w.work(ctx, pp, lr, id, inc) })
+		done.Go(func() { w.work(ctx, pp, lr, ln, id, inc) })
 
 		// Sleep until this incarnation's crash, or the end.
 		stop, crash := w.plan.end(), window{}
@@ -136,6 +138,7 @@ func (w *world) runProc(id uint64) {
 			return
 		}
 		l.dead.Store(true) // nothing more is sent; requests in flight still land
+		ln.dead.Store(true)
 		cancel(errCrash)
 		done.Wait()
 		sleepUntil(w.at(crash.To))
@@ -143,7 +146,7 @@ func (w *world) runProc(id uint64) {
 }
 
 // work runs one incarnation's holder until ctx ends.
-func (w *world) work(ctx context.Context, pp *procPlan, l renewer.Leaser, id, inc uint64) {
+func (w *world) work(ctx context.Context, pp *procPlan, l, next renewer.Leaser, id, inc uint64) {
 	// Goroutines that start at one instant would race for their first
 	// step; the scheduler, not the seed, would pick the winner. Stagger
 	// them.
@@ -153,7 +156,7 @@ func (w *world) work(ctx context.Context, pp *procPlan, l renewer.Leaser, id, in
 	case KindRenewer:
 		w.renewerLoop(ctx, l, base, newRand(w.plan.Seed, id, inc, 1))
 	case KindElection:
-		w.elect(ctx, l, base, newRand(w.plan.Seed, id, inc, 2), newRand(w.plan.Seed, id, inc, 3))
+		w.elect(ctx, l, next, base, newRand(w.plan.Seed, id, inc, 2), newRand(w.plan.Seed, id, inc, 3))
 	case KindMutex:
 		ropts := []renewer.Option{renewer.WithIdentity(pp.Name), renewer.WithPollInterval(Poll)}
 		opts := []mutex.Option{mutex.WithMaxHold(pp.MaxHold)}
@@ -283,12 +286,22 @@ func (w *world) renewerLoop(ctx context.Context, l renewer.Leaser, base Holding,
 	}
 }
 
-func (w *world) elect(ctx context.Context, l renewer.Leaser, base Holding, r, rr *mrand.Rand) {
-	rn, err := renewer.New(l, renewer.WithIdentity(base.Proc), renewer.WithPollInterval(Poll))
+func (w *world) elect(ctx context.Context, l, next renewer.Leaser, base Holding, r, rr *mrand.Rand) {
+	ropts := []renewer.Option{renewer.WithIdentity(base.Proc), renewer.WithPollInterval(Poll)}
+	eopts := []election.Option{election.WithReleaseOnCancel(r.IntN(4) != 0)}
+	if w.plan.Standby != StandbyPlain {
+		s := election.Standby{Next: next, NextDuration: NextDuration, NextRenew: NextRenew, Retry: NextRetry, Check: NextCheck}
+		if w.plan.Standby == StandbyHeartbeats {
+			s.Heartbeats = true
+			ropts = append(ropts, renewer.WithHeartbeat(true), renewer.WithRenewInterval(HeartbeatRenew))
+		}
+		eopts = append(eopts, election.WithStandby(s))
+	}
+	rn, err := renewer.New(l, ropts...)
 	if err != nil {
 		panic(err) // a fixed, valid configuration
 	}
-	e, err := election.New(rn, election.WithReleaseOnCancel(r.IntN(4) != 0))
+	e, err := election.New(rn, eopts...)
 	if err != nil {
 		panic(err) // a fixed, valid configuration
 	}
