@@ -83,7 +83,10 @@ func (l *link) send(ctx context.Context, op uint64, apply func(context.Context) 
 		return l.wait(ctx, l.w.at(send+partitionCap), errTimedOut)
 	}
 	oneWay := func() time.Duration { return between(r, 100*time.Microsecond, 30*time.Millisecond) }
-	if !faulty {
+	switch lat := l.w.plan.Latency; {
+	case lat > 0:
+		oneWay = func() time.Duration { return between(r, lat/10, lat) }
+	case !faulty:
 		oneWay = func() time.Duration { return between(r, 100*time.Microsecond, tailDelay) }
 	}
 	delay := oneWay()

@@ -116,6 +116,10 @@ type Plan struct {
 	Procs        []procPlan
 	Storms       []window // storage answers most requests 503 (unapplied)
 	Drift        float64  // storage's clock rate over the holders', minus 1: [0, MaxDrift]
+	// Latency, if set, is the most a request takes one way, fault phase
+	// and tail alike (uniform from a tenth of it): for measurements
+	// (TestProfiles); NewPlan leaves it 0, the fault model's delays.
+	Latency time.Duration
 	// Standby is how the seed's elections wait (half the seeds plain, a
 	// quarter each next in line, and next in line with heartbeats).
 	Standby StandbyMode
