@@ -35,11 +35,11 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 	}
 	var won *Leadership
 	defer func() { e.end(won) }()
-	stopNext := func() {}
+	var sc *standbyCampaign // WithStandby: this campaign's next-in-line loop
 	if e.sb != nil {
-		stopNext = e.sb.start(ctx) // compete for the next-in-line lease meanwhile
+		sc = e.sb.begin(ctx)
+		defer sc.end() // the next-in-line lease is released as soon as this campaign ends, won or not
 	}
-	defer stopNext() // released as soon as this campaign ends, won or not
 	// A standby cut off from storage says so through the renewer's
 	// Acquire (Warn at the third failed poll in a row, then every tenth).
 	watch := func(st renewer.Status, err error) renewer.Verdict {
@@ -51,8 +51,8 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 			e.saw(st)
 		}
 		var v renewer.Verdict
-		if e.sb != nil {
-			v = e.sb.verdict(ctx, st, err) // when to poll next: next in line, backbencher, heartbeats
+		if sc != nil {
+			v = sc.verdict(st, err) // when to poll next: next in line, backbencher, heartbeats
 		}
 		if time.Now().Before(notBefore) { // a held lease is waited for anyway
 			e.log.Debug("standing aside after resigning")

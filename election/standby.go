@@ -175,29 +175,49 @@ func newStandby(r *renewer.Renewer, s Standby, log *zap.Logger) (*standby, error
 	return sb, nil
 }
 
-// start begins a campaign's next-in-line loop, if there is a Next, and
-// returns what ends it (without waiting: the loop releases the
-// next-in-line lease on its own goroutine, and the next campaign's start
-// waits for that).
-func (s *standby) start(ctx context.Context) (stop func()) {
-	if s.nr == nil {
-		return func() {}
-	}
+// standbyCampaign is one campaign's use of the standby machinery: its
+// next-in-line loop, started at the first poll that does not find the
+// lease free (a candidate that wins at once never competes for the
+// next-in-line lease, and never delays the standbys' first try).
+type standbyCampaign struct {
+	s      *standby
+	ctx    context.Context
+	cancel context.CancelFunc
+	loop   bool // the next-in-line loop was started
+}
+
+// begin starts a campaign's use of s. It waits for the previous
+// campaign's next-in-line loop to end (its release is bounded by the
+// call timeout), or for ctx.
+func (s *standby) begin(ctx context.Context) *standbyCampaign {
 	if s.done != nil {
 		select {
 		case <-s.done:
 		case <-ctx.Done():
-			return func() {}
 		}
 	}
 	lctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	s.done = done
-	go s.loop(lctx, done)
-	return func() {
-		s.isNext.Store(false) // a candidate that leads is not next in line
-		cancel()
+	return &standbyCampaign{s: s, ctx: lctx, cancel: cancel}
+}
+
+// end ends the campaign's next-in-line loop, without waiting: the loop
+// releases the next-in-line lease on its own goroutine (Run waits for it
+// before it returns, and the next campaign's begin).
+func (c *standbyCampaign) end() {
+	c.s.isNext.Store(false) // a candidate that leads is not next in line
+	c.cancel()
+}
+
+// verdict paces one poll (see standby.verdict), and starts the
+// next-in-line loop at the first poll that did not find the lease free.
+func (c *standbyCampaign) verdict(st renewer.Status, err error) renewer.Verdict {
+	if c.s.nr != nil && !c.loop && (err != nil || st.Held()) && c.ctx.Err() == nil {
+		c.loop = true
+		done := make(chan struct{})
+		c.s.done = done
+		go c.s.loop(c.ctx, done)
 	}
+	return c.s.verdict(c.ctx, st, err)
 }
 
 // wait waits for the last next-in-line loop to end (its release of the

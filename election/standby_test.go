@@ -237,7 +237,7 @@ func TestStandbyCallsPerHour(t *testing.T) {
 	}{
 		{election.ProfileDefault, true, 4, 6500, 300},
 		{election.ProfileDefault, true, 8, 6500 + 4*300, 300},
-		{election.ProfileFastHandover, true, 4, 32000, 300},
+		{election.ProfileFastHandover, true, 4, 40000, 300},
 		{election.ProfileLowCost, true, 4, 2000, 150},
 		{election.ProfileLowCost, true, 8, 2000 + 4*150, 150},
 	} {
