@@ -27,24 +27,31 @@ import (
 // release or an expiry; when it wins it releases Next at once. The others,
 // the backbenchers, try to take Next every Retry and read the leader's
 // lease themselves only every Check, so a standby beyond the first costs
-// about 3600/Retry + 3600/Check calls an hour, whatever P is. Bounds: a
-// dead next in line is replaced within NextDuration + 1.2 Retry; if the
-// leader and the next in line die together, a new leader is elected within
-// min(L + 1.2 Check, NextDuration + 1.2 Retry + L + 1.2 P), as every
+// about 3600/Retry + 3600/Check calls an hour, whatever P is. Bounds (plus
+// a few round trips): a dead next in line is replaced within NextDuration
+// + 1.2 Retry; after the next in line takes over, a backbencher becomes
+// next in line within 1.2 Retry, and until then a freed lease waits for a
+// backbencher's read (1.2 Check); if the leader and the next in line die
+// together, a new leader is elected within min(L + 1.2 Check,
+// max(L, NextDuration + 1.2 Retry) + 1.2 P): nobody is stranded, as every
 // backbencher still reads the leader's lease every Check.
 //
 // Heartbeats. With Heartbeats, the leader advances a heartbeat in the
 // metadata after every renew (every candidate must be built with
 // renewer.WithHeartbeat(true); New checks), so a poll's Last-Modified and
-// the answer's Date (both storage's clock) say when the lease would
-// expire if the leader had died after its last heartbeat. The polling
-// standby (the next in line, or every standby without Next) sleeps until
-// then and polls every Burst around that moment, instead of every P: a
-// crash is caught within about Burst of the expiry at about 3600/(2R)
-// reads an hour... but a graceful release is not predictable this way, so
-// a hand-over waits for the next predicted expiry (up to about L). A
-// leader that writes no heartbeat leaves no prediction: the standby then
-// polls every P.
+// the answer's Date (both storage's clock, compared only with each other)
+// say when the lease would expire had the leader died after its last
+// heartbeat. The polling standby (the next in line, or every standby
+// without Next) sleeps until then and polls every Burst around that
+// moment instead of every P: a crash is caught within about Burst of the
+// expiry, at one read per 2R or so (about 300 an hour at R = 6 s), while
+// the leader pays one more call per renew. A graceful release is not
+// predictable this way: a hand-over waits for the standby's next
+// predicted expiry, up to about L. A leader that writes no heartbeat
+// leaves no prediction, and the standby then polls every P.
+//
+// With WithObserver on the renewer, the Observer's shared list sets the
+// pace of every waiter instead (see renewer.Verdict.Next).
 type Standby struct {
 	// Next is the next-in-line lease, on storage the candidates share
 	// (the same for every candidate of the election). nil: no next in

@@ -378,7 +378,7 @@ func TestStandbyDeadNextReplaced(t *testing.T) {
 
 // TestStandbyLeaderAndNextDieTogether: nobody is stranded: with the leader
 // and the next in line dead at once, a backbencher leads within
-// min(L + 1.2 Check, NextDuration + 1.2 Retry + L + 1.2 P) and a few
+// min(L + 1.2 Check, max(L, NextDuration + 1.2 Retry) + 1.2 P) and a few
 // round trips.
 func TestStandbyLeaderAndNextDieTogether(t *testing.T) {
 	t.Parallel()
@@ -389,7 +389,7 @@ func TestStandbyLeaderAndNextDieTogether(t *testing.T) {
 		died := time.Now()
 		leader.die()
 		nl.die()
-		bound := min(leaseL+election.DefaultCheck*6/5, election.DefaultNextDuration+election.DefaultRetry*6/5+leaseL+pollP*6/5) + time.Second
+		bound := min(leaseL+election.DefaultCheck*6/5, max(leaseL, election.DefaultNextDuration+election.DefaultRetry*6/5)+pollP*6/5) + time.Second
 		got := recv(t, w.elected, bound+time.Minute)
 		if got == nl.id || got == leader.id {
 			t.Fatalf("elected %s, want a backbencher", got)
@@ -458,4 +458,36 @@ func TestStandbyHeartbeatsWithoutLeaderHeartbeat(t *testing.T) {
 			t.Errorf("ProfileNamed(%q) = %v, %v", p.Name, got, err)
 		}
 	}
+}
+
+// TestStandbyHealth: a backbencher, which reads the leader's lease only
+// every Check, is healthy while storage answers its tries of the
+// next-in-line lease, and reports storage unreachable once cut off.
+func TestStandbyHealth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		leader, standbys := w.startElection(election.ProfileDefault, 2, true)
+		for range 10 {
+			time.Sleep(30 * time.Second)
+			for _, c := range standbys {
+				if err := c.e.Check(time.Second); err != nil {
+					t.Fatalf("%s (next in line %v): Check = %v, want healthy", c.id, c.e.IsNextInLine(), err)
+				}
+			}
+		}
+		var bb *cand
+		for _, c := range standbys {
+			if !c.e.IsNextInLine() {
+				bb = c
+			}
+		}
+		bb.die()
+		time.Sleep(election.DefaultRetry*6/5 + 2*time.Second + 2*time.Second)
+		if err := bb.e.Check(time.Second); !errors.Is(err, election.ErrStorageUnreachable) {
+			t.Errorf("cut-off backbencher: Check = %v, want ErrStorageUnreachable", err)
+		} else {
+			t.Log(err)
+		}
+		stopAll(append(standbys, leader)...)
+	})
 }
