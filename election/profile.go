@@ -46,7 +46,7 @@ var (
 	// ProfileDefault: the next in line polls every 750 ms; backbenchers
 	// try the next-in-line lease every 30 s and read the leader's lease
 	// every 60 s. Graceful hand-over within about 1.2 P (p95 under 1 s),
-	// crash failover within L + 1.2 P. About 6,100 calls an hour for a
+	// crash failover within L + 1.2 P. About 6,200 calls an hour for a
 	// leader and 4 standbys (leader 720, next in line about 4,900,
 	// backbenchers about 180 each), each further standby about 180.
 	ProfileDefault = Profile{Name: "default", PollInterval: renewer.DefaultPollInterval,
