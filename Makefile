@@ -10,7 +10,8 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # what these targets build and which versions they select.
 MODULES := . integration bench examples/metrics
 # The order make test runs them in: the library last, so that the run ends on
-# its test results (bench has no tests, only a program that vet compiles).
+# its test results. bench's peers (client-go, etcd) are behind -tags peers:
+# make bench builds, vets and tests them; make test and lint do not.
 TEST_MODULES := bench integration examples/metrics .
 export GOWORK := off
 
@@ -48,11 +49,17 @@ sim:
 	"$$tmp/sim.test" -test.run '^TestSim$$' -test.parallel 4 -seeds $(or $(SEEDS),10000) \
 		$(if $(SEED),-seed $(SEED) -test.v $(if $(TRACE),-trace))
 
-## bench: crash failover, hand-over, cost, scale and overhead against a local
-## Azurite it starts; markdown tables on stdout, figures in bench/results.json
-## (generated, not tracked). About 8 min.
+## bench: crash failover, hand-over, cost, scale and overhead of leasehold,
+## client-go's leaderelection and an embedded etcd, against a local Azurite
+## it starts; markdown tables on stdout, figures in bench/results.json and
+## SVG plots in bench/plots/ (generated, not tracked). The peers build only
+## with -tags peers (a gigabyte of compiled packages that make test need not
+## build); this target vets and tests them first. About 9 min, plus the
+## first compile of client-go and etcd (about 7 min on 2 cores).
 bench:
-	tools/azurite/with-azurite.sh $(GO) -C bench run ./cmd/leasebench -out $(CURDIR)/bench/results.json
+	$(GO) -C bench vet -tags peers ./...
+	tools/azurite/with-azurite.sh sh -c '$(GO) -C bench test -count=1 -tags peers ./... && \
+		$(GO) -C bench run -tags peers ./cmd/leasebench -out $(CURDIR)/bench/results.json -plots $(CURDIR)/bench/plots'
 
 ## unit: the library's unit tests and examples, which need no Azurite
 ## (leasetest and synctest time); a few seconds.

@@ -3,6 +3,7 @@ package renewer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"sync"
 	"testing"
@@ -495,6 +496,34 @@ func TestReleaseRetriedUntilItArrives(t *testing.T) {
 		_ = ls.Release(t.Context())
 		if got := c.Calls(leasetest.OpRelease) - before; got != 3 {
 			t.Errorf("release tries with every try lost = %d, want 3", got)
+		}
+	})
+}
+
+// A credential that may take the lease but not read it (a SAS with write
+// but not read permission) ends the acquisition at once with ErrForbidden:
+// it does not retry the term read until the validity deadline, and leaves
+// nothing held.
+func TestForbiddenSetUpEndsTheAcquisitionAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := leasetest.New()
+		c.SetBefore(func(_ context.Context, call leasetest.Call) error {
+			if call.Op == leasetest.OpProperties {
+				return fmt.Errorf("properties: %w (HTTP 403 AuthorizationPermissionMismatch)", renewer.ErrForbidden)
+			}
+			return nil
+		})
+		start := time.Now()
+		_, err := newRenewer(t, c, "a").Acquire(t.Context())
+		if !errors.Is(err, renewer.ErrForbidden) || !renewer.Permanent(err) {
+			t.Fatalf("Acquire = %v, want a permanent ErrForbidden", err)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("Acquire gave up after %v, want at once (no retries until the deadline)", took)
+		}
+		c.SetBefore(nil)
+		if st, err := renewer.Inspect(t.Context(), c); err != nil || st.Held() {
+			t.Errorf("after the refused set-up: status %+v, %v; want nothing held", st, err)
 		}
 	})
 }

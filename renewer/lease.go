@@ -246,7 +246,11 @@ func (ls *Lease) underLease(ctx context.Context, op string, call func(context.Co
 			return fmt.Errorf("renewer: %s: %w", op, context.Cause(ctx))
 		case ls.ctx.Err() != nil:
 			return fmt.Errorf("renewer: %s: %w", op, context.Cause(ls.ctx))
-		case definitive(err):
+		case definitive(err) || Permanent(err):
+			// Permanent: a credential refused while setting up a holding
+			// (a SAS without read permission) ends the acquisition at
+			// once, as it would before the acquire; a holder's renewals
+			// alone retry it until the validity deadline.
 			return fmt.Errorf("renewer: %s: %w", op, err)
 		}
 		ls.setLastErr(err)

@@ -32,6 +32,7 @@ func newCommand(name, usage string) *command {
 	c := &command{name: name, usage: usage, fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	c.fs.StringVar(&c.conn.connectionString, "connection-string", "", "storage connection `string` (default $AZURE_STORAGE_CONNECTION_STRING; the command line is visible to other users)")
 	c.fs.StringVar(&c.conn.accountURL, "account-url", "", "account `URL` (https://ACCOUNT.blob.core.windows.net), authenticated with DefaultAzureCredential")
+	c.fs.BoolVar(&c.conn.sas, "sas", false, "authorize --account-url with the SAS token in $"+sasTokenEnv+" instead of DefaultAzureCredential")
 	c.fs.BoolVar(&c.conn.emulator, "emulator", false, "use Azurite's default local endpoint (http://127.0.0.1:10000/devstoreaccount1)")
 	c.fs.StringVar(&c.conn.container, "container", "", "keep lock NAME, any text of up to 256 bytes, as the lease of a blob in container `C` with other named locks; without it NAME is a container")
 	c.fs.BoolVar(&c.verbose, "verbose", false, "log the library's decisions to stderr")

@@ -33,6 +33,7 @@ const firstCallTimeout = 30 * time.Second
 type connFlags struct {
 	connectionString string
 	accountURL       string
+	sas              bool // authorize accountURL with the SAS in $AZURE_STORAGE_SAS_TOKEN
 	emulator         bool
 	container        string // --container: NAME is a lock in it, a blob lease
 }
@@ -86,6 +87,9 @@ func (f connFlags) connectContainer(cmd, name string) (*account, error) {
 		return nil, fail(exitUsage, "%s: give only one of --connection-string, --account-url and --emulator", cmd)
 	}
 	opts := &azlease.Options{CreateContainer: true}
+	if f.sas {
+		return f.connectSAS(cmd, name, opts)
+	}
 	if f.accountURL != "" {
 		cred, err := azidentity.NewDefaultAzureCredential(nil)
 		if err != nil {
@@ -143,17 +147,32 @@ func hostOf(raw string) string {
 	return u.Host
 }
 
-// ensureContainer checks that the container exists, creating it if not. It
-// is the first storage call of lock and elect, bounded by ctx.
+// ensureContainer checks that the container exists, creating it if not; for
+// a named lock, by reading the lock's blob. It is the first storage call of
+// lock and elect, bounded by ctx.
 func (a *account) ensureContainer(ctx context.Context) error {
 	cc := a.leaser.Client()
-	_, err := cc.GetProperties(ctx, nil)
-	if err == nil {
-		return nil
-	}
-	var re *azcore.ResponseError
-	if !errors.As(err, &re) || re.StatusCode != 404 {
-		return a.describe(ctx, err)
+	if a.lock != "" {
+		// A named lock reads its blob instead (a missing blob is fine:
+		// the first acquire creates it), so that a SAS scoped to the
+		// container or to the blob, which may not read the container
+		// itself, is enough.
+		_, err := a.target.Properties(ctx)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, renewer.ErrContainerNotFound) {
+			return a.describe(ctx, err)
+		}
+	} else {
+		_, err := cc.GetProperties(ctx, nil)
+		if err == nil {
+			return nil
+		}
+		var re *azcore.ResponseError
+		if !errors.As(err, &re) || re.StatusCode != 404 {
+			return a.describe(ctx, err)
+		}
 	}
 	if _, err := cc.Create(ctx, nil); err != nil && !isCode(err, "ContainerAlreadyExists") {
 		return a.describe(ctx, err)
@@ -186,7 +205,7 @@ func (a *account) describe(ctx context.Context, err error) error {
 		}
 		switch {
 		case errors.Is(err, renewer.ErrForbidden) || re.StatusCode == 401 || re.StatusCode == 403:
-			msg = fmt.Sprintf("storage refused the credentials (HTTP %d %s)", re.StatusCode, what)
+			msg = fmt.Sprintf("storage refused the credentials (HTTP %d %s)%s", re.StatusCode, what, credentialHint(re.ErrorCode))
 		case re.StatusCode == 404 && strings.HasPrefix(re.ErrorCode, "Container"):
 			msg = fmt.Sprintf("container not found (HTTP 404 %s)", what)
 		default:

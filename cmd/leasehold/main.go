@@ -64,14 +64,23 @@ blob there: 'leasehold status --container C' shows them all. Flags may come befo
 everything after -- is the command. Run 'leasehold COMMAND --help' for a
 command's flags.
 
-Storage account (every command; at most one of these flags):
+Storage account (every command; at most one of these, in order of preference):
+  --account-url URL       https://ACCOUNT.blob.core.windows.net with
+                          DefaultAzureCredential (managed or workload identity,
+                          environment, Azure CLI login); the identity needs the
+                          Storage Blob Data Contributor role
+  --account-url URL --sas the same URL, authorized by the SAS token in
+                          AZURE_STORAGE_SAS_TOKEN: an account SAS (ss=b, srt=c,
+                          sp=rw; sp=r for status), or with --container C a SAS
+                          for C or for the lock's blob (sp=rw)
   --connection-string S   a connection string (prefer the environment variable:
                           the command line is visible to other users)
-  --account-url URL       https://ACCOUNT.blob.core.windows.net with
-                          DefaultAzureCredential (environment, workload or
-                          managed identity, Azure CLI login)
   --emulator              Azurite's default local endpoint, 127.0.0.1:10000
   (none)                  AZURE_STORAGE_CONNECTION_STRING
+A credential that storage refuses, or that cannot get a token, ends leasehold
+with exit code 5 and the reason. A lock or leadership whose credential stops
+working while held is given up at its validity deadline: lock exits 4; elect,
+refused when it campaigns again, exits 5.
 
 ` + exitCodesHelp + "\n"
 

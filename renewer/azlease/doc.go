@@ -2,19 +2,21 @@
 // [renewer.Leaser] over the lease of one container, or over the lease of
 // one blob, a lock named by any text kept with others in one container.
 //
-// Make a [Leaser] from a *container.Client ([New]), from a connection
-// string ([FromConnectionString]) or from an account URL and an
-// azcore.TokenCredential such as azidentity's DefaultAzureCredential
-// ([FromAccountURL]), and pass it to renewer.New, election.New or
-// mutex.New:
+// Make a [Leaser] from a *container.Client ([New]), from an account URL and
+// an azcore.TokenCredential such as azidentity's DefaultAzureCredential
+// ([FromAccountURL]; preferred: a managed or workload identity with the
+// Storage Blob Data Contributor role), from an account URL and an account
+// SAS ([FromSAS]; ss=b, srt=c, sp=rw), or from a connection string
+// ([FromConnectionString]), and pass it to renewer.New, election.New or
+// mutex.New (docs/credentials.md says which permissions each call needs):
 //
 //	l, err := azlease.FromConnectionString(os.Getenv("AZURE_STORAGE_CONNECTION_STRING"),
 //		"my-job-lock", &azlease.Options{CreateContainer: true})
 //	if err != nil { ... }
 //	r, err := renewer.New(l, renewer.WithIdentity("worker-1"))
 //
-// The clients made by FromConnectionString and FromAccountURL make no
-// retries of their own: the Renewer retries with backoff and bounds every
+// The clients made by FromConnectionString, FromAccountURL and FromSAS
+// make no retries of their own: the Renewer retries with backoff and bounds every
 // call by the lease's validity deadline. A client passed to New keeps the
 // retry policy its caller gave it, and the Renewer bounds its calls all the
 // same.
@@ -23,8 +25,10 @@
 // constants of package bloberror) or else their HTTP status, to the
 // renewer's sentinels (renewer.ErrNoLease, renewer.ErrForbidden,
 // ...), and the SDK's *azcore.ResponseError stays reachable with
-// [errors.As]. A transport failure keeps its cause but loses the request's
-// query string. No error or log line made here carries a query string, a
+// [errors.As]. A credential that cannot get a token matches
+// renewer.ErrForbidden too. A transport failure keeps its cause but loses
+// the request's query string (on the clients made here, before the SDK's own
+// log sees it). No error or log line made here carries a query string, a
 // SAS token or any part of a connection string; String returns the
 // container's URL without its query.
 //

@@ -20,8 +20,10 @@ type Options struct {
 	// and FromAccountURL. Unless set here, those clients make no retries of
 	// their own (Retry.MaxRetries = -1): the Renewer retries with backoff
 	// and bounds every call by the lease's validity deadline, and an SDK
-	// retry would only spend that budget blindly. Ignored by New, whose
-	// caller configured its own client.
+	// retry would only spend that budget blindly. Those clients also strip
+	// the query string (where a SAS is) from transport errors before the
+	// SDK's own log sees them. Ignored by New, whose caller configured its
+	// own client.
 	ClientOptions *container.ClientOptions
 }
 
@@ -61,7 +63,9 @@ func FromConnectionString(connStr, containerName string, opts *Options) (*Leaser
 // FromAccountURL returns a Leaser for the named container of the account at
 // accountURL (https://ACCOUNT.blob.core.windows.net), authenticated by cred,
 // for example azidentity's DefaultAzureCredential. The URL must carry no
-// query string: credentials are passed as cred, never in the URL.
+// query string: credentials are passed as cred, never in the URL (for a
+// SAS, see [FromSAS]). When cred fails to get a token, the call's error
+// matches renewer.ErrForbidden and unwraps to cred's error.
 func FromAccountURL(accountURL, containerName string, cred azcore.TokenCredential, opts *Options) (*Leaser, error) {
 	if err := ValidateContainerName(containerName); err != nil {
 		return nil, err
@@ -73,7 +77,7 @@ func FromAccountURL(accountURL, containerName string, cred azcore.TokenCredentia
 	if err != nil {
 		return nil, err
 	}
-	cc, err := container.NewClient(u+"/"+containerName, cred, clientOptions(opts))
+	cc, err := container.NewClient(u+"/"+containerName, tokenCredential{cred}, clientOptions(opts))
 	if err != nil {
 		return nil, invalid("account URL", u, err.Error())
 	}
@@ -81,12 +85,13 @@ func FromAccountURL(accountURL, containerName string, cred azcore.TokenCredentia
 }
 
 func clientOptions(opts *Options) *container.ClientOptions {
-	if opts != nil && opts.ClientOptions != nil {
-		return opts.ClientOptions
-	}
-	return &container.ClientOptions{ClientOptions: policy.ClientOptions{
+	o := container.ClientOptions{ClientOptions: policy.ClientOptions{
 		Retry: policy.RetryOptions{MaxRetries: -1},
 	}}
+	if opts != nil && opts.ClientOptions != nil {
+		o = *opts.ClientOptions
+	}
+	return withRedaction(&o)
 }
 
 // ValidateContainerName reports whether name is a valid container name: 3 to

@@ -15,7 +15,7 @@ import (
 )
 
 // The storage operations a counter tells apart, by method, comp and lease
-// action. Every one is a billed "Other" operation on general-purpose v2.
+// action. priceClass says how each is billed.
 const (
 	opAcquire    = "acquire"
 	opRenew      = "renew"
@@ -25,10 +25,26 @@ const (
 	opProperties = "get-properties"
 	opMetadata   = "set-metadata"
 	opCreate     = "create-container"
+	opGetBlob    = "get-blob"
+	opPutBlob    = "put-blob"
+	opList       = "list-blobs"
 	opOther      = "other"
 )
 
-var allOps = []string{opAcquire, opRenew, opRelease, opBreak, opChange, opProperties, opMetadata, opCreate, opOther}
+// nOps is the number of operations a counter tells apart.
+const nOps = 12
+
+var allOps = [nOps]string{opAcquire, opRenew, opRelease, opBreak, opChange, opProperties, opMetadata, opCreate, opGetBlob, opPutBlob, opList, opOther}
+
+// opSlot is an operation's index in allOps.
+func opSlot(op string) int {
+	for i, o := range allOps {
+		if o == op {
+			return i
+		}
+	}
+	return len(allOps) - 1
+}
 
 // counter is an azcore Transporter that counts every HTTP request it sends,
 // by operation, and optionally records each request's latency. One counter
@@ -36,7 +52,7 @@ var allOps = []string{opAcquire, opRenew, opRelease, opBreak, opChange, opProper
 // It is safe for concurrent use.
 type counter struct {
 	next   policy.Transporter
-	counts [9]atomic.Int64 // indexed like allOps
+	counts [nOps]atomic.Int64 // indexed like allOps
 
 	// onRenew, if set, is called after each renew response with the
 	// running number of renews sent; set before first use.
@@ -49,7 +65,9 @@ type counter struct {
 
 func newCounter(next policy.Transporter) *counter { return &counter{next: next} }
 
-func opIndex(r *http.Request) int {
+func opIndex(r *http.Request) int { return opSlot(opName(r)) }
+
+func opName(r *http.Request) string {
 	q := r.URL.Query()
 	switch q.Get("comp") {
 	case "lease":
@@ -61,32 +79,44 @@ func opIndex(r *http.Request) int {
 		}
 		switch action {
 		case "acquire":
-			return 0
+			return opAcquire
 		case "renew":
-			return 1
+			return opRenew
 		case "release":
-			return 2
+			return opRelease
 		case "break":
-			return 3
+			return opBreak
 		case "change":
-			return 4
+			return opChange
 		}
-		return 8
+		return opOther
 	case "metadata":
 		if r.Method == http.MethodPut {
-			return 6
+			return opMetadata
 		}
+	case "list":
+		return opList
 	case "":
 		if q.Get("restype") == "container" {
 			switch r.Method {
 			case http.MethodGet, http.MethodHead:
-				return 5
+				return opProperties
 			case http.MethodPut:
-				return 7
+				return opCreate
 			}
+			return opOther
+		}
+		// A blob (client-go's lock record, or a named lock's blob).
+		switch r.Method {
+		case http.MethodGet:
+			return opGetBlob
+		case http.MethodHead:
+			return opProperties
+		case http.MethodPut:
+			return opPutBlob
 		}
 	}
-	return 8
+	return opOther
 }
 
 // Do implements policy.Transporter.
@@ -105,14 +135,14 @@ func (c *counter) Do(r *http.Request) (*http.Response, error) {
 		c.latencies = append(c.latencies, d)
 		c.mu.Unlock()
 	}
-	if i == 1 && c.onRenew != nil {
+	if allOps[i] == opRenew && c.onRenew != nil {
 		c.onRenew(n)
 	}
 	return resp, err
 }
 
 // snapshot is the counts at one moment, by operation.
-type snapshot [9]int64
+type snapshot [nOps]int64
 
 func (c *counter) snapshot() snapshot {
 	var s snapshot

@@ -18,8 +18,9 @@ type crashSample struct {
 	afterExpiry time.Duration // estimated lease expiry (last renewal + L) to OnElected
 }
 
-// crashResult is the crash-failover figure for one setting.
+// crashResult is the crash-failover figure for one system.
 type crashResult struct {
+	System   string  `json:"system"`
 	Setting  setting `json:"setting"`
 	Runs     int     `json:"runs"`
 	Failed   int     `json:"failed"`
@@ -35,11 +36,14 @@ type crashResult struct {
 	SinceRenew  dist     `json:"since_last_renew_at_kill"`
 	AfterExpiry dist     `json:"expiry_to_elected"`
 	Errors      []string `json:"errors,omitempty"`
+	// Samples is every failover, in seconds, in the order they ended.
+	Samples []float64 `json:"samples_s"`
 }
 
-// runCrash runs n crash-failover runs at s concurrently, each a leader
-// process and an in-process standby on a container of their own.
-func runCrash(ctx context.Context, s setting, n int, runID string) crashResult {
+// runCrash runs n crash-failover runs of sys concurrently, each on an
+// election (a container, or an etcd prefix) of its own.
+func runCrash(ctx context.Context, sys system, n int, runID string) crashResult {
+	s := sys.Setting
 	var (
 		mu      sync.Mutex // guards samples and errs
 		samples []crashSample
@@ -52,7 +56,7 @@ func runCrash(ctx context.Context, s setting, n int, runID string) crashResult {
 			// and the kills do not all land in the same millisecond.
 			time.Sleep(time.Duration(i) * 50 * time.Millisecond)
 			name := fmt.Sprintf("lb-%s-crash-%s-%02d", runID, shortName(s), i)
-			sm, err := crashOnce(ctx, s, name)
+			sm, err := sys.crashOnce(ctx, name)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -63,10 +67,11 @@ func runCrash(ctx context.Context, s setting, n int, runID string) crashResult {
 		})
 	}
 	wg.Wait()
-	r := crashResult{Setting: s, Runs: n, Failed: len(errs), Errors: errs}
+	r := crashResult{System: sys.Name, Setting: s, Runs: n, Failed: len(errs), Errors: errs}
 	var fo, sr, ae []time.Duration
 	for _, sm := range samples {
 		fo, sr, ae = append(fo, sm.failover), append(sr, sm.sinceRenew), append(ae, sm.afterExpiry)
+		r.Samples = append(r.Samples, secs(sm.failover))
 	}
 	r.Failover, r.SinceRenew, r.AfterExpiry = newDist(fo), newDist(sr), newDist(ae)
 	L := s.Lease.Seconds()
@@ -74,14 +79,15 @@ func runCrash(ctx context.Context, s setting, n int, runID string) crashResult {
 	return r
 }
 
+// shortName names s in container names and etcd prefixes.
 func shortName(s setting) string {
 	switch s.Name {
-	case settingClientGo.Name:
+	case "client-go":
 		return "cg"
-	case settingFast.Name:
-		return "fast"
+	case settingDefaults.Name:
+		return "def"
 	}
-	return "def"
+	return s.Name
 }
 
 // crashOnce: the leader (a child process) is elected; a standby starts and

@@ -14,12 +14,15 @@ import (
 // handoffResult is the graceful hand-over figure for one kind (election or
 // mutex) and setting.
 type handoffResult struct {
+	System   string   `json:"system"`
 	Kind     string   `json:"kind"` // election: Resign to the next Campaign's return; mutex: Unlock to the next Lock's return
 	Setting  setting  `json:"setting"`
 	Handoffs int      `json:"handoffs"`
 	Failed   int      `json:"failed"`
 	Latency  dist     `json:"latency"`
 	Errors   []string `json:"errors,omitempty"`
+	// Samples is every hand-over, in seconds.
+	Samples []float64 `json:"samples_s"`
 }
 
 // holder is one side of a hand-over pair: take blocks until this side
@@ -48,36 +51,30 @@ func (h mutexHolder) take(ctx context.Context) (func(context.Context) error, err
 	return held.Unlock, nil
 }
 
-func newPair(kind string, s setting, name string) ([2]holder, error) {
-	var hs [2]holder
-	for i := range hs {
-		// Each side has its own SDK client, as separate processes would.
-		l, err := newLeaser(connString(), name, newCounter(newHTTPClient(4)))
-		if err != nil {
-			return hs, err
-		}
-		id := fmt.Sprintf("side-%d", i)
-		switch kind {
-		case "election":
-			e, err := s.newElection(l, id)
+// leaseholdMutexSystem is leasehold's mutex at s, for the hand-over table
+// (it has no crash runs and is not swept).
+func leaseholdMutexSystem(s setting) system {
+	return system{Name: "leasehold " + s.Name, Setting: s, Billed: true,
+		newContender: func(_ context.Context, group, id string) (contender, error) {
+			c := newCounter(newHTTPClient(4))
+			l, err := newLeaser(connString(), group, c)
 			if err != nil {
-				return hs, err
+				return contender{}, err
 			}
-			hs[i] = electionHolder{e}
-		default:
 			m, err := s.newMutex(l, id)
 			if err != nil {
-				return hs, err
+				return contender{}, err
 			}
-			hs[i] = mutexHolder{m}
-		}
+			return contender{holder: mutexHolder{m}, counts: counterCounts(c), close: func() {}}, nil
+		},
 	}
-	return hs, nil
 }
 
-// runHandoff measures pairs*rounds hand-overs of kind at s: pairs run
-// concurrently, each on its own container, handing the lease back and forth.
-func runHandoff(ctx context.Context, kind string, s setting, pairs, rounds int, runID string) handoffResult {
+// runHandoff measures pairs*rounds hand-overs of sys (kind: election or
+// mutex): pairs run concurrently, each on its own container (or etcd
+// prefix), handing the lead back and forth.
+func runHandoff(ctx context.Context, kind string, sys system, pairs, rounds int, runID string) handoffResult {
+	s := sys.Setting
 	var (
 		mu   sync.Mutex // guards lat and errs
 		lat  []time.Duration
@@ -87,7 +84,7 @@ func runHandoff(ctx context.Context, kind string, s setting, pairs, rounds int, 
 	for p := range pairs {
 		wg.Go(func() {
 			name := fmt.Sprintf("lb-%s-ho-%s-%s-%d", runID, kind[:1], shortName(s), p)
-			ds, err := handoffPair(ctx, kind, s, name, rounds)
+			ds, err := handoffPair(ctx, sys, name, rounds)
 			mu.Lock()
 			defer mu.Unlock()
 			lat = append(lat, ds...)
@@ -97,14 +94,30 @@ func runHandoff(ctx context.Context, kind string, s setting, pairs, rounds int, 
 		})
 	}
 	wg.Wait()
-	return handoffResult{Kind: kind, Setting: s, Handoffs: len(lat), Failed: pairs*rounds - len(lat),
+	r := handoffResult{System: sys.Name, Kind: kind, Setting: s, Handoffs: len(lat), Failed: pairs*rounds - len(lat),
 		Latency: newDist(lat), Errors: errs}
+	for _, d := range lat {
+		r.Samples = append(r.Samples, secs(d))
+	}
+	return r
 }
 
-func handoffPair(ctx context.Context, kind string, s setting, name string, rounds int) ([]time.Duration, error) {
-	hs, err := newPair(kind, s, name)
-	if err != nil {
-		return nil, err
+func handoffPair(ctx context.Context, sys system, name string, rounds int) ([]time.Duration, error) {
+	s := sys.Setting
+	var hs [2]contender
+	for i := range hs {
+		// Each side has its own client, as separate processes would.
+		c, err := sys.newContender(ctx, name, fmt.Sprintf("side-%d", i))
+		if err != nil {
+			return nil, err
+		}
+		defer c.close()
+		hs[i] = c
+	}
+	// The waiter's poll period; etcd's standby watches, so any phase will do.
+	poll := s.Poll
+	if poll <= 0 {
+		poll = 500 * time.Millisecond
 	}
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	giveUp, err := hs[0].take(tctx)
@@ -129,7 +142,7 @@ func handoffPair(ctx context.Context, kind string, s setting, name string, round
 		}()
 		// Let the waiter poll at least once, and give up at a random
 		// phase of its poll cycle.
-		time.Sleep(s.Poll + rand.N(2*s.Poll) + 100*time.Millisecond)
+		time.Sleep(poll + rand.N(2*poll) + 100*time.Millisecond)
 		start := time.Now()
 		if err := giveUp(ctx); err != nil {
 			cancel()

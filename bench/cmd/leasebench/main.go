@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,8 +38,12 @@ func main() {
 		err = runCandidate(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "scale":
 		err = runScale(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "wait":
+		err = runWait(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "fakeblob":
 		err = runFakeBlob()
+	case len(os.Args) > 1 && os.Args[1] == "plot":
+		err = runPlot(os.Args[2:])
 	default:
 		err = runBench(os.Args[1:])
 	}
@@ -56,33 +61,66 @@ type results struct {
 	Cost     []costResult    `json:"cost,omitempty"`
 	Overhead *overheadResult `json:"overhead,omitempty"`
 	Scale    []scaleResult   `json:"scale,omitempty"`
+	Named    []scaleResult   `json:"named,omitempty"`
+	Wait     []waitResult    `json:"wait,omitempty"`
 }
 
 type meta struct {
-	Command    string  `json:"command"`
-	Go         string  `json:"go"`
-	OS         string  `json:"os"`
-	CPUs       int     `json:"cpus"`
-	Storage    string  `json:"storage"`
-	Started    string  `json:"started"`
-	DurationS  float64 `json:"duration_s"`
-	PricePer10 float64 `json:"usd_per_10k_operations"`
-	Note       string  `json:"note"`
+	Command   string             `json:"command"`
+	Go        string             `json:"go"`
+	OS        string             `json:"os"`
+	CPUs      int                `json:"cpus"`
+	Storage   string             `json:"storage"`
+	Started   string             `json:"started"`
+	DurationS float64            `json:"duration_s"`
+	Prices    map[string]float64 `json:"usd_per_10k_operations"`
+	Note      string             `json:"note"`
 }
+
+// leaseholdSettings are the leasehold settings every section runs, in the
+// order the tables list them: a named profile is one more setting here
+// (its renewer options in setting.Extra); -sweep names those swept over
+// every standby count.
+var leaseholdSettings = []setting{settingDefaults, settingFast}
 
 func runBench(args []string) error {
 	fs := flag.NewFlagSet("leasebench", flag.ContinueOnError)
 	out := fs.String("out", "results.json", "where to write the JSON results (\"\" for nowhere)")
-	only := fs.String("only", "crash,cost,handoff,overhead,scale", "sections to run, comma-separated")
-	runs := fs.Int("runs", 20, "crash-failover runs per setting (run concurrently, one container each)")
-	pairs := fs.Int("handoff-pairs", 5, "hand-over pairs per kind and setting (concurrent)")
+	plots := fs.String("plots", "plots", "directory for the SVG plots (\"\" for none)")
+	only := fs.String("only", "crash,cost,handoff,overhead,scale,named,wait", "sections to run, comma-separated")
+	quick := fs.Bool("quick", false, "a quick run (about 1.5 min on 2 cores): -runs 5 -handoff-pairs 2 -handoff-rounds 3 -cost-window 20s -standbys 0,1,4 -scale 10 -scale-for 20s -overhead-repeats 1, unless those are given")
+	runs := fs.Int("runs", 20, "crash-failover runs per system (run concurrently, one container or etcd prefix each)")
+	pairs := fs.Int("handoff-pairs", 5, "hand-over pairs per system (concurrent)")
 	rounds := fs.Int("handoff-rounds", 4, "hand-overs per pair")
 	costWindow := fs.Duration("cost-window", time.Minute, "window over which calls are counted")
+	standbys := fs.String("standbys", "0,1,2,4,10,20", "standby counts of the cost sweep (each a leader and N standbys, all at once)")
+	sweep := fs.String("sweep", "defaults,client-go,etcd", "systems swept over every -standbys count; the other leasehold settings run with 1 standby only")
 	scaleNs := fs.String("scale", "10,100,1000", "lease counts for the scale runs, one process each, one after another")
 	scaleFor := fs.Duration("scale-for", 2*time.Minute, "how long each scale run holds its leases")
+	namedNs := fs.String("named", "1000,10000", "lock counts for the named-lock scale runs: one process holding N named locks (blob leases) in one container")
+	namedLease := fs.Duration("named-lease", 60*time.Second, "lease duration of the named-lock scale runs")
+	namedFor := fs.Duration("named-for", time.Minute, "how long each named-lock scale run holds its locks")
+	waitNs := fs.String("wait", "1000", "lock counts for the waiting runs: one process waiting on N held named locks, on its own and through one Observer")
+	waitPoll := fs.Duration("wait-poll", 5*time.Second, "the waiters' poll interval in the waiting runs (the table also scales the figures to the 750 ms default)")
+	waitFor := fs.Duration("wait-for", time.Minute, "how long each waiting run counts the waiters' calls")
 	repeats := fs.Int("overhead-repeats", 3, "repeats of each overhead benchmark (medians are reported)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, v := range map[string]string{"runs": "5", "handoff-pairs": "2", "handoff-rounds": "3", "cost-window": "20s",
+			"standbys": "0,1,4", "scale": "10", "scale-for": "20s", "overhead-repeats": "1",
+			"named": "100", "named-for": "20s", "wait": "100", "wait-for": "20s"} {
+			if !set[name] {
+				_ = fs.Set(name, v)
+			}
+		}
+	}
+	ns, err := parseCounts(*standbys)
+	if err != nil {
+		return fmt.Errorf("-standbys: %w", err)
 	}
 	if err := requireConnString(); err != nil {
 		return err
@@ -92,10 +130,15 @@ func runBench(args []string) error {
 	for _, s := range strings.Split(*only, ",") {
 		sections[strings.TrimSpace(s)] = true
 	}
+	swept := map[string]bool{}
+	for _, s := range strings.Split(*sweep, ",") {
+		swept[strings.TrimSpace(s)] = true
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	defer killAll()
+	defer stopEtcd()
 	go func() {
 		<-ctx.Done()
 		killAll() // Ctrl-C: stop the children at once; the deferred one catches late starters
@@ -106,14 +149,14 @@ func runBench(args []string) error {
 	runID := hex.EncodeToString(b[:])
 	started := time.Now()
 	res := results{Meta: meta{
-		Command:    "make bench (leasebench " + strings.Join(args, " ") + ")",
-		Go:         runtime.Version(),
-		OS:         runtime.GOOS + "/" + runtime.GOARCH,
-		CPUs:       runtime.NumCPU(),
-		Storage:    storageName(),
-		Started:    started.UTC().Format(time.RFC3339),
-		PricePer10: listPricePer10k,
-		Note:       "Azurite lets another holder acquire the instant a lease expires; the cloud may refuse for up to about 60 s after expiry, so failover figures here are a floor.",
+		Command: "leasebench " + strings.Join(args, " "),
+		Go:      runtime.Version(),
+		OS:      runtime.GOOS + "/" + runtime.GOARCH,
+		CPUs:    runtime.NumCPU(),
+		Storage: storageName(),
+		Started: started.UTC().Format(time.RFC3339),
+		Prices:  map[string]float64{"other": priceOtherPer10k, "read": priceReadPer10k, "write": priceWritePer10k},
+		Note:    "Azurite lets another holder acquire the instant a lease expires; the cloud may refuse for up to about 60 s after expiry, so failover figures here are a floor. Prices are assumed list prices (hot, GPv2, LRS, East US).",
 	}}
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(os.Stderr, "leasebench %6.1fs: %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, a...))
@@ -130,32 +173,49 @@ func runBench(args []string) error {
 		return os.WriteFile(*out, append(j, '\n'), 0o644)
 	}
 
-	// Phase 1: crash failover at both settings, and cost, all at once:
-	// each on containers of its own, mostly waiting.
+	// The systems, all at the same lease duration L.
+	L := settingDefaults.Lease
+	var systems []system
+	for _, s := range leaseholdSettings {
+		systems = append(systems, leaseholdSystem(s))
+	}
+	systems = append(systems, peerSystems(L)...)
+	if !peersBuilt {
+		fmt.Fprintln(os.Stderr, "leasebench: built without -tags peers: client-go and etcd are not measured (make bench builds with it)")
+	}
+
+	// Phase 1: crash failover of every system and the cost sweep, all at
+	// once: each on an election of its own, mostly waiting.
 	if sections["crash"] || sections["cost"] {
-		logf("crash failover (%d runs per setting) and cost (%v window), concurrently", *runs, *costWindow)
+		logf("crash failover (%d runs per system) and cost (%v window, standbys %v), concurrently", *runs, *costWindow, ns)
 		var wg sync.WaitGroup
-		crash := make([]crashResult, 2)
-		cost := make([]costResult, 3)
+		var mu sync.Mutex // guards cost
+		var crash []crashResult
 		if sections["crash"] {
-			for i, s := range []setting{settingDefaults, settingClientGo} {
-				wg.Go(func() { crash[i] = runCrash(ctx, s, *runs, runID) })
+			crash = make([]crashResult, len(systems))
+			for i, sys := range systems {
+				wg.Go(func() { crash[i] = runCrash(ctx, sys, *runs, runID) })
 			}
 		}
+		var cost []costResult
 		if sections["cost"] {
-			for i, s := range []setting{settingDefaults, settingClientGo, settingFast} {
-				wg.Go(func() { cost[i] = runCost(ctx, s, *costWindow, runID) })
+			for _, sys := range systems {
+				counts := []int{1}
+				if swept[sys.Setting.Name] {
+					counts = ns
+				}
+				for _, n := range counts {
+					wg.Go(func() {
+						r := runCost(ctx, sys, n, *costWindow, runID)
+						mu.Lock()
+						cost = append(cost, r)
+						mu.Unlock()
+					})
+				}
 			}
 		}
 		wg.Wait()
-		if sections["crash"] {
-			res.Crash = crash
-			printCrash(res.Crash)
-		}
-		if sections["cost"] {
-			res.Cost = cost
-			printCost(res.Cost)
-		}
+		res.Crash, res.Cost = crash, sortCost(cost, systems)
 		if err := save(); err != nil {
 			return err
 		}
@@ -164,31 +224,54 @@ func runBench(args []string) error {
 		return ctx.Err()
 	}
 
-	// Phase 2: graceful hand-over, election and mutex, three settings.
+	// Phase 2: graceful hand-over: leasehold's election and mutex at each
+	// setting, client-go, etcd.
 	if sections["handoff"] {
-		logf("hand-over (%d pairs x %d rounds per kind and setting)", *pairs, *rounds)
+		logf("hand-over (%d pairs x %d rounds per system)", *pairs, *rounds)
 		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var ho []handoffResult
-		for _, kind := range []string{"election", "mutex"} {
-			for _, s := range []setting{settingDefaults, settingClientGo, settingFast} {
-				wg.Go(func() {
-					r := runHandoff(ctx, kind, s, *pairs, *rounds, runID)
-					mu.Lock()
-					ho = append(ho, r)
-					mu.Unlock()
-				})
-			}
+		ho := make([]handoffResult, 0, 2*len(leaseholdSettings)+2)
+		var jobs []func() handoffResult
+		for _, s := range leaseholdSettings {
+			jobs = append(jobs, func() handoffResult { return runHandoff(ctx, "election", leaseholdSystem(s), *pairs, *rounds, runID) })
+		}
+		for _, sys := range systems[len(leaseholdSettings):] {
+			jobs = append(jobs, func() handoffResult { return runHandoff(ctx, "election", sys, *pairs, *rounds, runID) })
+		}
+		for _, s := range leaseholdSettings {
+			jobs = append(jobs, func() handoffResult { return runHandoff(ctx, "mutex", leaseholdMutexSystem(s), *pairs, *rounds, runID) })
+		}
+		ho = ho[:len(jobs)]
+		for i, job := range jobs {
+			wg.Go(func() { ho[i] = job() })
 		}
 		wg.Wait()
-		res.Handoff = sortHandoff(ho)
-		printHandoff(res.Handoff)
+		res.Handoff = ho
 		if err := save(); err != nil {
 			return err
 		}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	stopEtcd()
+
+	// The side-by-side table, then each section's own.
+	printSummary(res, systems)
+	if len(res.Crash) > 0 {
+		printCrash(res.Crash)
+	}
+	if len(res.Handoff) > 0 {
+		printHandoff(res.Handoff)
+	}
+	if len(res.Cost) > 0 {
+		printCost(res.Cost)
+	}
+	if *plots != "" && (len(res.Crash) > 0 || len(res.Handoff) > 0 || len(res.Cost) > 0) {
+		files, err := writePlots(*plots, res, systems)
+		if err != nil {
+			return fmt.Errorf("plots: %w", err)
+		}
+		logf("plots: %s", strings.Join(files, ", "))
 	}
 
 	// Phase 3: overhead per renew, alone so that nothing else runs.
@@ -213,7 +296,7 @@ func runBench(args []string) error {
 				return fmt.Errorf("-scale: bad lease count %q", f)
 			}
 			logf("scale: one process holding %d leases for %v", n, *scaleFor)
-			sr, err := scaleChild(ctx, n, *scaleFor, runID)
+			sr, err := scaleChild(ctx, n, *scaleFor, runID, false, settingDefaults.Lease)
 			if err != nil {
 				return err
 			}
@@ -224,6 +307,46 @@ func runBench(args []string) error {
 		}
 		printScale(res.Scale)
 	}
+
+	// Phase 5: named locks in one container, then waiting on many of them.
+	if sections["named"] {
+		for _, f := range strings.Split(*namedNs, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return fmt.Errorf("-named: bad lock count %q", f)
+			}
+			logf("named: one process holding %d named locks in one container for %v (L = %v)", n, *namedFor, *namedLease)
+			sr, err := scaleChild(ctx, n, *namedFor, runID, true, *namedLease)
+			if err != nil {
+				return err
+			}
+			res.Named = append(res.Named, sr)
+			if err := save(); err != nil {
+				return err
+			}
+		}
+		printScale(res.Named)
+	}
+	if sections["wait"] {
+		for _, f := range strings.Split(*waitNs, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return fmt.Errorf("-wait: bad lock count %q", f)
+			}
+			for _, observed := range []bool{false, true} {
+				logf("wait: one process waiting on %d held named locks, observer %v, poll %v, for %v", n, observed, *waitPoll, *waitFor)
+				wr, err := waitChild(ctx, n, *waitFor, *waitPoll, observed, runID)
+				if err != nil {
+					return err
+				}
+				res.Wait = append(res.Wait, wr)
+				if err := save(); err != nil {
+					return err
+				}
+			}
+		}
+		printWait(res.Wait)
+	}
 	if err := save(); err != nil {
 		return err
 	}
@@ -231,8 +354,38 @@ func runBench(args []string) error {
 	return ctx.Err()
 }
 
-func scaleChild(ctx context.Context, n int, window time.Duration, runID string) (scaleResult, error) {
-	c, err := startChild("scale", "-n", strconv.Itoa(n), "-for", window.String(), "-run", runID)
+// parseCounts parses a comma-separated list of standby counts.
+func parseCounts(s string) ([]int, error) {
+	var ns []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 || n > 100 {
+			return nil, fmt.Errorf("bad standby count %q (want 0 to 100)", f)
+		}
+		ns = append(ns, n)
+	}
+	slices.Sort(ns)
+	return slices.Compact(ns), nil
+}
+
+// sortCost orders cost results by system (in the order of systems), then
+// standby count.
+func sortCost(cs []costResult, systems []system) []costResult {
+	idx := func(name string) int {
+		return slices.IndexFunc(systems, func(s system) bool { return s.Name == name })
+	}
+	slices.SortFunc(cs, func(a, b costResult) int {
+		if d := idx(a.System) - idx(b.System); d != 0 {
+			return d
+		}
+		return a.Standbys - b.Standbys
+	})
+	return cs
+}
+
+func scaleChild(ctx context.Context, n int, window time.Duration, runID string, named bool, lease time.Duration) (scaleResult, error) {
+	c, err := startChild("scale", "-n", strconv.Itoa(n), "-for", window.String(), "-run", runID,
+		"-named="+strconv.FormatBool(named), "-lease", lease.String())
 	if err != nil {
 		return scaleResult{}, err
 	}
@@ -249,18 +402,4 @@ func storageName() string {
 		return "Azurite on loopback (in memory)"
 	}
 	return "the account in AZURE_STORAGE_CONNECTION_STRING"
-}
-
-func sortHandoff(ho []handoffResult) []handoffResult {
-	out := make([]handoffResult, 0, len(ho))
-	for _, kind := range []string{"election", "mutex"} {
-		for _, name := range []string{settingDefaults.Name, settingClientGo.Name, settingFast.Name} {
-			for _, h := range ho {
-				if h.Kind == kind && h.Setting.Name == name {
-					out = append(out, h)
-				}
-			}
-		}
-	}
-	return out
 }

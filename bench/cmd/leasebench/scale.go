@@ -21,7 +21,10 @@ import (
 
 // scaleResult is one process holding N leases for a window.
 type scaleResult struct {
-	N          int     `json:"n"`
+	N int `json:"n"`
+	// Named: the N leases are named locks, blob leases in one container
+	// (azlease.NewBlob), instead of one container each.
+	Named      bool    `json:"named,omitempty"`
 	Setting    setting `json:"setting"`
 	WindowS    float64 `json:"window_s"`
 	AcquireS   float64 `json:"acquire_all_s"`
@@ -56,17 +59,38 @@ func runScale(args []string) error {
 	window := fs.Duration("for", 2*time.Minute, "how long to hold them")
 	runID := fs.String("run", "x", "run ID, part of the container names")
 	workers := fs.Int("workers", 32, "concurrent acquisitions")
+	named := fs.Bool("named", false, "named locks: blob leases in one container")
+	lease := fs.Duration("lease", settingDefaults.Lease, "lease duration")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	res := scaleRun(*n, *window, *runID, *workers)
+	res := scaleRun(*n, *window, *runID, *workers, *named, *lease)
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
-func scaleRun(n int, window time.Duration, runID string, workers int) scaleResult {
+func scaleRun(n int, window time.Duration, runID string, workers int, named bool, lease time.Duration) scaleResult {
 	s := settingDefaults
-	res := scaleResult{N: n, Setting: s, WindowS: window.Seconds(), AzuriteCPUPercent: -1}
+	if lease != s.Lease { // the renewer's defaults for this L
+		s = newSetting("defaults at L "+lease.String(), lease, lease/3, renewer.DefaultPollInterval, "the library's defaults for L = "+lease.String())
+	}
+	res := scaleResult{N: n, Named: named, Setting: s, WindowS: window.Seconds(), AzuriteCPUPercent: -1}
 	c := newCounter(newHTTPClient(256))
+	// newL returns lease i's Leaser: a container of its own, or a named
+	// lock in one shared container.
+	newL := func(i int) (renewer.Leaser, string, error) {
+		name := fmt.Sprintf("lb-%s-scale-%d-%04d", runID, n, i)
+		if !named {
+			l, err := newLeaser(connString(), name, c)
+			return l, name, err
+		}
+		base, err := newLeaser(connString(), fmt.Sprintf("lb-%s-named-%d", runID, n), c)
+		if err != nil {
+			return nil, "", err
+		}
+		name = fmt.Sprintf("jobs/lock %05d", i)
+		l, err := base.Blob(name)
+		return l, name, err
+	}
 	var (
 		mu     sync.Mutex // guards leases and errs
 		leases []*renewer.Lease
@@ -87,8 +111,7 @@ func scaleRun(n int, window time.Duration, runID string, workers int) scaleResul
 	for range workers {
 		wg.Go(func() {
 			for i := range jobs {
-				name := fmt.Sprintf("lb-%s-scale-%d-%04d", runID, n, i)
-				l, err := newLeaser(connString(), name, c)
+				l, name, err := newL(i)
 				if err != nil {
 					fail(err)
 					continue

@@ -16,6 +16,9 @@ type setting struct {
 	Renew time.Duration `json:"-"`
 	Poll  time.Duration `json:"-"`
 	Note  string        `json:"note"`
+	// Extra are further renewer options of the setting (a named profile,
+	// say), applied after the timing.
+	Extra []renewer.Option `json:"-"`
 
 	LeaseS float64 `json:"lease_s"`
 	RenewS float64 `json:"renew_s"`
@@ -34,18 +37,6 @@ var (
 	// defaults: the library's defaults, spelled out.
 	settingDefaults = newSetting("defaults", renewer.DefaultDuration, renewer.DefaultDuration/3,
 		renewer.DefaultPollInterval, "library defaults: L 15 s, R = L/3, P 750 ms ±20% jitter, M = L/5")
-	// clientGo: our library configured like client-go leaderelection's
-	// defaults (LeaseDuration 15 s, RenewDeadline 10 s, RetryPeriod 2 s).
-	// client-go renews every RetryPeriod (R = 2 s). Its standby calls
-	// tryAcquireOrRenew under wait.JitterUntil(RetryPeriod, JitterFactor 1.2,
-	// sliding), so it sleeps RetryPeriod*(1 + 1.2*U[0,1)) = 2..4.4 s, mean
-	// 3.2 s; our jitter is ±20% around P, so P = 3.2 s gives the same mean
-	// poll rate (2.56..3.84 s). The renew deadline (a leader stops 10 s after
-	// its renewals start failing) would be M = 5 s; the settings leave the
-	// margin at its default, so M stays 3 s. M changes none of the figures measured
-	// here (it only matters when renewals fail).
-	settingClientGo = newSetting("client-go", 15*time.Second, 2*time.Second, 3200*time.Millisecond,
-		"client-go leaderelection defaults mapped onto leasehold: L 15 s, R 2 s (RetryPeriod), P 3.2 s ±20% (client-go sleeps 2..4.4 s, mean 3.2 s)")
 	// fast: the documented fast hand-over setting: standbys poll every
 	// 150 ms, at 24,000 calls an hour each.
 	settingFast = newSetting("fast", renewer.DefaultDuration, renewer.DefaultDuration/3, 150*time.Millisecond,
@@ -60,8 +51,9 @@ func (s setting) String() string {
 // renewerOptions returns the renewer options of s for the holder id: the
 // identity and the timing (election and mutex take both from the Renewer).
 func (s setting) renewerOptions(id string) []renewer.Option {
-	return []renewer.Option{renewer.WithIdentity(id), renewer.WithDuration(s.Lease),
+	opts := []renewer.Option{renewer.WithIdentity(id), renewer.WithDuration(s.Lease),
 		renewer.WithRenewInterval(s.Renew), renewer.WithPollInterval(s.Poll)}
+	return append(opts, s.Extra...)
 }
 
 // newElection returns candidate id of the election on l at s, over a
@@ -85,7 +77,7 @@ func (s setting) newMutex(l renewer.Leaser, id string) (*mutex.Mutex, error) {
 }
 
 func settingByName(name string) (setting, error) {
-	for _, s := range []setting{settingDefaults, settingClientGo, settingFast} {
+	for _, s := range leaseholdSettings {
 		if s.Name == name {
 			return s, nil
 		}
