@@ -337,7 +337,8 @@ func TestStandbyHandOverGoesToNextInLine(t *testing.T) {
 
 // TestStandbyDeadNextReplaced: a next in line that dies blocks the
 // backbenchers for at most the next-in-line lease's duration plus a
-// Retry; then one of them polls the leader's lease every P again.
+// Retry; then one of them polls the leader's lease every P again, and the
+// other still does not.
 func TestStandbyDeadNextReplaced(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
@@ -359,18 +360,24 @@ func TestStandbyDeadNextReplaced(t *testing.T) {
 		if d := time.Since(died); nextInLine(others) == nil || d > bound {
 			t.Fatalf("a backbencher became next in line %v after it died, want within %v", d, bound)
 		}
-		// The new next in line takes a graceful hand-over in about P.
+		// The new next in line polls the leader's lease every P; the other
+		// backbencher does not. (Who wins a hand-over right now is not
+		// asserted: the backbenchers' own reads, every Check from their
+		// start, are due about now too.)
 		nl := nextInLine(others)
 		t.Logf("%v after the death: %s is next in line", time.Since(died), nl.id)
-		resigned := time.Now()
-		if err := leader.e.Resign(t.Context()); err != nil {
-			t.Fatal(err)
+		for _, c := range others {
+			c.main.reset()
 		}
-		if got := recv(t, w.elected, 2*time.Second); got != nl.id {
-			t.Fatalf("elected %s, want the new next in line %s", got, nl.id)
-		}
-		if d := w.electedAt(nl.id).Sub(resigned); d > pollP*6/5+100*time.Millisecond {
-			t.Errorf("hand-over took %v, want at most 1.2 P", d)
+		time.Sleep(10 * time.Second)
+		for _, c := range others {
+			reads, _ := c.main.total("")
+			switch {
+			case c == nl && reads < 10:
+				t.Errorf("new next in line %s read the leader's lease %d times in 10 s, want about 13 (every P)", c.id, reads)
+			case c != nl && reads > 1:
+				t.Errorf("backbencher %s read the leader's lease %d times in 10 s, want at most 1", c.id, reads)
+			}
 		}
 		stopAll(append(others, leader, dead)...)
 	})
@@ -482,7 +489,9 @@ func TestStandbyHealth(t *testing.T) {
 			}
 		}
 		bb.die()
-		time.Sleep(election.DefaultRetry*6/5 + 2*time.Second + 2*time.Second)
+		// The bound: 1.2 Retry + 2 call timeouts (2.5 s each) + tolerance,
+		// from its last answer, which came at most then.
+		time.Sleep(election.DefaultRetry*6/5 + 5*time.Second + time.Second + 5*time.Second)
 		if err := bb.e.Check(time.Second); !errors.Is(err, election.ErrStorageUnreachable) {
 			t.Errorf("cut-off backbencher: Check = %v, want ErrStorageUnreachable", err)
 		} else {
