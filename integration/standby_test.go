@@ -112,6 +112,7 @@ func (c *standbyCand) crash() { c.main.cut.Store(true); c.next.cut.Store(true) }
 type standbyRun struct {
 	t       *testing.T
 	name    string
+	blob    bool // the election's lease is the blob lock "leader", not the container's
 	elected chan string
 	mu      sync.Mutex
 	at      map[string]time.Time
@@ -122,11 +123,20 @@ type standbyRun struct {
 func (s *standbyRun) add(id string, p election.Profile, stby election.Standby) *standbyCand {
 	t := s.t
 	l := newLeaser(t, s.name)
-	nb, err := l.Blob("next-in-line")
+	var main renewer.Leaser = l
+	nextName := "next-in-line"
+	if s.blob {
+		lb, err := l.Blob("leader")
+		if err != nil {
+			t.Fatal(err)
+		}
+		main, nextName = lb, "leader/next-in-line"
+	}
+	nb, err := l.Blob(nextName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &standbyCand{id: id, main: &cutLink{Leaser: l}, next: &cutLink{Leaser: nb}}
+	c := &standbyCand{id: id, main: &cutLink{Leaser: main}, next: &cutLink{Leaser: nb}}
 	r, err := renewer.New(c.main, p.RenewerOptions(renewer.WithIdentity(id), renewer.WithLogger(zap.NewNop()))...)
 	if err != nil {
 		t.Fatal(err)
@@ -177,11 +187,12 @@ func (s *standbyRun) waitElected(d time.Duration) string {
 	return ""
 }
 
-// start runs a leader and n standbys of p on a fresh container, waits for
-// the leader and for one standby to be next in line.
-func startStandbys(t *testing.T, prefix string, p election.Profile, stby election.Standby, n int) (*standbyRun, *standbyCand, []*standbyCand) {
+// startStandbys runs a leader and n standbys of p on a fresh container
+// (the election's lease the container's, or with blob the blob lock
+// "leader"), waits for the leader and for one standby to be next in line.
+func startStandbys(t *testing.T, prefix string, blob bool, p election.Profile, stby election.Standby, n int) (*standbyRun, *standbyCand, []*standbyCand) {
 	name, _ := newContainer(t, prefix)
-	s := &standbyRun{t: t, name: name, elected: make(chan string, 100), at: map[string]time.Time{}}
+	s := &standbyRun{t: t, name: name, blob: blob, elected: make(chan string, 100), at: map[string]time.Time{}}
 	leader := s.add("leader", p, stby)
 	if got := s.waitElected(10 * time.Second); got != "leader" {
 		t.Fatalf("elected %s first, want leader", got)
@@ -213,17 +224,27 @@ func standbyNext(cs []*standbyCand) *standbyCand {
 	return got
 }
 
-// TestStandbyNextInLineAzurite: on Azurite, with the election's lease a
-// container lease and the next-in-line lease a blob lease in the same
-// container (a container lease does not block its blobs' leases): one
-// standby is next in line and reads the leader's lease every P, the
-// backbenchers only at their start; a resigning leader's lease goes to the
-// next in line, and another standby becomes next in line.
+// TestStandbyNextInLineAzurite: on Azurite, with the next-in-line lease a
+// blob lease in the election's container, and the election's lease the
+// container's (a container lease does not block its blobs' leases) or
+// another blob's: one standby is next in line and reads the leader's
+// lease every P, the backbenchers only at their start; a resigning
+// leader's lease goes to the next in line, and another standby becomes
+// next in line.
 func TestStandbyNextInLineAzurite(t *testing.T) {
 	t.Parallel()
+	for _, blob := range []bool{false, true} {
+		t.Run(map[bool]string{false: "container", true: "blob"}[blob], func(t *testing.T) {
+			t.Parallel()
+			testStandbyNextInLine(t, blob)
+		})
+	}
+}
+
+func testStandbyNextInLine(t *testing.T, blob bool) {
 	stby := election.ProfileDefault.Standby
 	stby.Retry = 2 * time.Second // a backbencher takes the freed next-in-line lease soon
-	s, leader, standbys := startStandbys(t, "standby-nil", election.ProfileDefault, stby, 3)
+	s, leader, standbys := startStandbys(t, "standby-nil", blob, election.ProfileDefault, stby, 3)
 	nl := standbyNext(standbys)
 	for _, c := range standbys {
 		c.main.reads.Store(0)
@@ -264,7 +285,7 @@ func TestStandbyDeadNextAzurite(t *testing.T) {
 	t.Parallel()
 	stby := election.ProfileDefault.Standby
 	stby.NextDuration, stby.NextRenew, stby.Retry = 15*time.Second, 5*time.Second, 2*time.Second
-	_, _, standbys := startStandbys(t, "standby-dead", election.ProfileDefault, stby, 3)
+	_, _, standbys := startStandbys(t, "standby-dead", false, election.ProfileDefault, stby, 3)
 	dead := standbyNext(standbys)
 	died := time.Now()
 	dead.crash()
@@ -285,14 +306,25 @@ func TestStandbyDeadNextAzurite(t *testing.T) {
 	t.Logf("dead next in line replaced after %v (bound %v)", d, bound)
 }
 
-// TestStandbyHeartbeatBurstAzurite: in the low-cost profile the next in
-// line reads Last-Modified against Date (Azurite's clock) and takes a
+// TestStandbyHeartbeatBurstAzurite: in the low-cost profile, on a
+// container's lease and on a blob's (Set Container Metadata and Set Blob
+// Metadata both move Last-Modified), the next in line reads Last-Modified
+// against Date (Azurite's clock) and takes a
 // crashed leader's lease within about a burst of its expiry, reading the
 // leader's lease only about every 2R meanwhile.
 func TestStandbyHeartbeatBurstAzurite(t *testing.T) {
 	t.Parallel()
+	for _, blob := range []bool{false, true} {
+		t.Run(map[bool]string{false: "container", true: "blob"}[blob], func(t *testing.T) {
+			t.Parallel()
+			testStandbyHeartbeatBurst(t, blob)
+		})
+	}
+}
+
+func testStandbyHeartbeatBurst(t *testing.T, blob bool) {
 	p := election.ProfileLowCost
-	s, leader, standbys := startStandbys(t, "standby-hb", p, p.Standby, 2)
+	s, leader, standbys := startStandbys(t, "standby-hb", blob, p, p.Standby, 2)
 	nl := standbyNext(standbys)
 	time.Sleep(13 * time.Second) // one predicted expiry, then a new heartbeat
 	nl.main.reads.Store(0)
