@@ -500,3 +500,32 @@ func TestStandbyHealth(t *testing.T) {
 		stopAll(append(standbys, leader)...)
 	})
 }
+
+// TestStandbyNextLeaseRefused: a next-in-line lease that storage refuses
+// for good (here every call answers refused credentials) leaves every
+// standby a backbencher: slow, not stranded. A dead leader is replaced by
+// a backbencher's own read within L + 1.2 Check.
+func TestStandbyNextLeaseRefused(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		w.next.SetBefore(func(context.Context, leasetest.Call) error { return renewer.ErrForbidden })
+		leader := w.add("leader", election.ProfileDefault, true)
+		if got := recv(t, w.elected, time.Second); got != "leader" {
+			t.Fatalf("elected %q first, want leader", got)
+		}
+		standbys := []*cand{w.add("s0", election.ProfileDefault, true), w.add("s1", election.ProfileDefault, true)}
+		time.Sleep(10 * time.Second)
+		if n := nextInLine(standbys); n != nil {
+			t.Fatalf("%s is next in line on a refused lease", n.id)
+		}
+		died := time.Now()
+		leader.die()
+		bound := leaseL + election.DefaultCheck*6/5 + time.Second
+		got := recv(t, w.elected, bound+time.Minute)
+		if d := w.electedAt(got).Sub(died); d > bound {
+			t.Errorf("%s elected %v after the leader died, want within %v", got, d, bound)
+		}
+		stopAll(append(standbys, leader)...)
+	})
+}
