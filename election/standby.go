@@ -62,7 +62,8 @@ type Standby struct {
 	// the backbenchers. Default 60 s.
 	NextDuration time.Duration
 	// NextRenew is how often the next in line renews Next (less than
-	// NextDuration minus its margin of NextDuration/5). Default 30 s.
+	// NextDuration minus its margin of NextDuration/5). Default
+	// NextDuration/2: 30 s at the default duration.
 	NextRenew time.Duration
 	// Retry is how often (jittered) a backbencher tries to take Next:
 	// one call each. Default 30 s.
@@ -80,10 +81,11 @@ type Standby struct {
 	Burst time.Duration
 }
 
-// Defaults of Standby's fields.
+// Defaults of Standby's fields (NextRenew's is NextDuration/2). The next
+// in line holds Next through a renewer of its own, whose metrics (lease
+// held, storage calls) carry Next's name and this candidate's identity.
 const (
 	DefaultNextDuration = 60 * time.Second
-	DefaultNextRenew    = 30 * time.Second
 	DefaultRetry        = 30 * time.Second
 	DefaultCheck        = 60 * time.Second
 	DefaultBurst        = 250 * time.Millisecond
@@ -118,7 +120,7 @@ func checkStandby(r *renewer.Renewer, s Standby) (Standby, error) {
 		}
 	}
 	def(&s.NextDuration, DefaultNextDuration)
-	def(&s.NextRenew, DefaultNextRenew)
+	def(&s.NextRenew, s.NextDuration/2)
 	def(&s.Retry, DefaultRetry)
 	def(&s.Check, DefaultCheck)
 	def(&s.Burst, DefaultBurst)
