@@ -64,7 +64,7 @@ bench:
 ## unit: the library's unit tests and examples, which need no Azurite
 ## (leasetest and synctest time); a few seconds.
 unit:
-	$(GO) test -race -count=1 ./renewer/... ./election/... ./mutex/... ./internal/...
+	$(GO) test -race -count=1 ./renewer/... ./election/... ./mutex/... ./semaphore/... ./shard/... ./internal/...
 
 ## lint: gofmt, then in each module: go.mod and go.sum tidy (so the library's
 ## go.mod keeps no requirement only integration/ or bench/ need), go vet and

@@ -1,7 +1,6 @@
 package examples_test
 
 import (
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -23,30 +22,27 @@ func owned(p *proc) []int {
 	return out
 }
 
-// TestShards starts worker w1 capped at 2 of 4 shards, then w2 uncapped,
-// checks that they share all four, kills w1 with SIGKILL and checks that
-// w2 takes over its shards once their leases expire.
+// TestShards starts worker w1 alone (it owns all 4 shards), then w2 (w1
+// hands it two: 2 each), kills w1 with SIGKILL and checks that w2 takes
+// over its shards once their leases expire, then stops w2 with SIGTERM and
+// checks that it released them all.
 func TestShards(t *testing.T) {
 	t.Parallel()
 	connString(t)
 	bin := build(t, "shards")
-	prefix := uniqueName(t, "shards")
-	var names []string
-	for i := range 4 {
-		names = append(names, prefix+"-"+strconv.Itoa(i))
-	}
-	deleteContainers(t, names...)
-	args := []string{"--shards", "4", "--prefix", prefix, "--poll", "500ms"}
+	cont := uniqueName(t, "shards")
+	deleteContainers(t, cont)
+	args := []string{"--shards", "4", "--container", cont, "--poll", "500ms"}
 
-	w1 := start(t, "w1", bin, append(args, "--id", "w1", "--max", "2")...)
-	eventually(t, 100, 100*time.Millisecond, "w1 to own 2 shards", func() bool { return len(owned(w1)) == 2 })
+	w1 := start(t, "w1", bin, append(args, "--id", "w1")...)
+	eventually(t, 100, 100*time.Millisecond, "w1 to own all 4 shards", func() bool { return len(owned(w1)) == 4 })
 	w2 := start(t, "w2", bin, append(args, "--id", "w2")...)
-	eventually(t, 100, 100*time.Millisecond, "w1 and w2 to own all 4 shards", func() bool {
+	eventually(t, 100, 100*time.Millisecond, "w1 and w2 to own 2 shards each", func() bool {
 		seen := map[int]bool{}
 		for _, s := range append(owned(w1), owned(w2)...) {
 			seen[s] = true
 		}
-		return len(seen) == 4 && len(owned(w1))+len(owned(w2)) == 4
+		return len(seen) == 4 && len(owned(w1)) == 2 && len(owned(w2)) == 2
 	})
 	t.Logf("w1 owns %v, w2 owns %v", owned(w1), owned(w2))
 

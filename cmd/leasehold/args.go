@@ -23,6 +23,10 @@ type command struct {
 	conn  connFlags
 
 	verbose bool
+	giveUp  time.Duration
+	// fromEnv names the flags set from LEASEHOLD_* variables (flag ->
+	// variable), for messages.
+	fromEnv map[string]string
 	// anyName lets NAME be left out when --container is given (status
 	// of every lock in the container).
 	anyName bool
@@ -31,11 +35,12 @@ type command struct {
 func newCommand(name, usage string) *command {
 	c := &command{name: name, usage: usage, fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	c.fs.StringVar(&c.conn.connectionString, "connection-string", "", "storage connection `string` (default $AZURE_STORAGE_CONNECTION_STRING; the command line is visible to other users)")
-	c.fs.StringVar(&c.conn.accountURL, "account-url", "", "account `URL` (https://ACCOUNT.blob.core.windows.net), authenticated with DefaultAzureCredential")
+	c.fs.StringVar(&c.conn.accountURL, "account-url", "", "account `URL` (https://ACCOUNT.blob.core.windows.net; http:// only to a loopback host), authorized by DefaultAzureCredential, --sas, or $AZURE_STORAGE_KEY with $AZURE_STORAGE_ACCOUNT")
 	c.fs.BoolVar(&c.conn.sas, "sas", false, "authorize --account-url with the SAS token in $"+sasTokenEnv+" instead of DefaultAzureCredential")
 	c.fs.BoolVar(&c.conn.emulator, "emulator", false, "use Azurite's default local endpoint (http://127.0.0.1:10000/devstoreaccount1)")
 	c.fs.StringVar(&c.conn.container, "container", "", "keep lock NAME, any text of up to 256 bytes, as the lease of a blob in container `C` with other named locks; without it NAME is a container")
 	c.fs.BoolVar(&c.verbose, "verbose", false, "log the library's decisions to stderr")
+	durationVar(c.fs, &c.giveUp, "give-up", defaultGiveUp, "give up (exit 5) when storage has not answered for `duration`: unreachable, timing out or failing")
 	return c
 }
 
@@ -59,13 +64,21 @@ func (c *command) parse(args []string, stdout io.Writer, wantCmd bool) (name str
 				c.help(stdout)
 				return "", nil, errHelp
 			}
-			return "", nil, fail(exitUsage, "%s: %v (see leasehold %s --help)", c.name, err, c.name)
+			return "", nil, fail(exitUsage, "%s: %s (see leasehold %s --help)", c.name, flagError(err), c.name)
 		}
 		if c.fs.NArg() == 0 {
 			break
 		}
 		names = append(names, c.fs.Arg(0))
 		rest = c.fs.Args()[1:]
+	}
+	fromEnv, err := applyEnv(c.name, c.fs)
+	if err != nil {
+		return "", nil, err
+	}
+	c.fromEnv = fromEnv
+	if c.giveUp <= 0 {
+		return "", nil, fail(exitUsage, "%s: %s %v: want more than 0", c.name, c.flagName("give-up"), c.giveUp)
 	}
 	switch {
 	case len(names) == 0 && c.anyName && c.conn.container != "" && !wantCmd:
@@ -122,11 +135,9 @@ func (c *command) checkContainer() error {
 var errHelp = errors.New("help")
 
 func (c *command) help(w io.Writer) {
-	fmt.Fprintf(w, "Usage:\n%s\n\nFlags:\n", c.usage)
-	c.fs.SetOutput(w)
-	c.fs.PrintDefaults()
-	c.fs.SetOutput(io.Discard)
-	fmt.Fprintf(w, "\n%s\n", exitCodesHelp)
+	fmt.Fprintf(w, "Usage:\n%s\n\nFlags (each also from the environment variable shown; a flag given wins):\n", c.usage)
+	printFlags(w, c.fs)
+	fmt.Fprintf(w, "\n%s\n\n%s\n", accountHelp, exitCodesHelp)
 }
 
 // logger is a console logger on stderr with --verbose, else a no-op.
@@ -159,7 +170,24 @@ func badOption(cmd string, err error, flags map[string]string, secrets ...string
 
 // leaseDurationFlag is --lease-duration: whole seconds from 15 s to 60 s.
 func leaseDurationFlag(fs *flag.FlagSet, d *time.Duration) {
-	fs.DurationVar(d, "lease-duration", renewer.DefaultDuration, "lease `duration`: whole seconds from 15s to 60s; a crashed holder's lock passes on after it")
+	durationVar(fs, d, "lease-duration", renewer.DefaultDuration, "lease `duration`: whole seconds from 15s to 60s; a crashed holder's lock passes on after it")
+}
+
+// isSet reports whether flag name was given, on the command line or by its
+// environment variable.
+func (c *command) isSet(name string) bool {
+	set := false
+	c.fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// flagName is "--name", or "--name (from $LEASEHOLD_NAME)" for a flag the
+// environment set.
+func (c *command) flagName(name string) string {
+	if env, ok := c.fromEnv[name]; ok {
+		return "--" + name + " (from $" + env + ")"
+	}
+	return "--" + name
 }
 
 func checkLeaseDuration(cmd string, d time.Duration) error {

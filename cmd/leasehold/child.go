@@ -173,3 +173,17 @@ func toSyscall(sig os.Signal) syscall.Signal {
 	}
 	return syscall.SIGTERM
 }
+
+// sigName names a signal as the shell does: SIGTERM, SIGINT, SIGHUP, or
+// the signal's own description for another.
+func sigName(sig os.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return sig.String()
+}

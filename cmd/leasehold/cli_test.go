@@ -304,6 +304,12 @@ func TestTryOnHeldLockAndStatus(t *testing.T) {
 	if code := holder.wait(t, 30*time.Second); code != 128+int(syscall.SIGTERM) {
 		t.Errorf("holder exited %d after SIGTERM, want %d (the command's); stderr:\n%s", code, 128+int(syscall.SIGTERM), holder.stderr.String())
 	}
+	// The last line says why: the command's status, after the signal was forwarded.
+	if lines := strings.Split(strings.TrimSpace(holder.stderr.String()), "\n"); len(lines) < 2 ||
+		lines[len(lines)-2] != "leasehold: lock "+name+": forwarding SIGTERM to the command" ||
+		lines[len(lines)-1] != "leasehold: lock "+name+": the command exited with status 143 (killed by signal 15, terminated); released; passing its status on" {
+		t.Errorf("holder's stderr after SIGTERM:\n%s\nwant the forwarding, then the command's status, last", holder.stderr.String())
+	}
 	if st := statusOf(t, name); st.Held {
 		t.Errorf("after the holder exited, status = %+v, want not held", st)
 	}

@@ -87,29 +87,65 @@ func (f connFlags) connectContainer(cmd, name string) (*account, error) {
 		return nil, fail(exitUsage, "%s: give only one of --connection-string, --account-url and --emulator", cmd)
 	}
 	opts := &azlease.Options{CreateContainer: true}
+	accountURL := f.accountURL
+	envAccount := strings.TrimSpace(os.Getenv(accountEnv))
+	envKey := os.Getenv(keyEnv)
+	cs := f.connectionString
+	switch {
+	case n > 0:
+	case strings.TrimSpace(os.Getenv("AZURE_STORAGE_CONNECTION_STRING")) != "":
+		cs = os.Getenv("AZURE_STORAGE_CONNECTION_STRING")
+	case envAccount != "":
+		if !validAccountName(envAccount) {
+			return nil, fail(exitUsage, "%s: $%s %q: want an account name (3-24 lower-case letters and digits)", cmd, accountEnv, envAccount)
+		}
+		accountURL = "https://" + envAccount + ".blob.core.windows.net"
+	}
+	if accountURL != "" {
+		if err := checkAccountURL(accountURL); err != nil {
+			return nil, fail(exitUsage, "%s: --account-url %s", cmd, err)
+		}
+	}
 	if f.sas {
+		f.accountURL = accountURL
 		return f.connectSAS(cmd, name, opts)
 	}
-	if f.accountURL != "" {
+	if accountURL != "" && envKey != "" {
+		if envAccount == "" {
+			return nil, fail(exitUsage, "%s: $%s is set: set %s to the account's name too (or unset the key to use DefaultAzureCredential)", cmd, keyEnv, accountEnv)
+		}
+		// The key and the URL make a connection string: the same client,
+		// without retries, as FromConnectionString makes.
+		u := strings.TrimSuffix(accountURL, "/")
+		if pu, err := url.Parse(u); err == nil && isLoopback(pu.Hostname()) && strings.Trim(pu.Path, "/") == "" {
+			// An emulator's URL names the account in its path.
+			u += "/" + envAccount
+		}
+		cs = "DefaultEndpointsProtocol=" + strings.SplitN(u, ":", 2)[0] + ";AccountName=" + envAccount +
+			";AccountKey=" + envKey + ";BlobEndpoint=" + u + ";"
+		secrets := append(connectionSecrets(cs), envKey)
+		l, err := azlease.FromConnectionString(cs, name, opts)
+		if err != nil {
+			return nil, badOption(cmd, err, map[string]string{"account URL": "--account-url"}, secrets...)
+		}
+		return &account{leaser: l, container: name, host: hostOf(l.Client().URL()), secrets: secrets}, nil
+	}
+	if accountURL != "" {
 		cred, err := azidentity.NewDefaultAzureCredential(nil)
 		if err != nil {
 			return nil, fail(exitStorage, "%s: no Azure credential: %s", cmd, oneLine(err.Error()))
 		}
-		l, err := azlease.FromAccountURL(f.accountURL, name, cred, opts)
+		l, err := azlease.FromAccountURL(accountURL, name, cred, opts)
 		if err != nil {
 			return nil, badOption(cmd, err, map[string]string{"account URL": "--account-url"})
 		}
 		return &account{leaser: l, container: name, host: hostOf(l.Client().URL())}, nil
 	}
-	cs := f.connectionString
-	switch {
-	case f.emulator:
+	if f.emulator {
 		cs = emulatorConnectionString
-	case cs == "":
-		cs = os.Getenv("AZURE_STORAGE_CONNECTION_STRING")
 	}
 	if strings.TrimSpace(cs) == "" {
-		return nil, fail(exitUsage, "%s: no storage account: set AZURE_STORAGE_CONNECTION_STRING, or pass --connection-string, --account-url or --emulator", cmd)
+		return nil, fail(exitUsage, "%s: no storage account: set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT, or pass --connection-string, --account-url or --emulator", cmd)
 	}
 	secrets := connectionSecrets(cs)
 	l, err := azlease.FromConnectionString(cs, name, opts)
@@ -117,6 +153,54 @@ func (f connFlags) connectContainer(cmd, name string) (*account, error) {
 		return nil, badOption(cmd, err, nil, secrets...)
 	}
 	return &account{leaser: l, container: name, host: hostOf(l.Client().URL()), secrets: secrets}, nil
+}
+
+// The environment variables of an account given by name (the Azure CLI's).
+const (
+	accountEnv = "AZURE_STORAGE_ACCOUNT"
+	keyEnv     = "AZURE_STORAGE_KEY"
+)
+
+// checkAccountURL refuses an account URL that would send credentials in
+// clear text: http:// is only for a loopback host (an emulator).
+func checkAccountURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q: want https://ACCOUNT.blob.core.windows.net", raw)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%q: http:// would send the credential in clear text: want https://, or http:// to a loopback address (an emulator)", u.Scheme+"://"+u.Host)
+	}
+	return fmt.Errorf("%q: want https://ACCOUNT.blob.core.windows.net", u.Scheme+"://"+u.Host)
+}
+
+// validAccountName reports whether s is a storage account's name: 3 to 24
+// lower-case letters and digits.
+func validAccountName(s string) bool {
+	if len(s) < 3 || len(s) > 24 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // connectionSecrets returns the values of a connection string that must

@@ -41,8 +41,8 @@ func runElect(args []string, stdout, stderr io.Writer) int {
 		exitOnLoss            bool
 	)
 	c.fs.StringVar(&id, "id", "", "this candidate's `identity`, unique among candidates, printable ASCII (required)")
-	c.fs.DurationVar(&grace, "grace", defaultGrace, "after SIGTERM on loss, wait `duration` before SIGKILL")
-	c.fs.DurationVar(&poll, "poll-interval", renewer.DefaultPollInterval, "a standby asks storage every `duration` (jittered)")
+	durationVar(c.fs, &grace, "grace", defaultGrace, "after SIGTERM on loss, wait `duration` before SIGKILL")
+	durationVar(c.fs, &poll, "poll-interval", renewer.DefaultPollInterval, "a standby asks storage every `duration` (jittered)")
 	c.fs.BoolVar(&exitOnLoss, "exit-on-loss", false, "exit 4 when leadership is lost, instead of campaigning again")
 	leaseDurationFlag(c.fs, &duration)
 	name, argv, err := c.parse(args, stdout, true)
@@ -84,7 +84,8 @@ func runElect(args []string, stdout, stderr io.Writer) int {
 	defer cancel(nil)
 
 	unwatch := cancelOnSignal(sigs, cancel)
-	sctx, scancel := context.WithTimeout(ctx, firstCallTimeout)
+	start := time.Now()
+	sctx, scancel := context.WithTimeout(ctx, c.giveUp)
 	err = acct.ensureContainer(sctx)
 	scancel()
 	unwatch()
@@ -92,17 +93,27 @@ func runElect(args []string, stdout, stderr io.Writer) int {
 		return report(stderr, what, ierr)
 	}
 	if err != nil {
-		return report(stderr, what, err, acct.secrets...)
+		return report(stderr, what, gaveUp(c, err, start), acct.secrets...)
 	}
 	for {
+		cctx, ccancel := context.WithCancelCause(ctx)
 		unwatch := cancelOnSignal(sigs, cancel)
-		ld, err := e.Campaign(ctx)
+		stopGiveUp := giveUpWatch(c, r, ccancel)
+		ld, err := e.Campaign(cctx)
+		stopGiveUp()
 		unwatch()
+		var gu *gaveUpWaiting
+		gave := errors.As(context.Cause(cctx), &gu)
+		ccancel(nil)
 		if ierr := interrupted(ctx); ierr != nil {
 			if ld != nil {
 				resign(ld)
 			}
 			return report(stderr, what, ierr)
+		}
+		if gave && err != nil {
+			return report(stderr, what, fail(exitStorage, "gave up: no useful answer from storage for %v (%s %v) while campaigning",
+				gu.since.Round(time.Second), c.flagName("give-up"), c.giveUp))
 		}
 		if err != nil {
 			return report(stderr, what, acct.describe(ctx, err), acct.secrets...)
@@ -127,11 +138,12 @@ func lead(stderr io.Writer, what string, acct *account, ld *election.Leadership,
 	for {
 		select {
 		case <-ch.Done():
-			if err := resign(ld); errors.Is(err, renewer.ErrLeaseLost) {
+			err := resign(ld)
+			if errors.Is(err, renewer.ErrLeaseLost) {
 				return report(stderr, what, fail(exitLost, "lost leadership (term %d) before the command exited with status %d: %s",
 					ld.Term(), ch.Status(), causeLine(err)), acct.secrets...), false
 			}
-			return ch.Status(), false
+			return commandExited(stderr, what, ch.Status(), "resigned", err, acct.secrets), false
 		case <-ld.Done():
 			fmt.Fprintf(stderr, "leasehold: %s: lost leadership (term %d): %s; stopping the command\n",
 				what, ld.Term(), scrub(causeLine(context.Cause(ld.Context())), acct.secrets...))
@@ -139,7 +151,7 @@ func lead(stderr io.Writer, what string, acct *account, ld *election.Leadership,
 			resign(ld)
 			return report(stderr, what, fail(exitLost, "leadership lost; the command was stopped (its status: %d)", ch.Status())), true
 		case s := <-sigs:
-			fmt.Fprintf(stderr, "leasehold: %s: forwarding %v to the command\n", what, s)
+			fmt.Fprintf(stderr, "leasehold: %s: forwarding %s to the command\n", what, sigName(s))
 			ch.signal(toSyscall(s))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/leasehold/leasehold/mutex"
@@ -52,10 +53,10 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 		try                            bool
 		id                             string
 	)
-	c.fs.DurationVar(&timeout, "timeout", 0, "give up waiting for the lock after `duration` (exit 3); 0 waits for ever")
-	c.fs.BoolVar(&try, "try", false, "fail at once (exit 3) if the lock is held")
-	c.fs.DurationVar(&grace, "grace", defaultGrace, "after SIGTERM on loss, wait `duration` before SIGKILL")
-	c.fs.DurationVar(&poll, "poll-interval", renewer.DefaultPollInterval, "ask storage every `duration` (jittered) while the lock is held elsewhere")
+	durationVar(c.fs, &timeout, "timeout", 0, "give up waiting for the lock after `duration` (exit 3); 0 waits for ever; not with --try")
+	c.fs.BoolVar(&try, "try", false, "fail at once (exit 3) if the lock is held; not with --timeout")
+	durationVar(c.fs, &grace, "grace", defaultGrace, "after SIGTERM on loss, wait `duration` before SIGKILL")
+	durationVar(c.fs, &poll, "poll-interval", renewer.DefaultPollInterval, "ask storage every `duration` (jittered) while the lock is held elsewhere")
 	c.fs.StringVar(&id, "id", "", "holder `identity` written to the container, printable ASCII (default hostname-pid)")
 	leaseDurationFlag(c.fs, &duration)
 	name, argv, err := c.parse(args, stdout, true)
@@ -71,6 +72,10 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 	}
 	if timeout < 0 || poll < 10*time.Millisecond {
 		return report(stderr, "", fail(exitUsage, "lock: want --timeout >= 0 and --poll-interval >= 10ms"))
+	}
+	if try && c.isSet("timeout") {
+		return report(stderr, "", fail(exitUsage, "lock: %s and %s together: --try gives up at once if the lock is held, --timeout waits that long; give one of them",
+			c.flagName("try"), c.flagName("timeout")))
 	}
 	if err := lookCommand(argv[0]); err != nil {
 		return report(stderr, what, err)
@@ -100,17 +105,16 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 
 	sigs, stopSigs := notifySignals()
 	defer stopSigs()
-	held, err := acquireLock(acct, m, sigs, try, timeout)
+	held, err := acquireLock(c, acct, r, m, sigs, try, timeout)
 	if err != nil {
 		return report(stderr, what, err, acct.secrets...)
 	}
-	fmt.Fprintf(stderr, "leasehold: %s: acquired (term %d, identity %s)\n", what, held.Term(), m.Identity())
 	return holdLock(stderr, what, acct, held, m.Identity(), name, argv, sigs, grace)
 }
 
 // acquireLock creates the container if missing and takes the lock, giving
 // up on --try, --timeout or a signal.
-func acquireLock(acct *account, m *mutex.Mutex, sigs <-chan os.Signal, try bool, timeout time.Duration) (*mutex.Held, error) {
+func acquireLock(c *command, acct *account, r *renewer.Renewer, m *mutex.Mutex, sigs <-chan os.Signal, try bool, timeout time.Duration) (*mutex.Held, error) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	if timeout > 0 {
@@ -121,16 +125,19 @@ func acquireLock(acct *account, m *mutex.Mutex, sigs <-chan os.Signal, try bool,
 	unwatch := cancelOnSignal(sigs, cancel)
 	defer unwatch()
 
-	sctx, scancel := context.WithTimeout(ctx, firstCallTimeout)
+	start := time.Now()
+	sctx, scancel := context.WithTimeout(ctx, c.giveUp)
 	err := acct.ensureContainer(sctx)
 	scancel()
 	if err := interrupted(ctx); err != nil {
 		return nil, err
 	}
 	if err != nil {
-		return nil, err
+		return nil, gaveUp(c, err, start)
 	}
 
+	stopGiveUp := giveUpWatch(c, r, cancel)
+	defer stopGiveUp()
 	var held *mutex.Held
 	if try {
 		held, err = m.TryLock(ctx)
@@ -143,9 +150,14 @@ func acquireLock(acct *account, m *mutex.Mutex, sigs <-chan os.Signal, try bool,
 	if err := interrupted(ctx); err != nil {
 		return nil, err
 	}
+	var gu *gaveUpWaiting
+	if errors.As(context.Cause(ctx), &gu) {
+		return nil, fail(exitStorage, "gave up: no useful answer from storage for %v (%s %v) while waiting for the lock",
+			gu.since.Round(time.Second), c.flagName("give-up"), c.giveUp)
+	}
 	if errors.Is(err, renewer.ErrLeaseHeld) || errors.Is(err, errTimedOut) {
 		// Say who holds it, or why we could not tell.
-		ictx, icancel := context.WithTimeout(context.Background(), firstCallTimeout)
+		ictx, icancel := context.WithTimeout(context.Background(), min(firstCallTimeout, c.giveUp))
 		defer icancel()
 		st, serr := m.Status(ictx)
 		if serr != nil {
@@ -155,8 +167,9 @@ func acquireLock(acct *account, m *mutex.Mutex, sigs <-chan os.Signal, try bool,
 		if errors.Is(err, errTimedOut) {
 			why = fmt.Sprintf("gave up after --timeout %v: ", timeout)
 		}
+		out := statusOf(acct.container, acct.lock, st)
 		if st.Held() {
-			return nil, fail(exitHeld, "%sheld by %s (term %d)", why, orUnknown(st.Holder), st.Term)
+			return nil, fail(exitHeld, "%s%s", why, heldBy(out))
 		}
 		return nil, fail(exitHeld, "%snot acquired (state now %s)", why, st.State)
 	}
@@ -176,14 +189,16 @@ func holdLock(stderr io.Writer, what string, acct *account, held *mutex.Held, id
 		_ = unlock()
 		return report(stderr, what, err)
 	}
+	fmt.Fprintf(stderr, "leasehold: %s: acquired (term %d, identity %s)\n", what, held.Term(), identity)
 	for {
 		select {
 		case <-ch.Done():
-			if err := unlock(); errors.Is(err, renewer.ErrLeaseLost) {
+			err := unlock()
+			if errors.Is(err, renewer.ErrLeaseLost) {
 				return report(stderr, what, fail(exitLost, "lost (term %d) before the command exited with status %d: %s",
 					held.Term(), ch.Status(), causeLine(err)), acct.secrets...)
 			}
-			return ch.Status()
+			return commandExited(stderr, what, ch.Status(), "released", err, acct.secrets)
 		case <-held.Done():
 			fmt.Fprintf(stderr, "leasehold: %s: lost (term %d): %s; stopping the command\n",
 				what, held.Term(), scrub(causeLine(context.Cause(held.Context())), acct.secrets...))
@@ -191,9 +206,67 @@ func holdLock(stderr io.Writer, what string, acct *account, held *mutex.Held, id
 			_ = unlock()
 			return report(stderr, what, fail(exitLost, "lock lost; the command was stopped (its status: %d)", ch.Status()))
 		case s := <-sigs:
-			fmt.Fprintf(stderr, "leasehold: %s: forwarding %v to the command\n", what, s)
+			fmt.Fprintf(stderr, "leasehold: %s: forwarding %s to the command\n", what, sigName(s))
 			ch.signal(toSyscall(s))
 		}
+	}
+}
+
+// commandExited reports, as the last line, that the command exited with
+// status code and the lease was released (done, "released" or
+// "resigned"), or that the release failed with relErr; it returns code.
+func commandExited(stderr io.Writer, what string, code int, done string, relErr error, secrets []string) int {
+	how := fmt.Sprintf("exited with status %d", code)
+	if code > 128 && code < 128+65 {
+		how = fmt.Sprintf("exited with status %d (killed by signal %d, %v)", code, code-128, syscall.Signal(code-128))
+	}
+	if relErr != nil {
+		fmt.Fprintf(stderr, "leasehold: %s: the command %s; the release failed (the lease expires by itself): %s\n",
+			what, how, scrub(causeLine(relErr), secrets...))
+		return code
+	}
+	fmt.Fprintf(stderr, "leasehold: %s: the command %s; %s; passing its status on\n", what, how, done)
+	return code
+}
+
+// gaveUpWaiting is the cause of a wait cut short by --give-up.
+type gaveUpWaiting struct{ since time.Duration }
+
+func (g *gaveUpWaiting) Error() string {
+	return fmt.Sprintf("no useful answer from storage for %v", g.since.Round(time.Second))
+}
+
+// giveUpWatch cancels a wait with a *gaveUpWaiting cause once r has had no
+// useful answer from storage (renewer.LastContact) for --give-up, counted
+// from now at the earliest; stop ends the watch.
+func giveUpWatch(c *command, r *renewer.Renewer, cancel context.CancelCauseFunc) (stop func()) {
+	start := time.Now()
+	quit := make(chan struct{}) // closed by stop
+	done := make(chan struct{}) // closed by the goroutine
+	tick := min(time.Second, c.giveUp/4)
+	go func() {
+		defer close(done)
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				last := r.LastContact()
+				if last.Before(start) {
+					last = start
+				}
+				if since := time.Since(last); since >= c.giveUp {
+					cancel(&gaveUpWaiting{since: since})
+					return
+				}
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
 	}
 }
 
@@ -217,7 +290,7 @@ var errTimedOut = errors.New("--timeout expired")
 // signalled is the cause of a wait cut short by a signal.
 type signalled struct{ sig os.Signal }
 
-func (s *signalled) Error() string { return "interrupted by " + s.sig.String() }
+func (s *signalled) Error() string { return "interrupted by " + sigName(s.sig) }
 
 // cancelOnSignal cancels with a *signalled cause on the first signal, until
 // stop is called; stop waits for its goroutine, so that later signals go
@@ -244,7 +317,7 @@ func cancelOnSignal(sigs <-chan os.Signal, cancel context.CancelCauseFunc) (stop
 func interrupted(ctx context.Context) error {
 	var s *signalled
 	if errors.As(context.Cause(ctx), &s) {
-		return fail(signalExit(s.sig), "interrupted by %v while waiting", s.sig)
+		return fail(signalExit(s.sig), "interrupted by %s while waiting", sigName(s.sig))
 	}
 	return nil
 }

@@ -54,7 +54,7 @@ func TestNamedLocks(t *testing.T) {
 	}
 	r = run(t, "status", "--container", c)
 	if r.code != 0 || strings.Count(r.stdout, "\n") != 2 || !strings.Contains(r.stdout, `"`+a+`": leased by holder-a`) {
-		t.Errorf("status --container: exit %d, stdout %q; want two lines, %q leased by holder-a", r.code, r.stdout, a)
+		t.Errorf("status --container: exit %d, stdout %q; want two lines, %q leased by holder-a; holder's stderr:\n%s", r.code, r.stdout, a, holder.stderr.String())
 	}
 
 	r = run(t, "break", a, "--container", c, "--reason", "named break")

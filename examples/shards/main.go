@@ -1,12 +1,16 @@
-// Command shards shares K shards among workers: each shard is the lease of
-// its own container (PREFIX-0 .. PREFIX-K-1, created if missing), and a
-// worker holds as many as it can, up to --max, each with its own
-// renewer.Renewer. When a worker dies, its shards' leases expire and the
-// other workers take them over. Storage is AZURE_STORAGE_CONNECTION_STRING.
+// Command shards spreads K shards over the live workers of a group with
+// package shard: each shard is a named lock (a blob lease) in one container,
+// GROUP-part-0 .. GROUP-part-K-1, and each live worker holds one of N member
+// locks, GROUP-member-0 .., the container and blobs created if missing. Each
+// worker reads the whole group with one List Blobs call per poll
+// (shard.WithLister). Every worker owns its
+// fair share, floor or ceil of K / workers; when a worker joins, the others
+// hand it shards; when one leaves or dies, the others take its shards over.
+// Storage is AZURE_STORAGE_CONNECTION_STRING.
 //
 // Every change of ownership is logged as "shards owned" with the full list.
-// SIGINT or SIGTERM releases every shard (others take them at their next
-// poll) and exits 0.
+// SIGINT or SIGTERM stops every shard's work, releases every lease (others
+// take the shards at their next poll) and exits 0.
 package main
 
 import (
@@ -16,7 +20,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,9 +31,10 @@ import (
 
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/azlease"
+	"github.com/leasehold/leasehold/shard"
 )
 
-// maxShards bounds --shards: each shard is a container and a goroutine.
+// maxShards bounds --shards: each shard is a container and a lease.
 const maxShards = 64
 
 func main() {
@@ -51,23 +58,25 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 type options struct {
-	shards int
-	max    int
-	id     string
-	prefix string
-	lease  time.Duration
-	poll   time.Duration
+	shards    int
+	members   int
+	id        string
+	container string
+	group     string
+	lease     time.Duration
+	poll      time.Duration
 }
 
 func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("shards", flag.ContinueOnError)
 	fs.IntVar(&o.shards, "shards", 4, "number of shards K, 1 to 64")
-	fs.IntVar(&o.max, "max", 0, "most shards this worker holds at once; 0: all of them")
+	fs.IntVar(&o.members, "members", 0, "most workers live at once (member leases); 0: min(16, K)")
 	fs.StringVar(&o.id, "id", defaultID(), "this worker's identity, unique among the workers")
-	fs.StringVar(&o.prefix, "prefix", "shards", "container name prefix: shard i is container PREFIX-i")
+	fs.StringVar(&o.container, "container", "shards", "the container that holds the group's locks (created if missing)")
+	fs.StringVar(&o.group, "group", "shards", "the group's name: shard i is the lock GROUP-part-i")
 	fs.DurationVar(&o.lease, "lease", renewer.DefaultDuration, "lease duration: whole seconds from 15s to 60s")
-	fs.DurationVar(&o.poll, "poll", renewer.DefaultPollInterval, "how often a worker asks for each shard it does not hold")
+	fs.DurationVar(&o.poll, "poll", renewer.DefaultPollInterval, "how often a worker reads the group and rebalances")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -79,11 +88,8 @@ func parseFlags(args []string) (options, error) {
 		return o, &usageError{msg: fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	case o.shards < 1 || o.shards > maxShards:
 		return o, &usageError{msg: fmt.Sprintf("--shards %d: want 1 to %d", o.shards, maxShards)}
-	case o.max < 0:
-		return o, &usageError{msg: fmt.Sprintf("--max %d: want 0 (no cap) or more", o.max)}
-	}
-	if o.max == 0 || o.max > o.shards {
-		o.max = o.shards
+	case o.members < 0:
+		return o, &usageError{msg: fmt.Sprintf("--members %d: want 0 (the default) or more", o.members)}
 	}
 	return o, nil
 }
@@ -111,31 +117,70 @@ func run(args []string) error {
 	}
 	defer func() { _ = log.Sync() }()
 	log = log.With(zap.String("worker", o.id))
-	// The renewers say only what goes wrong (Warn: a lost lease, failing
-	// renewals); the worker logs ownership itself.
-	rlog := log.WithOptions(zap.IncreaseLevel(zapcore.WarnLevel))
+	// The renewers and the member say only what goes wrong (Warn: a lost
+	// lease, failing renewals); the worker logs ownership itself.
+	quiet := log.WithOptions(zap.IncreaseLevel(zapcore.WarnLevel))
 
-	renewers := make([]*renewer.Renewer, o.shards)
-	for i := range renewers {
-		l, err := azlease.FromConnectionString(cs, o.prefix+"-"+strconv.Itoa(i),
-			&azlease.Options{CreateContainer: true})
-		if err != nil {
-			return err
-		}
-		renewers[i], err = renewer.New(l, renewer.WithIdentity(o.id), renewer.WithDuration(o.lease),
-			renewer.WithPollInterval(o.poll), renewer.WithLogger(rlog.With(zap.Int("shard", i))))
-		if err != nil {
-			return err
-		}
+	parts := make([]string, o.shards)
+	for i := range parts {
+		parts[i] = strconv.Itoa(i)
+	}
+	cl, err := azlease.FromConnectionString(cs, o.container, &azlease.Options{CreateContainer: true})
+	if err != nil {
+		return err
+	}
+	lister, err := azlease.NewLister(cl.Client())
+	if err != nil {
+		return err
+	}
+	leasers := func(name string) (renewer.Leaser, error) { return cl.Blob(name) }
+	m, err := shard.New(o.group, parts, leasers,
+		shard.WithRenewerOptions(renewer.WithIdentity(o.id), renewer.WithDuration(o.lease),
+			renewer.WithPollInterval(o.poll), renewer.WithLogger(quiet)),
+		shard.WithMaxMembers(o.members), shard.WithLister(lister), shard.WithLogger(quiet))
+	if err != nil {
+		return err
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log.Info("starting", zap.Int("shards", o.shards), zap.Int("max", o.max), zap.String("prefix", o.prefix))
-	err = newWorker(log, o.max, o.poll).run(ctx, renewers)
+	log.Info("starting", zap.Int("shards", o.shards), zap.String("container", o.container), zap.String("group", o.group))
+	var (
+		mu    sync.Mutex // serializes the "shards owned" lines
+		terms = map[int]int64{}
+	)
+	report := func(i int, term int64, owned bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if owned {
+			terms[i] = term
+		} else {
+			delete(terms, i)
+		}
+		held := make([]int, 0, len(terms))
+		for s := range terms {
+			held = append(held, s)
+		}
+		slices.Sort(held)
+		log.Info("shards owned", zap.Ints("shards", held), zap.Int("shard", i), zap.Int64("term", term), zap.Bool("taken", owned))
+	}
+	err = m.Run(ctx, func(ctx context.Context, p shard.Partition) {
+		i, _ := strconv.Atoi(p.Name)
+		report(i, p.Term, true)
+		defer report(i, p.Term, false)
+		work(ctx, i, p.Term)
+	})
 	if err != nil {
 		return err
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// work stands for the shard's work: it runs until ctx ends (the shard is
+// handed back, lost, or the worker stops), carrying term, the shard's
+// fencing number, in every write it would make.
+func work(ctx context.Context, i int, term int64) {
+	_, _ = i, term
+	<-ctx.Done()
 }

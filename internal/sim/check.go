@@ -3,6 +3,7 @@ package sim
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -36,8 +37,9 @@ type Bounds struct {
 	// has landed; End is when the run stopped its holders. Liveness is
 	// judged on [Quiet, End).
 	Quiet, End time.Duration
-	// Gap is the longest time without a holder allowed after Quiet.
-	Gap time.Duration
+	// Gap is the longest time without a holder allowed after Quiet;
+	// ShardGap the same for a shard's partition.
+	Gap, ShardGap time.Duration
 }
 
 // Holder names a process incarnation.
@@ -47,10 +49,11 @@ type Holder struct {
 }
 
 // Bounds returns the bounds of a run of plan p in which storage applied the
-// given releases. The liveness bound is L + 1.2 P + Slack for fixed leases;
-// when every process is an election with next-in-line standbys, the
-// longest of that, L + 1.2 NextCheck + Slack and NextDuration + 1.2
-// NextRetry + 1.2 P + Slack.
+// given releases. The liveness bound is L + 1.2 P + Slack for fixed leases
+// (a shard partition's: L + 1.2 ShardPoll + Slack); when every process on
+// the main lease is an election with next-in-line standbys, the longest
+// of that, L + 1.2 NextCheck + Slack and NextDuration + 1.2 NextRetry +
+// 1.2 P + Slack.
 // For infinite leases it is the break-on-timeout recovery: up to two polls
 // to see the last sign of life, the timeout, one poll to see it passed,
 // the break period, one poll to acquire: T + BreakPeriod + 3.6 P + Slack.
@@ -72,16 +75,72 @@ func (p Plan) Bounds(released map[Holder][]time.Duration) Bounds {
 		Quiet:    FaultPhase + MaxLate,
 		End:      p.end(),
 		Gap:      gap,
+		ShardGap: Duration + ShardPoll*12/10 + Slack,
 	}
 }
 
-// Check returns the violations of hs, judged in start order (as Run returns
-// it; Check sorts a copy; #n in a violation is an index in that order):
-// (a) two holdings whose intervals [Start, End) overlap on storage's
-// timeline; (b) a fencing number (Term) not strictly greater
-// than the previous holding's; (c) a span of more than b.Gap within
-// [b.Quiet, b.End) with no holder.
+// Check returns the violations of hs, judged per lease (Holding.Lease), each
+// lease's holdings in start order (as Run returns them; Check sorts a copy;
+// #n in a violation is an index in that order): (a) two holdings whose
+// intervals [Start, End) overlap on storage's timeline; (b) a fencing
+// number (Term) not strictly greater than the previous holding's; (c) a
+// span of more than b.Gap within [b.Quiet, b.End) with no holder, for the
+// main lease and for every shard partition (a semaphore's slot may rest
+// idle). And (d), "over-k": more than SemSlots semaphore holdings under way
+// at once, counted over all slots. A violation of a group's lease names the
+// lease first.
 func Check(hs History, b Bounds) []Violation {
+	byLease := map[string]History{}
+	for _, h := range hs {
+		byLease[h.Lease] = append(byLease[h.Lease], h)
+	}
+	vs := checkLease(byLease[""], b, true)
+	for _, name := range slices.Sorted(maps.Keys(byLease)) {
+		if name == "" {
+			continue
+		}
+		lhs := byLease[name]
+		sb := b
+		sb.Gap = b.ShardGap
+		for _, v := range checkLease(lhs, sb, lhs[0].Kind == KindShard) {
+			v.Detail = name + ": " + v.Detail
+			vs = append(vs, v)
+		}
+	}
+	return append(vs, checkSlots(hs, b)...)
+}
+
+// checkSlots returns an "over-k" violation for each semaphore holding that
+// starts while SemSlots others are under way.
+func checkSlots(hs History, b Bounds) []Violation {
+	var sem History
+	for _, h := range hs {
+		if h.Kind == KindSemaphore {
+			sem = append(sem, h)
+		}
+	}
+	slices.SortStableFunc(sem, func(a, b Holding) int { return cmp.Compare(a.Start, b.Start) })
+	var vs []Violation
+	for i, h := range sem {
+		n := 1
+		for _, p := range sem[:i] {
+			if e := p.End; !p.Ended || h.Start < e {
+				if !p.Ended && b.End <= h.Start {
+					continue
+				}
+				n++
+			}
+		}
+		if n > SemSlots {
+			vs = append(vs, Violation{"over-k", fmt.Sprintf("%v starts while %d other semaphore holders hold (K = %d)", h, n-1, SemSlots)})
+		}
+	}
+	return vs
+}
+
+// checkLease judges the holdings of one lease: overlap, fencing and, if
+// live, liveness.
+func checkLease(hs History, b Bounds, live bool) []Violation {
 	hs = slices.Clone(hs)
 	slices.SortStableFunc(hs, func(a, b Holding) int { return cmp.Compare(a.Start, b.Start) })
 	var vs []Violation
@@ -123,6 +182,9 @@ func Check(hs History, b Bounds) []Violation {
 					i, h, h.Term, i-1, p.Term)})
 			}
 		}
+	}
+	if !live {
+		return vs
 	}
 	// Liveness: walk the covered spans from Quiet.
 	covered := b.Quiet // holders cover [Quiet, covered) so far

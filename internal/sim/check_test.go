@@ -16,9 +16,17 @@ func held(proc string, term int64, a, b float64) sim.Holding {
 
 func timedOut(h sim.Holding) sim.Holding { h.TimedOut = true; return h }
 
+// on makes h a holding of a group's lease, by a holder of kind k.
+func on(lease string, k sim.Kind, h sim.Holding) sim.Holding { h.Lease, h.Kind = lease, k; return h }
+
+// main is a main-lease history that breaks nothing, for the group cases.
+var main = []sim.Holding{held("a", 1, 0, 160)}
+
+func with(hs ...sim.Holding) sim.History { return append(sim.History(main), hs...) }
+
 // TestCheck feeds the checker hand-made histories, good and bad.
 func TestCheck(t *testing.T) {
-	b := sim.Bounds{Drift: 0.01, Quiet: s(100), End: s(160), Gap: s(17),
+	b := sim.Bounds{Drift: 0.01, Quiet: s(100), End: s(160), Gap: s(17), ShardGap: s(18),
 		Released: map[sim.Holder][]time.Duration{{Proc: "r"}: {s(120.05)}}}
 	tests := []struct {
 		name string
@@ -102,6 +110,45 @@ func TestCheck(t *testing.T) {
 		{
 			name: "open holding runs to the end",
 			give: sim.History{{Proc: "a", Term: 1, Start: s(95)}},
+		},
+		{
+			name: "semaphore: two slots, K holders, terms per slot",
+			give: with(on("sem-slot-0", sim.KindSemaphore, held("s0", 1, 10, 50)), on("sem-slot-1", sim.KindSemaphore, held("s1", 1, 20, 60)),
+				on("sem-slot-0", sim.KindSemaphore, held("s2", 2, 50, 70))),
+		},
+		{
+			name: "semaphore: two holders of one slot",
+			give: with(on("sem-slot-0", sim.KindSemaphore, held("s0", 1, 10, 50)), on("sem-slot-0", sim.KindSemaphore, held("s1", 2, 40, 60))),
+			want: []string{"overlap"},
+		},
+		{
+			name: "semaphore: more than K at once, each slot fine",
+			give: with(on("sem-slot-0", sim.KindSemaphore, held("s0", 1, 10, 50)), on("sem-slot-1", sim.KindSemaphore, held("s1", 1, 20, 60)),
+				on("sem-slot-2", sim.KindSemaphore, held("s2", 1, 30, 70))),
+			want: []string{"over-k"},
+		},
+		{
+			name: "semaphore: idle slot after quiet is fine",
+			give: with(on("sem-slot-0", sim.KindSemaphore, held("s0", 1, 10, 50))),
+		},
+		{
+			name: "shard: partition owned to the end",
+			give: with(on("grp-part-p0", sim.KindShard, held("h0", 1, 10, 120)), on("grp-part-p0", sim.KindShard, held("h1", 2, 130, 160))),
+		},
+		{
+			name: "shard: two owners of a partition",
+			give: with(on("grp-part-p0", sim.KindShard, held("h0", 1, 10, 130)), on("grp-part-p0", sim.KindShard, held("h1", 2, 125, 160))),
+			want: []string{"overlap"},
+		},
+		{
+			name: "shard: partition term going back",
+			give: with(on("grp-part-p0", sim.KindShard, held("h0", 2, 10, 120)), on("grp-part-p0", sim.KindShard, held("h1", 1, 130, 160))),
+			want: []string{"fencing"},
+		},
+		{
+			name: "shard: partition unowned too long after quiet",
+			give: with(on("grp-part-p0", sim.KindShard, held("h0", 1, 10, 110)), on("grp-part-p0", sim.KindShard, held("h1", 2, 129, 160))),
+			want: []string{"liveness"},
 		},
 		{
 			name: "fencing judged in start order, not input order",

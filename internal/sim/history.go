@@ -18,7 +18,10 @@ type Holding struct {
 	Proc      string // process name
 	Inc       int    // incarnation: restarts so far
 	Kind      Kind
-	Goroutine int // the mutex goroutine; 0 otherwise
+	Goroutine int // the mutex or semaphore goroutine; 0 otherwise
+	// Lease names the lease held: "" for the main container, else a
+	// group's lease (a semaphore slot, a shard partition).
+	Lease string
 	// Term is the fencing number: the term of the holding (a mutex's
 	// local hand-overs are holdings of their own, each with the next term).
 	Term       int64
@@ -34,8 +37,11 @@ func (h Holding) String() string {
 		end, why = fmt.Sprint(h.End), " "+h.Cause
 	}
 	who := fmt.Sprintf("%s/%d %s", h.Proc, h.Inc, h.Kind)
-	if h.Kind == KindMutex {
+	if h.Kind == KindMutex || h.Kind == KindSemaphore {
 		who += fmt.Sprintf(" g%d", h.Goroutine)
+	}
+	if h.Lease != "" {
+		who += " " + h.Lease
 	}
 	return fmt.Sprintf("%-22s term %d [%v, %s)%s", who, h.Term, h.Start, end, why)
 }
@@ -88,7 +94,7 @@ func (r *recorder) history() History {
 		hs = append(hs, *h)
 	}
 	slices.SortStableFunc(hs, func(a, b Holding) int {
-		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Proc, b.Proc), cmp.Compare(a.Inc, b.Inc),
+		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Lease, b.Lease), cmp.Compare(a.Proc, b.Proc), cmp.Compare(a.Inc, b.Inc),
 			cmp.Compare(a.Goroutine, b.Goroutine), cmp.Compare(a.Term, b.Term))
 	})
 	return hs

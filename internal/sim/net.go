@@ -33,9 +33,13 @@ type link struct {
 	p     *procPlan
 	id    uint64 // process number
 	inc   uint64 // incarnation
-	next  bool   // the link to the next-in-line lease (Plan.Standby), not the lock's
-	dead  atomic.Bool
+	dead  *atomic.Bool
+	salt  uint64 // a group lease's: tells the draws of its requests from those of the incarnation's other leases; 0 for the main container
+	next  bool   // the link to the elections' next-in-line lease (Plan.Standby)
 }
+
+// nextSalt salts the draws of the next-in-line lease's requests.
+const nextSalt = 0x6e657874
 
 // name names the link in traces.
 func (l *link) name() string {
@@ -69,11 +73,10 @@ func (l *link) send(ctx context.Context, op uint64, apply func(context.Context) 
 		return nil, fmt.Errorf("sim: %w", context.Cause(ctx))
 	}
 	now := l.w.since()
-	key := op
-	if l.next {
-		key += 0x100 // draws of its own, apart from the lock's link
+	r := newRand(l.w.plan.Seed, l.id, l.inc, op, uint64(now))
+	if l.salt != 0 {
+		r = newRand(l.w.plan.Seed, l.id, l.inc, op, uint64(now), l.salt)
 	}
-	r := newRand(l.w.plan.Seed, l.id, l.inc, key, uint64(now))
 	faulty := now < FaultPhase
 	send := now
 	if w, ok := inAny(l.p.Pauses, send); ok {
@@ -198,7 +201,7 @@ func (l *link) Change(ctx context.Context, leaseID, proposedID string) (string, 
 func (l *link) Release(ctx context.Context, leaseID string) error {
 	_, err := l.call(ctx, opRelease, func(c context.Context) (any, error) {
 		err := l.store.Release(c, leaseID)
-		if err == nil && !l.next {
+		if err == nil && !l.next { // a next in line releases its seat as it starts to lead: not after a holding
 			l.w.releasedBy(l.p, l.inc)
 		}
 		return nil, err

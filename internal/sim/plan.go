@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,14 +75,33 @@ type Kind int
 
 // The kinds of holders.
 const (
-	KindRenewer  Kind = iota // a loop of renewer.Renewer Acquire, hold, Release or Abandon
-	KindElection             // election.Election.Run with callbacks, and Resign now and then
-	KindMutex                // mutex.Mutex shared by several goroutines of the process
+	KindRenewer   Kind = iota // a loop of renewer.Renewer Acquire, hold, Release or Abandon
+	KindElection              // election.Election.Run with callbacks, and Resign now and then
+	KindMutex                 // mutex.Mutex shared by several goroutines of the process
+	KindSemaphore             // semaphore.Semaphore shared by goroutines of the process, on a group's slot leases
+	KindShard                 // shard.Member of a group's partitions
 )
 
 func (k Kind) String() string {
-	return [...]string{"renewer", "election", "mutex"}[k]
+	return [...]string{"renewer", "election", "mutex", "semaphore", "shard"}[k]
 }
+
+// The sizes of a seed's group (see Plan.Group).
+const (
+	// SemSlots is K of the simulated semaphores.
+	SemSlots = 2
+	// ShardParts and ShardMembers are P and N of the simulated shard
+	// groups.
+	ShardParts   = 4
+	ShardMembers = 3
+	// ShardPoll is the shard members' poll interval: each poll reads
+	// every member slot and partition, so they poll at half the rate of
+	// the others to keep a seed's cost near that of the others.
+	ShardPoll = 2 * Poll
+	// SemName and ShardGroup name the group's leases.
+	SemName    = "sem"
+	ShardGroup = "grp"
+)
 
 // window is a span of simulated time [From, To), counted from the start.
 type window struct{ From, To time.Duration }
@@ -116,6 +136,13 @@ type Plan struct {
 	Procs        []procPlan
 	Storms       []window // storage answers most requests 503 (unapplied)
 	Drift        float64  // storage's clock rate over the holders', minus 1: [0, MaxDrift]
+	// Group, in one seed in sixteen each, is a second set of processes
+	// on leases of their own, beside Procs: semaphore holders
+	// (KindSemaphore, SemSlots slots) or shard members (KindShard,
+	// ShardParts partitions, ShardMembers member slots). Empty otherwise.
+	// It is drawn from a stream of its own, so Procs are what they were
+	// before groups were added.
+	Group []procPlan
 	// Latency, if set, is the most a request takes one way, fault phase
 	// and tail alike (uniform from a tenth of it): for measurements
 	// (TestProfiles); NewPlan leaves it 0, the fault model's delays.
@@ -149,14 +176,7 @@ func NewPlan(seed uint64) Plan {
 				pp.MaxHold = between(r, Duration, 40*time.Second)
 			}
 		}
-		pp.PLate = r.Float64() * 0.08
-		pp.PLost = r.Float64() * 0.08
-		pp.PDup = r.Float64() * 0.08
-		pp.PSlow = r.Float64() * 0.1
-		pp.P5xx = r.Float64() * 0.05
-		pp.Pauses = windows(r, 2, time.Second, 8*time.Second)
-		pp.Partitions = windows(r, 2, time.Second, 20*time.Second)
-		pp.Crashes = windows(r, 2, time.Second, 15*time.Second)
+		drawFaults(r, &pp)
 		p.Procs = append(p.Procs, pp)
 	}
 	// Drawn from a stream of its own, so that adding it left every seed's
@@ -176,11 +196,29 @@ func NewPlan(seed uint64) Plan {
 			p.Procs[i].Kind, p.Procs[i].Goroutines, p.Procs[i].MaxHold = KindElection, 1, 0
 		}
 	}
+	g := newRand(seed, 0x67a0)
+	kind, prefix := KindSemaphore, "s"
+	switch g.IntN(16) {
+	case 0:
+	case 1:
+		kind, prefix = KindShard, "h"
+	default:
+		return p
+	}
+	for i := range 3 {
+		pp := procPlan{Name: fmt.Sprintf("%s%d", prefix, i), Kind: kind, Goroutines: 1}
+		if kind == KindSemaphore {
+			pp.Goroutines = 1 + g.IntN(2)
+		}
+		drawFaults(g, &pp)
+		p.Group = append(p.Group, pp)
+	}
 	return p
 }
 
-// onlyElections reports whether every process is an election: then the
-// seed's standby mode alone decides how soon a free lease is taken.
+// onlyElections reports whether every process on the main lease is an
+// election: then the seed's standby mode alone decides how soon a free
+// lease is taken.
 func (p Plan) onlyElections() bool {
 	for _, pp := range p.Procs {
 		if pp.Kind != KindElection {
@@ -188,6 +226,18 @@ func (p Plan) onlyElections() bool {
 		}
 	}
 	return true
+}
+
+// drawFaults draws pp's network faults.
+func drawFaults(r *mrand.Rand, pp *procPlan) {
+	pp.PLate = r.Float64() * 0.08
+	pp.PLost = r.Float64() * 0.08
+	pp.PDup = r.Float64() * 0.08
+	pp.PSlow = r.Float64() * 0.1
+	pp.P5xx = r.Float64() * 0.05
+	pp.Pauses = windows(r, 2, time.Second, 8*time.Second)
+	pp.Partitions = windows(r, 2, time.Second, 20*time.Second)
+	pp.Crashes = windows(r, 2, time.Second, 15*time.Second)
 }
 
 // windows draws up to max disjoint windows of the given lengths, in order,
@@ -224,7 +274,7 @@ func (p Plan) String() string {
 	}
 	fmt.Fprintf(&b, "seed %d: %s P=%v faults until %v, tail %v, storage clock faster by %.0f ppm, storms %v, standbys %v\n",
 		p.Seed, lease, Poll, FaultPhase, p.Tail, p.Drift*1e6, p.Storms, p.Standby)
-	for _, pp := range p.Procs {
+	for _, pp := range append(slices.Clip(p.Procs), p.Group...) {
 		if pp.MaxHold > 0 {
 			fmt.Fprintf(&b, "  %s mutex max-hold %v\n", pp.Name, pp.MaxHold)
 		}

@@ -115,8 +115,9 @@ func startElection(t *testing.T, s setting, n int, seed uint64) *electionRun {
 	run := &electionRun{w: w, elected: make(chan int, 1000)}
 	for i := range n {
 		c := &candidate{done: make(chan struct{})}
-		c.main = &link{store: w.store, w: w, p: &w.plan.Procs[i], id: uint64(i)}
-		c.next = &link{store: w.next, w: w, p: &w.plan.Procs[i], id: uint64(i), next: true}
+		dead := new(atomic.Bool)
+		c.main = &link{store: w.store, w: w, p: &w.plan.Procs[i], id: uint64(i), dead: dead}
+		c.next = &link{store: w.next, w: w, p: &w.plan.Procs[i], id: uint64(i), dead: dead, salt: nextSalt, next: true}
 		r, err := renewer.New(counted{c.main, &c.calls}, s.p.RenewerOptions(renewer.WithIdentity(w.plan.Procs[i].Name), renewer.WithLogger(zap.NewNop()))...)
 		if err != nil {
 			t.Fatal(err)
@@ -193,8 +194,7 @@ func takeover(t *testing.T, s setting, crash bool, seed uint64) time.Duration {
 		leader := run.cands[0]
 		from := time.Now()
 		if crash {
-			leader.main.dead.Store(true)
-			leader.next.dead.Store(true)
+			leader.main.dead.Store(true) // its next-in-line link's too: one flag
 		} else if err := leader.e.Resign(context.Background()); err != nil {
 			t.Error(err)
 		}

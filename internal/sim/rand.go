@@ -37,3 +37,13 @@ func between(r *mrand.Rand, lo, hi time.Duration) time.Duration {
 	}
 	return lo + time.Duration(r.Int64N(int64(hi-lo)))
 }
+
+// strHash hashes a string (FNV-1a), for keying draws by a lease name.
+func strHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return mix(h)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/leasehold/leasehold/election"
@@ -47,6 +48,9 @@ type world struct {
 	store *leasetest.Container
 	next  *leasetest.Container // the elections' next-in-line lease (Plan.Standby)
 	opts  Options
+
+	groupMu sync.Mutex                      // guards group
+	group   map[string]*leasetest.Container // the group's leases, by name
 
 	bg sync.WaitGroup // request goroutines, for Run to drain
 
@@ -91,11 +95,14 @@ func (w *world) spawn(f func()) {
 // time, then waits for every request in flight.
 func Run(seed uint64, opts Options) Result {
 	w := &world{plan: NewPlan(seed), start: time.Now(), store: leasetest.New(), next: leasetest.New(), opts: opts,
-		released: map[Holder][]time.Duration{}}
+		released: map[Holder][]time.Duration{}, group: map[string]*leasetest.Container{}}
 	w.rec.w = w
 	var procs sync.WaitGroup
 	for i := range w.plan.Procs {
-		procs.Go(func() { w.runProc(uint64(i)) })
+		procs.Go(func() { w.runProc(&w.plan.Procs[i], uint64(i)) })
+	}
+	for i := range w.plan.Group {
+		procs.Go(func() { w.runProc(&w.plan.Group[i], groupID+uint64(i)) })
 	}
 	procs.Wait()
 	// Let every goroutine of the holders wind down: a dead incarnation's
@@ -107,21 +114,51 @@ func Run(seed uint64, opts Options) Result {
 	return Result{Plan: w.plan, History: hs, Violations: Check(hs, w.plan.Bounds(w.released))}
 }
 
+// groupID is the first process number of the group's processes, so that
+// their draws never meet those of Procs.
+const groupID = 100
+
+// groupLease returns the container of the group's lease name.
+func (w *world) groupLease(name string) *leasetest.Container {
+	w.groupMu.Lock()
+	defer w.groupMu.Unlock()
+	c, ok := w.group[name]
+	if !ok {
+		c = leasetest.New()
+		w.group[name] = c
+	}
+	return c
+}
+
 // runProc runs one process: incarnations separated by its crashes, until
 // the end of the run.
-func (w *world) runProc(id uint64) {
-	pp := &w.plan.Procs[id]
+func (w *world) runProc(pp *procPlan, id uint64) {
 	for inc := uint64(0); ; inc++ {
-		l := &link{store: w.store, w: w, p: pp, id: id, inc: inc}
-		ln := &link{store: w.next, w: w, p: pp, id: id, inc: inc, next: true}
-		var lr renewer.Leaser = l
-		if w.opts.Wrap != nil {
-			lr = w.opts.Wrap(l)
+		dead := new(atomic.Bool)
+		wrap := func(l *link) renewer.Leaser {
+			if w.opts.Wrap != nil {
+				return w.opts.Wrap(l)
+			}
+			return l
+		}
+		lr := wrap(&link{store: w.store, w: w, p: pp, id: id, inc: inc, dead: dead})
+		// The elections' next-in-line lease (Plan.Standby), through a link
+		// of this incarnation too.
+		ln := &link{store: w.next, w: w, p: pp, id: id, inc: inc, dead: dead, salt: nextSalt, next: true}
+		// The group's leases, each through a link of this incarnation.
+		leasers := func(name string) (renewer.Leaser, error) {
+			return wrap(&link{store: w.groupLease(name), w: w, p: pp, id: id, inc: inc, dead: dead, salt: hash(0x1ea5e) ^ strHash(name)}), nil
 		}
 		ctx, cancel := context.WithCancelCause(context.Background())
 		ctx = wait.WithSeed(ctx, hash(w.plan.Seed, id, inc, 0x5eed))
 		var done sync.WaitGroup
-		done.Go(func() { w.work(ctx, pp, lr, ln, id, inc) })
+		done.Go(func() {
+			if pp.Kind == KindSemaphore || pp.Kind == KindShard {
+				w.groupWork(ctx, pp, leasers, id, inc)
+				return
+			}
+			w.work(ctx, pp, lr, ln, id, inc)
+		})
 
 		// Sleep until this incarnation's crash, or the end.
 		stop, crash := w.plan.end(), window{}
@@ -137,8 +174,7 @@ func (w *world) runProc(id uint64) {
 			done.Wait()
 			return
 		}
-		l.dead.Store(true) // nothing more is sent; requests in flight still land
-		ln.dead.Store(true)
+		dead.Store(true) // nothing more is sent; requests in flight still land
 		cancel(errCrash)
 		done.Wait()
 		sleepUntil(w.at(crash.To))

@@ -201,6 +201,10 @@ func newHTTPClient(idle int) *http.Client {
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        idle,
 		MaxIdleConnsPerHost: idle,
+		// At most idle connections at once: thousands of renewers queue for
+		// a connection instead of dialling thousands (which overflows the
+		// emulator's accept backlog: "dial tcp: i/o timeout").
+		MaxConnsPerHost: idle,
 		IdleConnTimeout:     90 * time.Second,
 	}
 	return &http.Client{Transport: t}
