@@ -101,10 +101,24 @@ const (
 	burstTail = time.Second
 )
 
+// NextInLineSuffix names the default next-in-line lease beside the
+// election's own (renewer.Besider): over azlease, the blob
+// ".next-in-line" in the election's container, or "NAME/next-in-line"
+// beside a named lock NAME.
+const NextInLineSuffix = "next-in-line"
+
 // WithStandby sets how this candidate waits while another leads (see
-// Standby). Every candidate of one election should use the same Standby:
-// a candidate without Next polls every P and costs 3600/P calls an hour,
-// as before. Profiles bundle tested settings: see Profile.
+// Standby). Every candidate of one election should use the same Standby.
+// Without WithStandby, New uses Standby{Next: the lease beside the
+// election's called NextInLineSuffix} (ProfileDefault's standby) when the
+// renewer's Leaser can name one (renewer.Besider: azlease's Leasers can),
+// so standbys cost about 180 calls an hour each beyond the first; with a
+// Leaser that cannot, and with WithStandby(Standby{}) (no Next), every
+// standby polls the leader's lease itself every P and costs 3600/P calls
+// an hour. The next-in-line lease needs the same credentials as a named
+// lock (over a SAS: blob permissions too; see docs/credentials.md); if
+// they are refused, standbys fall back to polling the leader's lease.
+// Profiles bundle tested settings: see Profile.
 func WithStandby(s Standby) Option {
 	return func(c *config) { c.standby, c.standbySet = s, true }
 }
@@ -147,6 +161,7 @@ type standby struct {
 	log    *zap.Logger
 	wake   chan struct{} // a backbencher that became next in line polls at once
 	isNext atomic.Bool   // this candidate holds the next-in-line lease
+	noNext atomic.Bool   // the next-in-line lease was refused for good: poll the leader's lease every P, as without one
 	done   chan struct{} // closed when the last next-in-line loop ended; nil before the first
 
 	// The heartbeat prediction: on the campaign's goroutine only.
@@ -248,14 +263,23 @@ func (s *standby) loop(ctx context.Context, done chan struct{}) {
 				return
 			}
 			// An answer polling cannot get past (refused credentials, a
-			// missing container): stay a backbencher, which still reads
-			// the leader's lease every Check, and try again after Check.
-			s.log.Warn("next-in-line lease cannot be taken; standing by with slow polls", zap.Error(err))
+			// SAS without blob permissions, a missing container): poll the
+			// leader's lease every P, as a standby without a next-in-line
+			// lease does (failover is not slowed, only dearer), and try
+			// the next-in-line lease again after Check.
+			if !s.noNext.Swap(true) {
+				s.log.Warn("next-in-line lease cannot be taken; polling the leader's lease every poll interval instead", zap.Error(err))
+				select { // end the backbencher's pause under way
+				case s.wake <- struct{}{}:
+				default:
+				}
+			}
 			if !wait.Sleep(ctx, wait.From(ctx).Jitter(s.cfg.Check)) {
 				return
 			}
 			continue
 		}
+		s.noNext.Store(false)
 		if ctx.Err() == nil {
 			s.isNext.Store(true)
 		}
@@ -279,7 +303,7 @@ func (s *standby) loop(ctx context.Context, done chan struct{}) {
 func (s *standby) verdict(ctx context.Context, st renewer.Status, err error) renewer.Verdict {
 	v := renewer.Verdict{Wake: s.wake}
 	switch {
-	case s.nr != nil && !s.isNext.Load():
+	case s.nr != nil && !s.isNext.Load() && !s.noNext.Load():
 		v.Next = wait.From(ctx).Jitter(s.cfg.Check)
 	case s.cfg.Heartbeats && err == nil && st.Held():
 		v.Next = s.predict(st, time.Now())

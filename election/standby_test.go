@@ -502,9 +502,10 @@ func TestStandbyHealth(t *testing.T) {
 }
 
 // TestStandbyNextLeaseRefused: a next-in-line lease that storage refuses
-// for good (here every call answers refused credentials) leaves every
-// standby a backbencher: slow, not stranded. A dead leader is replaced by
-// a backbencher's own read within L + 1.2 Check.
+// for good (here every call answers refused credentials; a SAS without
+// blob permissions does) makes every standby poll the leader's lease every
+// P, as without one: a dead leader is replaced within L + 1.2 P, not after
+// a backbencher's slow Check.
 func TestStandbyNextLeaseRefused(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
@@ -521,7 +522,7 @@ func TestStandbyNextLeaseRefused(t *testing.T) {
 		}
 		died := time.Now()
 		leader.die()
-		bound := leaseL + election.DefaultCheck*6/5 + time.Second
+		bound := leaseL + renewer.DefaultPollInterval*6/5 + time.Second
 		got := recv(t, w.elected, bound+time.Minute)
 		if d := w.electedAt(got).Sub(died); d > bound {
 			t.Errorf("%s elected %v after the leader died, want within %v", got, d, bound)
