@@ -93,7 +93,7 @@ func runBench(args []string) error {
 	out := fs.String("out", "results.json", "where to write the JSON results (\"\" for nowhere)")
 	plots := fs.String("plots", "plots", "directory for the SVG plots (\"\" for none)")
 	only := fs.String("only", "crash,cost,handoff,overhead,scale,named,wait,shard", "sections to run, comma-separated")
-	quick := fs.Bool("quick", false, "a quick run (about 1.5 min on 2 cores): -runs 5 -handoff-pairs 2 -handoff-rounds 3 -cost-window 20s -standbys 0,1,4 -scale 10 -scale-for 20s -overhead-repeats 1, unless those are given")
+	quick := fs.Bool("quick", false, "a quick run (about 1.5 min on 2 cores): -runs 5 -handoff-pairs 2 -handoff-rounds 3 -cost-window 20s -standbys 0,1,4 -scale 10 -scale-for 20s -overhead-repeats 1 -named 100 -named-for 20s -wait 100 -wait-for 20s -shard-reps 2, unless those are given")
 	runs := fs.Int("runs", 20, "crash-failover runs per system (run concurrently, one container or etcd prefix each)")
 	pairs := fs.Int("handoff-pairs", 5, "hand-over pairs per system (concurrent)")
 	rounds := fs.Int("handoff-rounds", 4, "hand-overs per pair")
