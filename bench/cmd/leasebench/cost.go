@@ -152,7 +152,9 @@ func runCost(ctx context.Context, sys system, n int, window time.Duration, runID
 		})
 	}
 	// Settle: every standby's first tries, the leader's renewals.
-	time.Sleep(2*max(s.Poll*22/10, s.Renew) + time.Second)
+	// With a next in line: one standby takes the seat at its first poll,
+	// and a low-cost one reads a heartbeat within R; 20 s covers both.
+	time.Sleep(max(2*max(s.Poll*22/10, s.Renew)+time.Second, 20*time.Second))
 	s0 := make([]map[string]int64, len(members))
 	for i, m := range members {
 		s0[i] = m.counts()

@@ -86,7 +86,7 @@ type meta struct {
 // order the tables list them: a named profile is one more setting here
 // (its renewer options in setting.Extra); -sweep names those swept over
 // every standby count.
-var leaseholdSettings = []setting{settingDefaults, settingFast}
+var leaseholdSettings = []setting{settingDefaults, settingFastHandover, settingLowCost, settingEveryStandby}
 
 func runBench(args []string) error {
 	fs := flag.NewFlagSet("leasebench", flag.ContinueOnError)
@@ -97,9 +97,9 @@ func runBench(args []string) error {
 	runs := fs.Int("runs", 20, "crash-failover runs per system (run concurrently, one container or etcd prefix each)")
 	pairs := fs.Int("handoff-pairs", 5, "hand-over pairs per system (concurrent)")
 	rounds := fs.Int("handoff-rounds", 4, "hand-overs per pair")
-	costWindow := fs.Duration("cost-window", time.Minute, "window over which calls are counted")
+	costWindow := fs.Duration("cost-window", 3*time.Minute, "window over which calls are counted (the next in line's backbenchers call every 30 to 60 s, low-cost's every 1 to 5 min: a short window is noisy)")
 	standbys := fs.String("standbys", "0,1,2,4,10,20", "standby counts of the cost sweep (each a leader and N standbys, all at once)")
-	sweep := fs.String("sweep", "defaults,client-go,etcd", "systems swept over every -standbys count; the other leasehold settings run with 1 standby only")
+	sweep := fs.String("sweep", "defaults,fast-handover,low-cost,every-standby-polls,client-go,etcd", "systems swept over every -standbys count; the others run with 1 standby only, and their larger counts are estimated linearly (wrong for a next in line: sweep those)")
 	scaleNs := fs.String("scale", "10,100,1000", "lease counts for the scale runs, one process each, one after another")
 	scaleFor := fs.Duration("scale-for", 2*time.Minute, "how long each scale run holds its leases")
 	namedNs := fs.String("named", "1000,10000", "lock counts for the named-lock scale runs: one process holding N named locks (blob leases) in one container")
