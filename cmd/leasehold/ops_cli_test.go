@@ -335,7 +335,6 @@ type observedLine struct {
 	Owner string `json:"owner"`
 }
 
-// expectMatch waits, bounded, for a stdout line matching re.
 // expectStderr waits (bounded by within) until b's stderr contains want.
 func (b *background) expectStderr(t *testing.T, want string, within time.Duration) {
 	t.Helper()
@@ -344,26 +343,6 @@ func (b *background) expectStderr(t *testing.T, want string, within time.Duratio
 			t.Fatalf("stderr does not contain %q within %v: %s", want, within, b.stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (b *background) expectMatch(t *testing.T, re *regexp.Regexp, within time.Duration) {
-	t.Helper()
-	deadline := time.After(within)
-	var seen []string
-	for {
-		select {
-		case l, ok := <-b.lines:
-			if !ok {
-				t.Fatalf("stdout closed before a line matching %v; saw %q; stderr:\n%s", re, seen, b.stderr.String())
-			}
-			if re.MatchString(l) {
-				return
-			}
-			seen = append(seen, l)
-		case <-deadline:
-			t.Fatalf("no line matching %v within %v; saw %q; stderr:\n%s", re, within, seen, b.stderr.String())
-		}
 	}
 }
 
