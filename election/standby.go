@@ -241,6 +241,14 @@ func (c *standbyCampaign) verdict(st renewer.Status, err error) renewer.Verdict 
 		c.s.done = done
 		go c.s.loop(c.ctx, done)
 	}
+	if c.s.nr != nil && !c.loop {
+		// Not competing for the seat yet (the lease looked free: this
+		// poll tries to acquire it): if it loses the race, the next poll,
+		// at P, finds the lease held and joins the competition. A
+		// backbencher's pause here would leave a leader that dies at once
+		// without a fast poller.
+		return renewer.Verdict{Wake: c.s.wake}
+	}
 	return c.s.verdict(c.ctx, st, err)
 }
 

@@ -530,3 +530,42 @@ func TestStandbyNextLeaseRefused(t *testing.T) {
 		stopAll(append(standbys, leader)...)
 	})
 }
+
+// TestStandbyStartedTogether: candidates that start at the same moment all
+// find the lease free at their first poll, and all but one lose the race
+// to acquire it. They must compete for the next-in-line seat at their next
+// poll, not sleep a backbencher's Check first: a leader that dies right
+// after it won is replaced within L + 1.2 P + a second, as always. (The
+// fault suite's kill -9 scenario found this: no new leader within 23.5 s.)
+func TestStandbyStartedTogether(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		// Acquires take 50 ms, reads none: all three read the lease free
+		// before any acquire lands.
+		w.main.SetBefore(func(_ context.Context, call leasetest.Call) error {
+			if call.Op == leasetest.OpAcquire {
+				time.Sleep(50 * time.Millisecond)
+			}
+			return nil
+		})
+		cs := []*cand{w.add("c0", election.ProfileDefault, true), w.add("c1", election.ProfileDefault, true),
+			w.add("c2", election.ProfileDefault, true)}
+		first := recv(t, w.elected, time.Second)
+		var leader *cand
+		for _, c := range cs {
+			if c.id == first {
+				leader = c
+			}
+		}
+		time.Sleep(time.Second)
+		died := time.Now()
+		leader.die()
+		bound := leaseL + renewer.DefaultPollInterval*6/5 + time.Second
+		got := recv(t, w.elected, bound+2*time.Minute)
+		if d := w.electedAt(got).Sub(died); d > bound {
+			t.Errorf("%s elected %v after the leader died, want within %v", got, d, bound)
+		}
+		stopAll(cs...)
+	})
+}
