@@ -35,6 +35,11 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 	}
 	var won *Leadership
 	defer func() { e.end(won) }()
+	var sc *standbyCampaign // WithStandby: this campaign's next-in-line loop
+	if e.sb != nil {
+		sc = e.sb.begin(ctx)
+		defer sc.end() // the next-in-line lease is released as soon as this campaign ends, won or not
+	}
 	// A standby cut off from storage says so through the renewer's
 	// Acquire (Warn at the third failed poll in a row, then every tenth).
 	watch := func(st renewer.Status, err error) renewer.Verdict {
@@ -45,11 +50,15 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 		if err == nil {
 			e.saw(st)
 		}
+		var v renewer.Verdict
+		if sc != nil {
+			v = sc.verdict(st, err) // when to poll next: next in line, backbencher, heartbeats
+		}
 		if time.Now().Before(notBefore) { // a held lease is waited for anyway
 			e.log.Debug("standing aside after resigning")
-			return renewer.Verdict{StandAside: true}
+			v.StandAside = true
 		}
-		return renewer.Verdict{}
+		return v
 	}
 	ls, err := e.r.Acquire(ctx, renewer.Watching(watch))
 	if err != nil {

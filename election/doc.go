@@ -60,9 +60,14 @@
 //   - Failover times measured against Azurite are a floor: Azurite lets
 //     another candidate acquire the instant a lease expires, where the cloud
 //     may refuse for up to about a minute after expiry.
-//   - Standbys poll: each standby makes one billed storage call per poll
-//     interval (4,800 an hour at the default 750 ms: 3600 s / 0.75 s), and
-//     a leader one per renew interval (720 an hour at L = 15 s, R = 5 s).
+//   - Standbys poll: without WithStandby each standby makes one billed
+//     storage call per poll interval (4,800 an hour at the default 750 ms:
+//     3600 s / 0.75 s), and a leader one per renew interval (720 an hour
+//     at L = 15 s, R = 5 s). With a profile ([Profile], [WithStandby]) one
+//     standby, the next in line, polls; the others try a second lease
+//     every 30 s and read the leader's every 60 s, about 180 calls an hour
+//     each, and learn of a new leader (OnNewLeader, KnownLeader) that much
+//     later.
 //
 // Release on cancel is on by default (see [WithReleaseOnCancel]); turned
 // off, a leader whose Run ends leaves the lease to expire, and the service

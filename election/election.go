@@ -25,6 +25,7 @@ type Election struct {
 	log      *zap.Logger
 
 	timing renewer.Timing // the renewer's effective timing
+	sb     *standby       // WithStandby's machinery, or nil
 
 	mu    sync.Mutex  // guards the fields below
 	busy  bool        // a Campaign (or Run) is under way
@@ -65,6 +66,11 @@ func New(r *renewer.Renewer, opts ...Option) (*Election, error) {
 		identity: r.Identity(),
 		cfg:      cfg,
 		log:      cfg.log,
+	}
+	if cfg.standbySet {
+		if e.sb, err = newStandby(r, cfg.standby, cfg.log); err != nil {
+			return nil, err
+		}
 	}
 	return e, nil
 }

@@ -22,7 +22,9 @@ var ErrStorageUnreachable = errors.New("election: storage not reached")
 //     the lease at its validity deadline.
 //   - campaigning (a standby under Campaign or Run): storage answered one
 //     of its polls within the last 1.2 poll intervals (the most a jittered
-//     poll waits) + 2 call timeouts (a read and an acquire) + tolerance,
+//     poll waits; with WithStandby, 1.2 times the longest of P, Retry and,
+//     with heartbeats, L, counting the next-in-line lease's calls too) + 2
+//     call timeouts (a read and an acquire) + tolerance,
 //     else an error wrapping ErrStorageUnreachable. Such a standby could not
 //     take over, and what it reports about the leader is stale.
 //   - neither (not campaigning, or between two terms under Run): nil;
@@ -50,6 +52,9 @@ func (e *Election) Check(tolerance time.Duration) error {
 		return nil
 	}
 	last := e.r.LastContact()
+	if nl := e.sb.lastContact(); nl.After(last) {
+		last = nl // a backbencher reaches storage through the next-in-line lease
+	}
 	from := last
 	if from.Before(began) {
 		from = began // a campaign is given its first bound from its start
@@ -60,8 +65,12 @@ func (e *Election) Check(tolerance time.Duration) error {
 		if !last.IsZero() {
 			seen = time.Since(last).Round(time.Millisecond).String() + " ago"
 		}
-		return fmt.Errorf("%w: a standby's polls last reached storage %s; bound %v (1.2 poll intervals + 2 call timeouts + tolerance %v)",
-			ErrStorageUnreachable, seen, bound.Round(time.Millisecond), tolerance)
+		pause := "poll intervals"
+		if p := e.sb.maxPause(e.timing.PollInterval); p != e.timing.PollInterval {
+			pause = fmt.Sprintf("x %v, a standby's longest pause", p)
+		}
+		return fmt.Errorf("%w: a standby's polls last reached storage %s; bound %v (1.2 %s + 2 call timeouts + tolerance %v)",
+			ErrStorageUnreachable, seen, bound.Round(time.Millisecond), pause, tolerance)
 	}
 	return nil
 }
@@ -69,8 +78,10 @@ func (e *Election) Check(tolerance time.Duration) error {
 // standbyBound is the most time that passes between two answers storage
 // gives a polling standby: a jittered poll interval (at most 1.2 P) and a
 // read and an acquire attempt, each bounded by the call timeout.
+// With WithStandby, the pause is the longest of P, a backbencher's Retry
+// (its tries of the next-in-line lease) and, with heartbeats, about L.
 func (e *Election) standbyBound() time.Duration {
-	return e.timing.PollInterval*6/5 + 2*e.timing.CallTimeout
+	return e.sb.maxPause(e.timing.PollInterval)*6/5 + 2*e.timing.CallTimeout
 }
 
 // HealthHandler returns an http.Handler for a liveness probe: it answers

@@ -19,6 +19,8 @@ type Option func(*config)
 type config struct {
 	releaseOnCancel bool
 	log             *zap.Logger
+	standby         Standby // WithStandby, defaults filled in
+	standbySet      bool
 }
 
 // WithReleaseOnCancel says whether Run releases the lease when its context
@@ -76,6 +78,20 @@ func newConfig(r *renewer.Renewer, opts []Option) (config, error) {
 	if d := r.Timing().Duration; d == renewer.Infinite {
 		return config{}, &renewer.OptionError{Pkg: "election", Field: "lease duration", Value: d,
 			Rule: "an elected leader needs a lease that expires if it dies; want whole seconds from 15s to 60s"}
+	}
+	if b, ok := r.Leaser().(renewer.Besider); ok && !c.standbySet {
+		// By default the standbys share a next-in-line lease beside the
+		// election's, when the Leaser can name one (azlease's can).
+		if next, err := b.Beside(NextInLineSuffix); err == nil {
+			c.standby, c.standbySet = Standby{Next: next}, true
+		}
+	}
+	if c.standbySet {
+		s, err := checkStandby(r, c.standby)
+		if err != nil {
+			return config{}, err
+		}
+		c.standby = s
 	}
 	return c, nil
 }

@@ -34,8 +34,9 @@ import (
 // OnElected. OnNewLeader is called whenever the observed leader changes,
 // including to no leader ("", 0), and once at the start with the first
 // observation; it is driven by polling every poll interval, so a standby
-// learns of a change up to a poll interval late, and may miss a leader
-// that came and went between two polls.
+// learns of a change up to a poll interval late (a backbencher under
+// WithStandby: up to 1.2 Standby.Check), and may miss a leader that came
+// and went between two polls.
 type Callbacks struct {
 	// OnElected runs the leader's work. It must stop acting as leader,
 	// and return soon, once ctx is done: Run waits for it before it
@@ -71,6 +72,7 @@ func (e *Election) Run(ctx context.Context, cb Callbacks) error {
 		e.runs--
 		e.mu.Unlock()
 	}()
+	defer e.sb.wait() // the next-in-line lease is released before Run returns
 	var (
 		t         tracker
 		n         = notifier{f: cb.OnNewLeader}

@@ -109,3 +109,15 @@ func (s LeaseState) String() string {
 	}
 	return "unknown"
 }
+
+// A Besider is a Leaser that can name a second lease kept beside its own,
+// in the same place and reachable with the same credentials: for a
+// container's lease, a blob in that container; for a blob's, a blob next
+// to it. Every Leaser of the same lease answers the same name with the
+// same lease. election.New uses it for its next-in-line lease by default
+// (see election.WithStandby). azlease's Leasers and leasetest's Named
+// leases implement it.
+type Besider interface {
+	// Beside returns the Leaser of the lease called suffix beside this one.
+	Beside(suffix string) (Leaser, error)
+}

@@ -81,6 +81,9 @@ func WithBreakPeriod(d time.Duration) Option {
 // round trips (p95 under 1 s at the default), and a crash failover within
 // L + 1.2 P. Raise it to save calls: at 2 s a standby makes 1,800 calls an
 // hour and a hand-over takes up to about 2.4 s. At least MinPollInterval.
+// An election's standbys need not all pay it: election.WithStandby (and
+// its profiles, election.Profile) lets one standby poll every P and the
+// others wait for a few calls an hour.
 func WithPollInterval(d time.Duration) Option { return func(c *config) { c.PollInterval = d } }
 
 // WithCallTimeout bounds each storage call (a try, not the retries): at

@@ -57,6 +57,12 @@ func New(l Leaser, opts ...Option) (*Renewer, error) {
 // Identity returns the identity the Renewer writes as holder.
 func (r *Renewer) Identity() string { return r.cfg.identity }
 
+// Heartbeats reports whether a holding of this Renewer advances a
+// heartbeat in the metadata after every renew (WithHeartbeat, or an
+// infinite lease), which lets a standby predict when the lease of a
+// holder that died would expire (election's heartbeat-guided standbys).
+func (r *Renewer) Heartbeats() bool { return r.cfg.heartbeat }
+
 // Leaser returns the Leaser given to New, which the Renewer acts through
 // (each call counted in its metrics; a call made on the returned Leaser
 // directly is not).
@@ -120,11 +126,14 @@ func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, e
 		defer sub.leave()
 	}
 	for attempt := 1; ; attempt++ {
-		var err error
+		var (
+			err error
+			v   Verdict // the watcher's verdict at this poll, if any
+		)
 		if sub != nil && attempt > 1 {
 			ls, err = r.pollObserved(ctx, a, o.watch, sub)
 		} else {
-			ls, err = r.poll(ctx, a, o.watch)
+			ls, v, err = r.poll(ctx, a, o.watch)
 		}
 		switch {
 		case err == nil && ctx.Err() != nil:
@@ -142,7 +151,7 @@ func (r *Renewer) Acquire(ctx context.Context, opts ...AcquireOption) (*Lease, e
 			return nil, err
 		}
 		failed = r.logPoll(failed, attempt, err)
-		if sub == nil && !wait.Sleep(ctx, wait.From(ctx).Jitter(r.cfg.PollInterval)) {
+		if sub == nil && !r.pause(ctx, v) {
 			a.giveUp()
 			return nil, fmt.Errorf("renewer: acquire: %w (last attempt: %v)", context.Cause(ctx), lastAttempt(err))
 		}
@@ -165,6 +174,17 @@ type Verdict struct {
 	// StandAside makes no acquire attempt at this poll, even if the lease
 	// is free: for a caller letting others in first.
 	StandAside bool
+	// Next, if positive, is the pause before the next poll, instead of
+	// the poll interval (jittered): for a caller that knows when asking
+	// again is worth a call (election's next-in-line standbys and
+	// heartbeat-guided bursts). It only decides when the next poll is
+	// made: what that poll finds, and the acquire that follows, are as
+	// ever. Ignored under WithObserver, whose shared list sets the pace.
+	Next time.Duration
+	// Wake, if not nil, ends the pause early when it can receive (a
+	// value or a close): for a caller whose reason to poll sooner comes
+	// from elsewhere (a standby that has just become next in line).
+	Wake <-chan struct{}
 }
 
 // An AcquireOption changes how one Acquire waits.
@@ -182,12 +202,34 @@ func Watching(w Watcher) AcquireOption { return func(o *acquireOptions) { o.watc
 // poll is one poll of Acquire: without a watcher, one acquire attempt;
 // with one, a read, the watcher's verdict, then a break, nothing, or an
 // acquire attempt. It returns the lease, or why there is none yet.
-func (r *Renewer) poll(ctx context.Context, a *attempt, w Watcher) (*Lease, error) {
+func (r *Renewer) poll(ctx context.Context, a *attempt, w Watcher) (*Lease, Verdict, error) {
 	if w == nil {
-		return a.try(ctx)
+		ls, err := a.try(ctx)
+		return ls, Verdict{}, err
 	}
 	st, err := r.Inspect(ctx)
-	return r.decide(ctx, a, st, err, w(st, err))
+	v := w(st, err)
+	ls, err := r.decide(ctx, a, st, err, v)
+	return ls, v, err
+}
+
+// pause waits before the next poll of Acquire: v.Next, or else the poll
+// interval jittered, or until v.Wake can receive. It reports false if ctx
+// ended first.
+func (r *Renewer) pause(ctx context.Context, v Verdict) bool {
+	d := v.Next
+	if d <= 0 {
+		d = wait.From(ctx).Jitter(r.cfg.PollInterval)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-v.Wake: // a nil channel never receives
+	case <-ctx.Done():
+		return false
+	}
+	return true
 }
 
 // decide acts on what a poll read (st, or the read's error) and the

@@ -115,3 +115,45 @@ func TestAcquireWatchingReadFails(t *testing.T) {
 		}
 	})
 }
+
+// TestAcquireVerdictNextAndWake: a verdict's Next replaces the poll
+// interval as the pause before the next poll, and its Wake ends that pause
+// early; neither changes what a poll does.
+func TestAcquireVerdictNextAndWake(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := leasetest.New()
+		holder := mustAcquire(t, newRenewer(t, c, "holder"))
+		wake := make(chan struct{}, 1)
+		var at []time.Duration
+		start := time.Now()
+		w := func(st renewer.Status, err error) renewer.Verdict {
+			at = append(at, time.Since(start).Round(time.Millisecond))
+			switch len(at) {
+			case 1, 2:
+				return renewer.Verdict{Next: 40 * time.Second}
+			case 3:
+				// A minute's pause, cut short by Wake after 10 s.
+				time.AfterFunc(10*time.Second, func() { wake <- struct{}{} })
+				return renewer.Verdict{Next: time.Minute, Wake: wake}
+			}
+			_ = holder.Release(context.Background())
+			return renewer.Verdict{Next: time.Hour}
+		}
+		ls, err := newRenewer(t, c, "waiter").Acquire(t.Context(), renewer.Watching(w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ls.Release(context.Background())
+		// Polls at 0, 40 s, 80 s, then 90 s (woken); the fourth releases
+		// the holder and waits an hour before the fifth acquires.
+		want := []time.Duration{0, 40 * time.Second, 80 * time.Second, 90 * time.Second, 90*time.Second + time.Hour}
+		if len(at) != len(want) {
+			t.Fatalf("polls at %v, want %v", at, want)
+		}
+		for i := range want {
+			if d := at[i] - want[i]; d < 0 || d > 100*time.Millisecond {
+				t.Fatalf("polls at %v, want %v", at, want)
+			}
+		}
+	})
+}

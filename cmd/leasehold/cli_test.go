@@ -128,8 +128,18 @@ type background struct {
 
 func start(t *testing.T, args ...string) *background {
 	t.Helper()
+	return startEnv(t, nil, args...)
+}
+
+// startEnv is start with env added to the environment (a variable given
+// there wins over the test process's own).
+func startEnv(t *testing.T, env []string, args ...string) *background {
+	t.Helper()
 	connectionString(t)
 	cmd := exec.Command(leasehold(t), args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -350,7 +360,7 @@ func TestElect(t *testing.T) {
 	if st := statusOf(t, name); st.Holder != "cand-a" || !st.Held {
 		t.Errorf("status = %+v, want held by cand-a", st)
 	}
-	standby := start(t, "elect", name, "--id", "cand-b", "--poll-interval", "200ms", "--", "sh", "-c", `echo "leading $LEASEHOLD_IDENTITY"`)
+	standby := start(t, "elect", name, "--id", "cand-b", "--profile", "fast-handover", "--", "sh", "-c", `echo "leading $LEASEHOLD_IDENTITY"`)
 	if r := run(t, "break", name, "--reason", "failover test"); r.code != 0 {
 		t.Fatalf("break: exit %d: %s", r.code, r.stderr)
 	}
@@ -382,6 +392,7 @@ func TestUsageErrors(t *testing.T) {
 		{give: []string{"lock", name}, wantCode: exitUsage, wantMsg: "missing command", secret: key},
 		{give: []string{"lock", name, "--lease-duration", "5s", "--", "true"}, wantCode: exitUsage, wantMsg: "--lease-duration", secret: key},
 		{give: []string{"status"}, wantCode: exitUsage, wantMsg: "missing container NAME", secret: key},
+		{give: []string{"elect", name, "--id", "a", "--profile", "nope", "--", "true"}, wantCode: exitUsage, wantMsg: `--profile "nope": want "default", "fast-handover" or "low-cost"`, secret: key},
 		{give: []string{"break", name, "--period", "90s"}, wantCode: exitUsage, wantMsg: "--period", secret: key},
 		{give: []string{"elect", name, "--", "true"}, wantCode: exitUsage, wantMsg: "--id is required", secret: key},
 		{give: []string{"frobnicate"}, wantCode: exitUsage, wantMsg: "unknown command", secret: key},

@@ -39,11 +39,13 @@ func runElect(args []string, stdout, stderr io.Writer) int {
 		id                    string
 		grace, duration, poll time.Duration
 		exitOnLoss            bool
+		profile               string
 	)
 	c.fs.StringVar(&id, "id", "", "this candidate's `identity`, unique among candidates, printable ASCII (required)")
 	durationVar(c.fs, &grace, "grace", defaultGrace, "after SIGTERM on loss, wait `duration` before SIGKILL")
 	durationVar(c.fs, &poll, "poll-interval", renewer.DefaultPollInterval, "a standby asks storage every `duration` (jittered)")
 	c.fs.BoolVar(&exitOnLoss, "exit-on-loss", false, "exit 4 when leadership is lost, instead of campaigning again")
+	c.fs.StringVar(&profile, "profile", "default", "standby `profile`: default, fast-handover or low-cost (README: Standbys and profiles); every candidate of an election should use the same; --poll-interval, if given, overrides the profile's")
 	leaseDurationFlag(c.fs, &duration)
 	name, argv, err := c.parse(args, stdout, true)
 	if errors.Is(err, errHelp) {
@@ -58,6 +60,10 @@ func runElect(args []string, stdout, stderr io.Writer) int {
 	if err := errors.Join(checkLeaseDuration("elect", duration), checkGrace("elect", grace)); err != nil {
 		return report(stderr, "", firstFailure(err))
 	}
+	prof, err := election.ProfileNamed(profile)
+	if err != nil {
+		return report(stderr, "", badOption("elect", err, map[string]string{"profile": "--profile"}))
+	}
 	if err := lookCommand(argv[0]); err != nil {
 		return report(stderr, "elect "+name, err)
 	}
@@ -67,12 +73,21 @@ func runElect(args []string, stdout, stderr io.Writer) int {
 	}
 	log := c.logger(stderr)
 	flags := map[string]string{"lease duration": "--lease-duration", "poll interval": "--poll-interval", "identity": "--id"}
-	r, err := renewer.New(acct.target, renewer.WithIdentity(id), renewer.WithDuration(duration),
-		renewer.WithPollInterval(poll), renewer.WithLogger(log))
+	ropts := prof.RenewerOptions(renewer.WithIdentity(id), renewer.WithDuration(duration), renewer.WithLogger(log))
+	if c.isSet("poll-interval") {
+		ropts = append(ropts, renewer.WithPollInterval(poll))
+	}
+	r, err := renewer.New(acct.target, ropts...)
 	if err != nil {
 		return report(stderr, "", badOption("elect", err, flags))
 	}
-	e, err := election.New(r, election.WithLogger(log))
+	var next renewer.Leaser // the profile's next-in-line lease, beside the election's
+	if b, ok := acct.target.(renewer.Besider); ok {
+		if next, err = b.Beside(election.NextInLineSuffix); err != nil {
+			return report(stderr, "", badOption("elect", err, flags))
+		}
+	}
+	e, err := election.New(r, prof.Options(next, election.WithLogger(log))...)
 	if err != nil {
 		return report(stderr, "", badOption("elect", err, flags))
 	}

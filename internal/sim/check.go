@@ -50,12 +50,22 @@ type Holder struct {
 
 // Bounds returns the bounds of a run of plan p in which storage applied the
 // given releases. The liveness bound is L + 1.2 P + Slack for fixed leases
-// (a shard partition's: L + 1.2 ShardPoll + Slack).
+// (a shard partition's: L + 1.2 ShardPoll + Slack); when every process on
+// the main lease is an election with next-in-line standbys, the longest
+// of that, L + 1.2 NextCheck + Slack and NextDuration + 1.2 NextRetry +
+// 1.2 P + Slack.
 // For infinite leases it is the break-on-timeout recovery: up to two polls
 // to see the last sign of life, the timeout, one poll to see it passed,
 // the break period, one poll to acquire: T + BreakPeriod + 3.6 P + Slack.
 func (p Plan) Bounds(released map[Holder][]time.Duration) Bounds {
 	gap := Duration + Poll*12/10 + Slack
+	if p.Standby != StandbyPlain && p.onlyElections() {
+		// No one but elections: a free lease may wait for a backbencher's
+		// own read (every NextCheck) after the lease expires, or for a
+		// dead next in line's lease to expire and a backbencher to take
+		// it (NextRetry) and poll (P). (With other kinds, they poll every P.)
+		gap = max(gap, Duration+NextCheck*12/10+Slack, NextDuration+NextRetry*12/10+Poll*12/10+Slack)
+	}
 	if p.Infinite {
 		gap = p.BreakTimeout + BreakPeriod + 3*Poll*12/10 + Slack
 	}

@@ -35,6 +35,18 @@ type link struct {
 	inc   uint64 // incarnation
 	dead  *atomic.Bool
 	salt  uint64 // a group lease's: tells the draws of its requests from those of the incarnation's other leases; 0 for the main container
+	next  bool   // the link to the elections' next-in-line lease (Plan.Standby)
+}
+
+// nextSalt salts the draws of the next-in-line lease's requests.
+const nextSalt = 0x6e657874
+
+// name names the link in traces.
+func (l *link) name() string {
+	if l.next {
+		return fmt.Sprintf("%s/%d next-in-line", l.p.Name, l.inc)
+	}
+	return fmt.Sprintf("%s/%d", l.p.Name, l.inc)
 }
 
 var _ renewer.Leaser = (*link)(nil)
@@ -48,7 +60,7 @@ type answer struct {
 func (l *link) call(ctx context.Context, op uint64, apply func(context.Context) (any, error)) (any, error) {
 	a, err := l.send(ctx, op, apply)
 	if err != nil {
-		l.w.trace("%s/%d %s answered: %v", l.p.Name, l.inc, opNames[op], err)
+		l.w.trace("%s %s answered: %v", l.name(), opNames[op], err)
 	}
 	return a, err
 }
@@ -74,7 +86,10 @@ func (l *link) send(ctx context.Context, op uint64, apply func(context.Context) 
 		return l.wait(ctx, l.w.at(send+partitionCap), errTimedOut)
 	}
 	oneWay := func() time.Duration { return between(r, 100*time.Microsecond, 30*time.Millisecond) }
-	if !faulty {
+	switch lat := l.w.plan.Latency; {
+	case lat > 0:
+		oneWay = func() time.Duration { return between(r, lat/10, lat) }
+	case !faulty:
 		oneWay = func() time.Duration { return between(r, 100*time.Microsecond, tailDelay) }
 	}
 	delay := oneWay()
@@ -108,14 +123,14 @@ func (l *link) send(ctx context.Context, op uint64, apply func(context.Context) 
 		l.w.spawn(func() {
 			sleepUntil(l.w.at(again))
 			_, err := apply(context.Background())
-			l.w.trace("%s/%d %s (duplicate) applied: %v", l.p.Name, l.inc, opNames[op], err)
+			l.w.trace("%s %s (duplicate) applied: %v", l.name(), opNames[op], err)
 		})
 	}
 	ch := make(chan answer, 1)
 	l.w.spawn(func() {
 		sleepUntil(l.w.at(arrive))
 		v, err := apply(context.Background())
-		l.w.trace("%s/%d %s sent at %v applied: %v (answer lost: %v)", l.p.Name, l.inc, opNames[op], now, err, lost)
+		l.w.trace("%s %s sent at %v applied: %v (answer lost: %v)", l.name(), opNames[op], now, err, lost)
 		if lost {
 			v, err = nil, errLost
 		}
@@ -186,7 +201,7 @@ func (l *link) Change(ctx context.Context, leaseID, proposedID string) (string, 
 func (l *link) Release(ctx context.Context, leaseID string) error {
 	_, err := l.call(ctx, opRelease, func(c context.Context) (any, error) {
 		err := l.store.Release(c, leaseID)
-		if err == nil {
+		if err == nil && !l.next { // a next in line releases its seat as it starts to lead: not after a holding
 			l.w.releasedBy(l.p, l.inc)
 		}
 		return nil, err

@@ -42,7 +42,33 @@ const (
 	Slack = time.Second
 	// tailDelay bounds one way of a request in the tail.
 	tailDelay = 100 * time.Millisecond
+
+	// The next-in-line settings of elections in a seed with a Standby
+	// mode (election.Standby): shorter than the library's defaults, so
+	// that a dead next in line is replaced, and the bound it sets on
+	// liveness is checked, within the tail.
+	NextDuration = 15 * time.Second
+	NextRenew    = 5 * time.Second
+	NextRetry    = 3 * time.Second
+	NextCheck    = 6 * time.Second
+	// HeartbeatRenew is the renew interval of elections in a
+	// StandbyHeartbeats seed (election.ProfileLowCost's).
+	HeartbeatRenew = 6 * time.Second
 )
+
+// StandbyMode is how a seed's elections wait while another leads.
+type StandbyMode int
+
+// The standby modes: a seed's elections all use one.
+const (
+	StandbyPlain      StandbyMode = iota // every standby polls the lease every P
+	StandbyNext                          // next in line (a second lease) polls every P, backbenchers rarely
+	StandbyHeartbeats                    // as StandbyNext, and the next in line polls by heartbeat: bursts at predicted expiries
+)
+
+func (m StandbyMode) String() string {
+	return [...]string{"plain", "next-in-line", "next-in-line+heartbeats"}[m]
+}
 
 // Kind is what a simulated process runs.
 type Kind int
@@ -117,6 +143,13 @@ type Plan struct {
 	// It is drawn from a stream of its own, so Procs are what they were
 	// before groups were added.
 	Group []procPlan
+	// Latency, if set, is the most a request takes one way, fault phase
+	// and tail alike (uniform from a tenth of it): for measurements
+	// (TestProfiles); NewPlan leaves it 0, the fault model's delays.
+	Latency time.Duration
+	// Standby is how the seed's elections wait (half the seeds plain, a
+	// quarter each next in line, and next in line with heartbeats).
+	Standby StandbyMode
 }
 
 // end is when the run stops its holders.
@@ -146,6 +179,23 @@ func NewPlan(seed uint64) Plan {
 		drawFaults(r, &pp)
 		p.Procs = append(p.Procs, pp)
 	}
+	// Drawn from a stream of its own, so that adding it left every seed's
+	// other draws as they were.
+	sr := newRand(seed, 0x57a0d8)
+	switch sr.IntN(4) {
+	case 2:
+		p.Standby = StandbyNext
+	case 3:
+		p.Standby = StandbyHeartbeats
+	}
+	if p.Standby != StandbyPlain && !p.Infinite && sr.IntN(2) == 0 {
+		// Half of these seeds run elections only, so that nothing but the
+		// standbys' own polls takes a free lease (a renewer or a mutex
+		// polls every P and would hide a standby that waits too long).
+		for i := range p.Procs {
+			p.Procs[i].Kind, p.Procs[i].Goroutines, p.Procs[i].MaxHold = KindElection, 1, 0
+		}
+	}
 	g := newRand(seed, 0x67a0)
 	kind, prefix := KindSemaphore, "s"
 	switch g.IntN(16) {
@@ -164,6 +214,18 @@ func NewPlan(seed uint64) Plan {
 		p.Group = append(p.Group, pp)
 	}
 	return p
+}
+
+// onlyElections reports whether every process on the main lease is an
+// election: then the seed's standby mode alone decides how soon a free
+// lease is taken.
+func (p Plan) onlyElections() bool {
+	for _, pp := range p.Procs {
+		if pp.Kind != KindElection {
+			return false
+		}
+	}
+	return true
 }
 
 // drawFaults draws pp's network faults.
@@ -210,8 +272,8 @@ func (p Plan) String() string {
 	if p.Infinite {
 		lease = fmt.Sprintf("infinite leases, break period %v, M=%v, break-on-timeout %v", BreakPeriod, Margin, p.BreakTimeout)
 	}
-	fmt.Fprintf(&b, "seed %d: %s P=%v faults until %v, tail %v, storage clock faster by %.0f ppm, storms %v\n",
-		p.Seed, lease, Poll, FaultPhase, p.Tail, p.Drift*1e6, p.Storms)
+	fmt.Fprintf(&b, "seed %d: %s P=%v faults until %v, tail %v, storage clock faster by %.0f ppm, storms %v, standbys %v\n",
+		p.Seed, lease, Poll, FaultPhase, p.Tail, p.Drift*1e6, p.Storms, p.Standby)
 	for _, pp := range append(slices.Clip(p.Procs), p.Group...) {
 		if pp.MaxHold > 0 {
 			fmt.Fprintf(&b, "  %s mutex max-hold %v\n", pp.Name, pp.MaxHold)

@@ -46,6 +46,7 @@ type world struct {
 	start time.Time
 	rec   recorder
 	store *leasetest.Container
+	next  *leasetest.Container // the elections' next-in-line lease (Plan.Standby)
 	opts  Options
 
 	groupMu sync.Mutex                      // guards group
@@ -93,7 +94,7 @@ func (w *world) spawn(f func()) {
 // inside a testing/synctest bubble: it runs FaultPhase + Tail of virtual
 // time, then waits for every request in flight.
 func Run(seed uint64, opts Options) Result {
-	w := &world{plan: NewPlan(seed), start: time.Now(), store: leasetest.New(), opts: opts,
+	w := &world{plan: NewPlan(seed), start: time.Now(), store: leasetest.New(), next: leasetest.New(), opts: opts,
 		released: map[Holder][]time.Duration{}, group: map[string]*leasetest.Container{}}
 	w.rec.w = w
 	var procs sync.WaitGroup
@@ -141,6 +142,9 @@ func (w *world) runProc(pp *procPlan, id uint64) {
 			return l
 		}
 		lr := wrap(&link{store: w.store, w: w, p: pp, id: id, inc: inc, dead: dead})
+		// The elections' next-in-line lease (Plan.Standby), through a link
+		// of this incarnation too.
+		ln := &link{store: w.next, w: w, p: pp, id: id, inc: inc, dead: dead, salt: nextSalt, next: true}
 		// The group's leases, each through a link of this incarnation.
 		leasers := func(name string) (renewer.Leaser, error) {
 			return wrap(&link{store: w.groupLease(name), w: w, p: pp, id: id, inc: inc, dead: dead, salt: hash(0x1ea5e) ^ strHash(name)}), nil
@@ -153,7 +157,7 @@ func (w *world) runProc(pp *procPlan, id uint64) {
 				w.groupWork(ctx, pp, leasers, id, inc)
 				return
 			}
-			w.work(ctx, pp, lr, id, inc)
+			w.work(ctx, pp, lr, ln, id, inc)
 		})
 
 		// Sleep until this incarnation's crash, or the end.
@@ -178,7 +182,7 @@ func (w *world) runProc(pp *procPlan, id uint64) {
 }
 
 // work runs one incarnation's holder until ctx ends.
-func (w *world) work(ctx context.Context, pp *procPlan, l renewer.Leaser, id, inc uint64) {
+func (w *world) work(ctx context.Context, pp *procPlan, l, next renewer.Leaser, id, inc uint64) {
 	// Goroutines that start at one instant would race for their first
 	// step; the scheduler, not the seed, would pick the winner. Stagger
 	// them.
@@ -188,7 +192,7 @@ func (w *world) work(ctx context.Context, pp *procPlan, l renewer.Leaser, id, in
 	case KindRenewer:
 		w.renewerLoop(ctx, l, base, newRand(w.plan.Seed, id, inc, 1))
 	case KindElection:
-		w.elect(ctx, l, base, newRand(w.plan.Seed, id, inc, 2), newRand(w.plan.Seed, id, inc, 3))
+		w.elect(ctx, l, next, base, newRand(w.plan.Seed, id, inc, 2), newRand(w.plan.Seed, id, inc, 3))
 	case KindMutex:
 		ropts := []renewer.Option{renewer.WithIdentity(pp.Name), renewer.WithPollInterval(Poll)}
 		opts := []mutex.Option{mutex.WithMaxHold(pp.MaxHold)}
@@ -318,12 +322,22 @@ func (w *world) renewerLoop(ctx context.Context, l renewer.Leaser, base Holding,
 	}
 }
 
-func (w *world) elect(ctx context.Context, l renewer.Leaser, base Holding, r, rr *mrand.Rand) {
-	rn, err := renewer.New(l, renewer.WithIdentity(base.Proc), renewer.WithPollInterval(Poll))
+func (w *world) elect(ctx context.Context, l, next renewer.Leaser, base Holding, r, rr *mrand.Rand) {
+	ropts := []renewer.Option{renewer.WithIdentity(base.Proc), renewer.WithPollInterval(Poll)}
+	eopts := []election.Option{election.WithReleaseOnCancel(r.IntN(4) != 0)}
+	if w.plan.Standby != StandbyPlain {
+		s := election.Standby{Next: next, NextDuration: NextDuration, NextRenew: NextRenew, Retry: NextRetry, Check: NextCheck}
+		if w.plan.Standby == StandbyHeartbeats {
+			s.Heartbeats = true
+			ropts = append(ropts, renewer.WithHeartbeat(true), renewer.WithRenewInterval(HeartbeatRenew))
+		}
+		eopts = append(eopts, election.WithStandby(s))
+	}
+	rn, err := renewer.New(l, ropts...)
 	if err != nil {
 		panic(err) // a fixed, valid configuration
 	}
-	e, err := election.New(rn, election.WithReleaseOnCancel(r.IntN(4) != 0))
+	e, err := election.New(rn, eopts...)
 	if err != nil {
 		panic(err) // a fixed, valid configuration
 	}

@@ -159,6 +159,17 @@ func (l *Leaser) Blob(name string) (*BlobLeaser, error) {
 	return NewBlob(l.cc, name, &Options{CreateContainer: l.create})
 }
 
+// Beside implements [renewer.Besider]: the named lock name + "/" + suffix
+// in the same container.
+func (l *BlobLeaser) Beside(suffix string) (renewer.Leaser, error) {
+	return NewBlob(l.cc, l.name+"/"+suffix, &Options{CreateContainer: l.create})
+}
+
+// Beside implements [renewer.Besider]: for the container's lease, the
+// named lock "." + suffix in the container (a blob lease, which the
+// container's lease does not hinder).
+func (l *Leaser) Beside(suffix string) (renewer.Leaser, error) { return l.Blob("." + suffix) }
+
 // Name returns the lock name.
 func (l *BlobLeaser) Name() string { return l.name }
 

@@ -15,6 +15,10 @@ import (
 type Container struct {
 	azurite bool // EmulateAzurite; set by New, read-only after
 	blob    bool // a blob's lease (Named): metadata writes without the lease ID refused while leased; read-only
+	// named and name: the Named this lease belongs to and its name there
+	// (for Beside), or nil; read-only.
+	named *Named
+	name  string
 
 	// mu protects every field below. Hooks run without it.
 	mu           sync.Mutex

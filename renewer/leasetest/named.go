@@ -52,11 +52,21 @@ func (n *Named) Lease(name string) (*Container, error) {
 		return c, nil
 	}
 	c := New()
-	c.blob = true
+	c.blob, c.named, c.name = true, n, name
 	c.metadata[renewer.MetadataName] = url.QueryEscape(name)
 	n.leases[name] = c
 	n.names[c] = name
 	return c, nil
+}
+
+// Beside implements [renewer.Besider] for a lease of a [Named]: the
+// lease name + "/" + suffix of the same Named. A Container made by New has
+// no place beside it and answers an error.
+func (c *Container) Beside(suffix string) (renewer.Leaser, error) {
+	if c.named == nil {
+		return nil, fmt.Errorf("leasetest: Beside(%q): a Container made by New has nothing beside it; use Named", suffix)
+	}
+	return c.named.Lease(c.name + "/" + suffix)
 }
 
 // LeaseKey implements [renewer.Lister]: the name of l, which must be a

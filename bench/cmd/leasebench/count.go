@@ -205,7 +205,7 @@ func newHTTPClient(idle int) *http.Client {
 		// a connection instead of dialling thousands (which overflows the
 		// emulator's accept backlog: "dial tcp: i/o timeout").
 		MaxConnsPerHost: idle,
-		IdleConnTimeout:     90 * time.Second,
+		IdleConnTimeout: 90 * time.Second,
 	}
 	return &http.Client{Transport: t}
 }

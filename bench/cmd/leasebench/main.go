@@ -1,14 +1,16 @@
 // Command leasebench measures leasehold against the storage account named
 // by AZURE_STORAGE_CONNECTION_STRING (a local Azurite under `make bench`):
 // failover after a crash, graceful hand-over, storage calls per role, one
-// process holding many leases, and the library's overhead per renew. It
+// process holding many leases, the library's overhead per renew, and the
+// rebalancing of a shard group whose members join, leave and crash. It
 // prints markdown tables, each with the settings it ran with, and writes the
 // same figures to a JSON file.
 //
 // The same binary is also every process the bench starts: `leasebench
 // candidate` (a leader that is killed with SIGKILL), `leasebench scale` (one
-// process holding N leases) and `leasebench fakeblob` (a stand-in Blob
-// service for the overhead benchmark). The bench kills every process it
+// process holding N leases), `leasebench shardmember` (one member of the
+// shard section's group, killed with SIGKILL in some runs) and `leasebench
+// fakeblob` (a stand-in Blob service for the overhead benchmark). The bench kills every process it
 // started before it exits, Ctrl-C included.
 package main
 
@@ -40,6 +42,8 @@ func main() {
 		err = runScale(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "wait":
 		err = runWait(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "shardmember":
+		err = runShardMember(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "fakeblob":
 		err = runFakeBlob()
 	case len(os.Args) > 1 && os.Args[1] == "plot":
@@ -63,6 +67,7 @@ type results struct {
 	Scale    []scaleResult   `json:"scale,omitempty"`
 	Named    []scaleResult   `json:"named,omitempty"`
 	Wait     []waitResult    `json:"wait,omitempty"`
+	Shard    *shardResult    `json:"shard,omitempty"`
 }
 
 type meta struct {
@@ -87,8 +92,8 @@ func runBench(args []string) error {
 	fs := flag.NewFlagSet("leasebench", flag.ContinueOnError)
 	out := fs.String("out", "results.json", "where to write the JSON results (\"\" for nowhere)")
 	plots := fs.String("plots", "plots", "directory for the SVG plots (\"\" for none)")
-	only := fs.String("only", "crash,cost,handoff,overhead,scale,named,wait", "sections to run, comma-separated")
-	quick := fs.Bool("quick", false, "a quick run (about 1.5 min on 2 cores): -runs 5 -handoff-pairs 2 -handoff-rounds 3 -cost-window 20s -standbys 0,1,4 -scale 10 -scale-for 20s -overhead-repeats 1, unless those are given")
+	only := fs.String("only", "crash,cost,handoff,overhead,scale,named,wait,shard", "sections to run, comma-separated")
+	quick := fs.Bool("quick", false, "a quick run (about 1.5 min on 2 cores): -runs 5 -handoff-pairs 2 -handoff-rounds 3 -cost-window 20s -standbys 0,1,4 -scale 10 -scale-for 20s -overhead-repeats 1 -named 100 -named-for 20s -wait 100 -wait-for 20s -shard-reps 2, unless those are given")
 	runs := fs.Int("runs", 20, "crash-failover runs per system (run concurrently, one container or etcd prefix each)")
 	pairs := fs.Int("handoff-pairs", 5, "hand-over pairs per system (concurrent)")
 	rounds := fs.Int("handoff-rounds", 4, "hand-overs per pair")
@@ -103,6 +108,9 @@ func runBench(args []string) error {
 	waitNs := fs.String("wait", "1000", "lock counts for the waiting runs: one process waiting on N held named locks, on its own and through one Observer")
 	waitPoll := fs.Duration("wait-poll", 5*time.Second, "the waiters' poll interval in the waiting runs (the table also scales the figures to the 750 ms default)")
 	waitFor := fs.Duration("wait-for", time.Minute, "how long each waiting run counts the waiters' calls")
+	shardReps := fs.Int("shard-reps", 5, "repetitions of the shard section's cycle: a graceful leave, a join, a kill -9, a join")
+	shardParts := fs.Int("shard-partitions", 64, "partitions of the shard group")
+	shardMembers := fs.Int("shard-members", 4, "member processes of the shard group")
 	repeats := fs.Int("overhead-repeats", 3, "repeats of each overhead benchmark (medians are reported)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -112,7 +120,7 @@ func runBench(args []string) error {
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for name, v := range map[string]string{"runs": "5", "handoff-pairs": "2", "handoff-rounds": "3", "cost-window": "20s",
 			"standbys": "0,1,4", "scale": "10", "scale-for": "20s", "overhead-repeats": "1",
-			"named": "100", "named-for": "20s", "wait": "100", "wait-for": "20s"} {
+			"named": "100", "named-for": "20s", "wait": "100", "wait-for": "20s", "shard-reps": "2"} {
 			if !set[name] {
 				_ = fs.Set(name, v)
 			}
@@ -256,7 +264,9 @@ func runBench(args []string) error {
 	stopEtcd()
 
 	// The side-by-side table, then each section's own.
-	printSummary(res, systems)
+	if len(res.Crash) > 0 || len(res.Handoff) > 0 || len(res.Cost) > 0 {
+		printSummary(res, systems)
+	}
 	if len(res.Crash) > 0 {
 		printCrash(res.Crash)
 	}
@@ -346,6 +356,16 @@ func runBench(args []string) error {
 			}
 		}
 		printWait(res.Wait)
+	}
+	if sections["shard"] && ctx.Err() == nil {
+		if *shardReps < 1 || *shardParts < 1 || *shardParts > 1000 || *shardMembers < 2 || *shardMembers > *shardParts {
+			return fmt.Errorf("shard: want -shard-reps at least 1, -shard-partitions from 1 to 1000 and -shard-members from 2 to the partitions (got %d, %d, %d)",
+				*shardReps, *shardParts, *shardMembers)
+		}
+		logf("shard: %d member processes, %d partitions, %d repetitions of leave, join, kill -9, join", *shardMembers, *shardParts, *shardReps)
+		sr := shardBench(ctx, *shardParts, *shardMembers, *shardReps, runID, logf)
+		res.Shard = &sr
+		printShard(sr)
 	}
 	if err := save(); err != nil {
 		return err

@@ -1,0 +1,532 @@
+package election_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/renewer"
+	"github.com/leasehold/leasehold/renewer/leasetest"
+)
+
+// errDead is what a dead candidate's link answers: a transient error, as a
+// crashed process's requests simply never come.
+var errDead = errors.New("test: this candidate is dead")
+
+// link is one candidate's way to one lease: it counts the candidate's
+// calls by operation, remembers when its last renew reached storage, and
+// can be cut (the candidate "dies": nothing more reaches storage).
+type link struct {
+	l    renewer.Leaser
+	dead atomic.Bool
+
+	mu        sync.Mutex
+	calls     map[string]int
+	lastRenew time.Time
+}
+
+func newLink(l renewer.Leaser) *link { return &link{l: l, calls: map[string]int{}} }
+
+func (k *link) count(op string) error {
+	if k.dead.Load() {
+		return errDead
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.calls[op]++
+	return nil
+}
+
+// total returns the calls made, and the calls of op if op is not "".
+func (k *link) total(op string) (all, ofOp int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for o, n := range k.calls {
+		all += n
+		if o == op {
+			ofOp += n
+		}
+	}
+	return all, ofOp
+}
+
+func (k *link) reset() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	clear(k.calls)
+}
+
+func (k *link) Acquire(ctx context.Context, id string, d time.Duration) (string, error) {
+	if err := k.count("acquire"); err != nil {
+		return "", err
+	}
+	return k.l.Acquire(ctx, id, d)
+}
+
+func (k *link) Renew(ctx context.Context, id string) (string, error) {
+	if err := k.count("renew"); err != nil {
+		return "", err
+	}
+	got, err := k.l.Renew(ctx, id)
+	if err == nil {
+		k.mu.Lock()
+		k.lastRenew = time.Now()
+		k.mu.Unlock()
+	}
+	return got, err
+}
+
+func (k *link) Change(ctx context.Context, id, proposed string) (string, error) {
+	if err := k.count("change"); err != nil {
+		return "", err
+	}
+	return k.l.Change(ctx, id, proposed)
+}
+
+func (k *link) Release(ctx context.Context, id string) error {
+	if err := k.count("release"); err != nil {
+		return err
+	}
+	return k.l.Release(ctx, id)
+}
+
+func (k *link) Break(ctx context.Context, p time.Duration) (time.Duration, error) {
+	if err := k.count("break"); err != nil {
+		return 0, err
+	}
+	return k.l.Break(ctx, p)
+}
+
+func (k *link) Properties(ctx context.Context) (renewer.Properties, error) {
+	if err := k.count("properties"); err != nil {
+		return renewer.Properties{}, err
+	}
+	return k.l.Properties(ctx)
+}
+
+func (k *link) SetMetadata(ctx context.Context, id string, md map[string]string) error {
+	if err := k.count("set-metadata"); err != nil {
+		return err
+	}
+	return k.l.SetMetadata(ctx, id, md)
+}
+
+// cand is a candidate of a standby test: its election, its links to the
+// leader's lease and the next-in-line lease, and its Run.
+type cand struct {
+	id         string
+	e          *election.Election
+	main, next *link
+	stop       func()
+}
+
+// die cuts the candidate off from storage, as a crash would: no release,
+// nothing more reaches storage.
+func (c *cand) die() { c.main.dead.Store(true); c.next.dead.Store(true) }
+
+// world is the leader's lease, the next-in-line lease, and who was
+// elected when.
+type world struct {
+	t          *testing.T
+	main, next *leasetest.Container
+	elected    chan string // the identity of each candidate elected, in order
+	at         sync.Map    // identity -> time of its last election
+}
+
+func newWorld(t *testing.T) *world {
+	return &world{t: t, main: leasetest.New(), next: leasetest.New(), elected: make(chan string, 100)}
+}
+
+// add starts candidate id with profile p (withNext: with the next-in-line
+// lease) running Run.
+func (w *world) add(id string, p election.Profile, withNext bool) *cand {
+	t := w.t
+	c := &cand{id: id, main: newLink(w.main), next: newLink(w.next)}
+	r, err := renewer.New(c.main, p.RenewerOptions(renewer.WithIdentity(id), renewer.WithLogger(zap.NewNop()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var next renewer.Leaser
+	if withNext {
+		next = c.next
+	}
+	c.e, err = election.New(r, p.Options(next)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runLater(t, c.e, election.Callbacks{OnElected: func(ctx context.Context, _ int64) {
+		w.at.Store(id, time.Now())
+		w.elected <- id
+		<-ctx.Done()
+	}})
+	var once sync.Once
+	c.stop = func() { once.Do(stop) }
+	t.Cleanup(c.stop) // also after a t.Fatal, inside the bubble
+	return c
+}
+
+// electedAt is when id was last elected.
+func (w *world) electedAt(id string) time.Time {
+	v, ok := w.at.Load(id)
+	if !ok {
+		w.t.Fatalf("%s was never elected", id)
+	}
+	return v.(time.Time)
+}
+
+// startElection starts a leader and n standbys with profile p, waits for
+// the leader, then for one standby to be next in line.
+func (w *world) startElection(p election.Profile, n int, withNext bool) (leader *cand, standbys []*cand) {
+	leader = w.add("leader", p, withNext)
+	if got := recv(w.t, w.elected, time.Second); got != "leader" {
+		w.t.Fatalf("elected %q first, want leader", got)
+	}
+	for i := range n {
+		standbys = append(standbys, w.add(fmt.Sprintf("s%d", i), p, withNext))
+	}
+	time.Sleep(time.Second)
+	if withNext && nextInLine(standbys) == nil {
+		w.t.Fatalf("no standby is next in line a second after they started")
+	}
+	return leader, standbys
+}
+
+// nextInLine returns the one candidate that is next in line, or nil; it
+// fails if several are.
+func nextInLine(cs []*cand) *cand {
+	var got *cand
+	for _, c := range cs {
+		if c.e.IsNextInLine() {
+			if got != nil {
+				panic(fmt.Sprintf("%s and %s are both next in line", got.id, c.id))
+			}
+			got = c
+		}
+	}
+	return got
+}
+
+func stopAll(cs ...*cand) {
+	for _, c := range cs {
+		c.stop()
+	}
+}
+
+// TestStandbyCallsPerHour counts every storage call for an hour of a
+// leader and 4 (then 8) standbys in each profile: only the next in line
+// polls the leader's lease often; each further standby adds a bounded
+// few calls. It fails if the standbys polled the leader's lease on their
+// own (the test's "plain" row shows what that costs).
+func TestStandbyCallsPerHour(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		p        election.Profile
+		withNext bool
+		n        int
+		// Bounds: the whole election's calls per hour, and what one
+		// backbencher may cost.
+		maxTotal, maxBackbencher int
+	}{
+		{election.ProfileDefault, true, 4, 6500, 300},
+		{election.ProfileDefault, true, 8, 6500 + 4*300, 300},
+		{election.ProfileFastHandover, true, 4, 40000, 300},
+		{election.ProfileLowCost, true, 4, 2000, 150},
+		{election.ProfileLowCost, true, 8, 2000 + 4*150, 150},
+	} {
+		t.Run(fmt.Sprintf("%s/%d", tc.p.Name, tc.n), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(t)
+				leader, standbys := w.startElection(tc.p, tc.n, tc.withNext)
+				all := append([]*cand{leader}, standbys...)
+				time.Sleep(time.Minute) // steady state
+				for _, c := range all {
+					c.main.reset()
+					c.next.reset()
+				}
+				time.Sleep(time.Hour)
+				nil1 := nextInLine(standbys)
+				total := 0
+				var rows []string
+				for _, c := range all {
+					m, reads := c.main.total("properties")
+					n, _ := c.next.total("")
+					total += m + n
+					role := "backbencher"
+					switch {
+					case c == leader:
+						role = "leader"
+					case c == nil1:
+						role = "next in line"
+					}
+					rows = append(rows, fmt.Sprintf("%s (%s): leader's lease %d (reads %d), next-in-line lease %d", c.id, role, m, reads, n))
+					if role == "backbencher" && m+n > tc.maxBackbencher {
+						t.Errorf("backbencher %s made %d calls in an hour (%d on the leader's lease), want at most %d: standbys poll on their own",
+							c.id, m+n, m, tc.maxBackbencher)
+					}
+				}
+				t.Logf("%s, leader + %d standbys, calls in one hour: %d\n%v", tc.p.Name, tc.n, total, rows)
+				if total > tc.maxTotal {
+					t.Errorf("%d calls an hour, want at most %d", total, tc.maxTotal)
+				}
+				if nil1 == nil {
+					t.Errorf("no standby is next in line after an hour")
+				}
+				stopAll(all...)
+			})
+		})
+	}
+}
+
+// TestStandbyPlainPollsOnItsOwn is the known-bad input of the cost test:
+// without a next-in-line lease every standby reads the leader's lease
+// every P, and the bound a backbencher is held to fails.
+func TestStandbyPlainPollsOnItsOwn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		leader, standbys := w.startElection(election.ProfileDefault, 2, false)
+		for _, c := range standbys {
+			c.main.reset()
+		}
+		time.Sleep(10 * time.Minute)
+		for _, c := range standbys {
+			if m, _ := c.main.total(""); m*6 <= 300 {
+				t.Errorf("standby %s without next in line made %d calls in 10 minutes, want about 800 (every P)", c.id, m)
+			}
+		}
+		stopAll(append(standbys, leader)...)
+	})
+}
+
+// TestStandbyHandOverGoesToNextInLine: a resigning leader's lease goes to
+// the next in line within about 1.2 P, and another standby becomes next
+// in line within about 1.2 Retry.
+func TestStandbyHandOverGoesToNextInLine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		leader, standbys := w.startElection(election.ProfileDefault, 3, true)
+		nl := nextInLine(standbys)
+		resigned := time.Now()
+		if err := leader.e.Resign(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := recv(t, w.elected, 2*time.Second); got != nl.id {
+			t.Fatalf("elected %s after the resign, want the next in line %s", got, nl.id)
+		}
+		if d := w.electedAt(nl.id).Sub(resigned); d > pollP*6/5+100*time.Millisecond {
+			t.Errorf("hand-over took %v, want at most 1.2 P", d)
+		}
+		if nl.e.IsNextInLine() {
+			t.Errorf("the new leader %s is still next in line", nl.id)
+		}
+		time.Sleep(election.DefaultRetry * 6 / 5)
+		rest := append([]*cand{leader}, standbys...)
+		if n := nextInLine(rest); n == nil || n == nl {
+			t.Errorf("no other candidate is next in line %v after the hand-over (got %v)", election.DefaultRetry*6/5, n)
+		}
+		stopAll(rest...)
+	})
+}
+
+// TestStandbyDeadNextReplaced: a next in line that dies blocks the
+// backbenchers for at most the next-in-line lease's duration plus a
+// Retry; then one of them polls the leader's lease every P again, and the
+// other still does not.
+func TestStandbyDeadNextReplaced(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		leader, standbys := w.startElection(election.ProfileDefault, 3, true)
+		dead := nextInLine(standbys)
+		died := time.Now()
+		dead.die()
+		var others []*cand
+		for _, c := range standbys {
+			if c != dead {
+				others = append(others, c)
+			}
+		}
+		bound := election.DefaultNextDuration + election.DefaultRetry*6/5 + time.Second
+		for nextInLine(others) == nil && time.Since(died) <= bound+time.Minute {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if d := time.Since(died); nextInLine(others) == nil || d > bound {
+			t.Fatalf("a backbencher became next in line %v after it died, want within %v", d, bound)
+		}
+		// The new next in line polls the leader's lease every P; the other
+		// backbencher does not. (Who wins a hand-over right now is not
+		// asserted: the backbenchers' own reads, every Check from their
+		// start, are due about now too.)
+		nl := nextInLine(others)
+		t.Logf("%v after the death: %s is next in line", time.Since(died), nl.id)
+		for _, c := range others {
+			c.main.reset()
+		}
+		time.Sleep(10 * time.Second)
+		for _, c := range others {
+			reads, _ := c.main.total("")
+			switch {
+			case c == nl && reads < 10:
+				t.Errorf("new next in line %s read the leader's lease %d times in 10 s, want about 13 (every P)", c.id, reads)
+			case c != nl && reads > 1:
+				t.Errorf("backbencher %s read the leader's lease %d times in 10 s, want at most 1", c.id, reads)
+			}
+		}
+		stopAll(append(others, leader, dead)...)
+	})
+}
+
+// TestStandbyLeaderAndNextDieTogether: nobody is stranded: with the leader
+// and the next in line dead at once, a backbencher leads within
+// min(L + 1.2 Check, max(L, NextDuration + 1.2 Retry) + 1.2 P) and a few
+// round trips.
+func TestStandbyLeaderAndNextDieTogether(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		leader, standbys := w.startElection(election.ProfileDefault, 3, true)
+		nl := nextInLine(standbys)
+		died := time.Now()
+		leader.die()
+		nl.die()
+		bound := min(leaseL+election.DefaultCheck*6/5, max(leaseL, election.DefaultNextDuration+election.DefaultRetry*6/5)+pollP*6/5) + time.Second
+		got := recv(t, w.elected, bound+time.Minute)
+		if got == nl.id || got == leader.id {
+			t.Fatalf("elected %s, want a backbencher", got)
+		}
+		if d := w.electedAt(got).Sub(died); d > bound {
+			t.Errorf("a backbencher led %v after the leader and the next in line died, want within %v", d, bound)
+		}
+		stopAll(append(standbys, leader)...)
+	})
+}
+
+// TestStandbyBurstCatchesExpiry: in the low-cost profile the next in line
+// reads the leader's lease about every 2R, not every P, and still takes a
+// dead leader's lease within about a burst interval of its expiry.
+func TestStandbyBurstCatchesExpiry(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		p := election.ProfileLowCost
+		leader, standbys := w.startElection(p, 2, true)
+		nl := nextInLine(standbys)
+		time.Sleep(time.Minute)
+		nl.main.reset()
+		time.Sleep(time.Minute + 2*time.Second) // at a phase of the renew cycle the test does not pick
+		reads, _ := nl.main.total("")
+		if reads > 8 {
+			t.Errorf("next in line read the leader's lease %d times in a minute, want about 5 (every 2R = 12 s)", reads)
+		}
+		leader.die()
+		leader.main.mu.Lock()
+		expiry := leader.main.lastRenew.Add(leaseL)
+		leader.main.mu.Unlock()
+		if got := recv(t, w.elected, 2*leaseL); got != nl.id {
+			t.Fatalf("elected %s, want the next in line %s", got, nl.id)
+		}
+		late := w.electedAt(nl.id).Sub(expiry)
+		t.Logf("elected %v after the lease expired on storage", late)
+		if late < 0 || late > p.Standby.Burst+200*time.Millisecond {
+			t.Errorf("elected %v after the expiry, want within a burst interval (%v) and a few round trips", late, election.DefaultBurst)
+		}
+		stopAll(append(standbys, leader)...)
+	})
+}
+
+// TestStandbyHeartbeatsWithoutLeaderHeartbeat: a heartbeat-guided standby
+// must be told that leaders write heartbeats; New refuses otherwise.
+func TestStandbyHeartbeatsWithoutLeaderHeartbeat(t *testing.T) {
+	r, err := renewer.New(leasetest.New(), renewer.WithIdentity("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = election.New(r, election.WithStandby(election.Standby{Heartbeats: true}))
+	var oe *renewer.OptionError
+	if !errors.As(err, &oe) || oe.Field != "standby heartbeats" {
+		t.Errorf("New with heartbeat-guided standby over a renewer without heartbeats = %v, want an OptionError on standby heartbeats", err)
+	}
+	_, err = election.New(r, election.WithStandby(election.Standby{Next: leasetest.New(), NextDuration: 5 * time.Second}))
+	if !errors.As(err, &oe) || oe.Pkg != "election" {
+		t.Errorf("New with a 5 s next-in-line lease = %v, want an election OptionError", err)
+	}
+	if _, err := election.ProfileNamed("cheap"); !errors.As(err, &oe) {
+		t.Errorf("ProfileNamed(cheap) = %v, want an OptionError", err)
+	}
+	for _, p := range election.Profiles() {
+		if got, err := election.ProfileNamed(p.Name); err != nil || got.Name != p.Name {
+			t.Errorf("ProfileNamed(%q) = %v, %v", p.Name, got, err)
+		}
+	}
+}
+
+// TestStandbyHealth: a backbencher, which reads the leader's lease only
+// every Check, is healthy while storage answers its tries of the
+// next-in-line lease, and reports storage unreachable once cut off.
+func TestStandbyHealth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		leader, standbys := w.startElection(election.ProfileDefault, 2, true)
+		for range 10 {
+			time.Sleep(30 * time.Second)
+			for _, c := range standbys {
+				if err := c.e.Check(time.Second); err != nil {
+					t.Fatalf("%s (next in line %v): Check = %v, want healthy", c.id, c.e.IsNextInLine(), err)
+				}
+			}
+		}
+		var bb *cand
+		for _, c := range standbys {
+			if !c.e.IsNextInLine() {
+				bb = c
+			}
+		}
+		bb.die()
+		// The bound: 1.2 Retry + 2 call timeouts (2.5 s each) + tolerance,
+		// from its last answer, which came at most then.
+		time.Sleep(election.DefaultRetry*6/5 + 5*time.Second + time.Second + 5*time.Second)
+		if err := bb.e.Check(time.Second); !errors.Is(err, election.ErrStorageUnreachable) {
+			t.Errorf("cut-off backbencher: Check = %v, want ErrStorageUnreachable", err)
+		} else {
+			t.Log(err)
+		}
+		stopAll(append(standbys, leader)...)
+	})
+}
+
+// TestStandbyNextLeaseRefused: a next-in-line lease that storage refuses
+// for good (here every call answers refused credentials; a SAS without
+// blob permissions does) makes every standby poll the leader's lease every
+// P, as without one: a dead leader is replaced within L + 1.2 P, not after
+// a backbencher's slow Check.
+func TestStandbyNextLeaseRefused(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		w.next.SetBefore(func(context.Context, leasetest.Call) error { return renewer.ErrForbidden })
+		leader := w.add("leader", election.ProfileDefault, true)
+		if got := recv(t, w.elected, time.Second); got != "leader" {
+			t.Fatalf("elected %q first, want leader", got)
+		}
+		standbys := []*cand{w.add("s0", election.ProfileDefault, true), w.add("s1", election.ProfileDefault, true)}
+		time.Sleep(10 * time.Second)
+		if n := nextInLine(standbys); n != nil {
+			t.Fatalf("%s is next in line on a refused lease", n.id)
+		}
+		died := time.Now()
+		leader.die()
+		bound := leaseL + renewer.DefaultPollInterval*6/5 + time.Second
+		got := recv(t, w.elected, bound+time.Minute)
+		if d := w.electedAt(got).Sub(died); d > bound {
+			t.Errorf("%s elected %v after the leader died, want within %v", got, d, bound)
+		}
+		stopAll(append(standbys, leader)...)
+	})
+}
