@@ -24,11 +24,20 @@ type CheckOptions struct {
 	// the grace (one renew interval plus a call timeout and slack);
 	// fencing must still hold. Default 10 s.
 	StorageLossGrace time.Duration
+	// Capacity, if above 0, is how many holders of keyed resources (the
+	// slots of one semaphore) may be live at once: more is an
+	// over-capacity violation. 0: not checked.
+	Capacity int
+	// Reown, if above 0, is how soon after a holder of keyed resources (a
+	// shard member) is killed every resource it held must be held again by
+	// another process: later, or never, is an unowned violation. 0: not
+	// checked.
+	Reown time.Duration
 }
 
 // A Violation is one way a history breaks the guarantees.
 type Violation struct {
-	Kind   string // overlap, fence-order, late-loss, duplicate-term, term-order, observed-term-order
+	Kind   string // overlap, fence-order, late-loss, duplicate-term, term-order, observed-term-order, over-capacity, unowned
 	Detail string
 }
 
@@ -38,6 +47,7 @@ func (v Violation) String() string { return v.Kind + ": " + v.Detail }
 // live to the moment it saw the context done (or was killed).
 type Interval struct {
 	Proc       string
+	Key        string // the resource ("" for a single lock)
 	Term       int64
 	Start, End int64 // shared clock, ns
 	Ended      string
@@ -58,19 +68,27 @@ type Report struct {
 
 type pause struct{ from, to int64 } // to == 0: never resumed
 
-// Check reads a history and reports:
+// Check reads a history and reports, per resource (Event.Key: one lock, or
+// each slot of a semaphore, or each partition of a shard group):
 //   - overlap: two live intervals of different terms overlap on the shared
 //     clock, except where the older holder was paused (SIGSTOP) and saw its
 //     context done within PromptAfterResume of SIGCONT;
 //   - fence-order: the fence accepted a write whose term is lower than one it
-//     had accepted before;
+//     had accepted before for the same resource;
 //   - late-loss: a holder saw its context done more than DeadlineSlack after
 //     its own validity deadline (unless paused across it and prompt after);
 //   - duplicate-term: two holders were elected with the same term;
 //   - term-order: a holder was elected with a term lower than one elected
 //     before it (terms went backwards: a late write of an earlier holding
 //     rewrote the term in storage);
-//   - observed-term-order: a follower saw the leader's term go down.
+//   - observed-term-order: a follower saw the leader's term go down;
+//
+// and across resources:
+//   - over-capacity (CheckOptions.Capacity): more live intervals of keyed
+//     resources at one moment than the capacity (a paused holder excused as
+//     for overlap counts until its pause);
+//   - unowned (CheckOptions.Reown): a resource that a killed process held was
+//     not held again by another process within Reown of the kill.
 func Check(events []Event, opts CheckOptions) Report {
 	if opts.PromptAfterResume == 0 {
 		opts.PromptAfterResume = time.Second
@@ -119,48 +137,73 @@ func Check(events []Event, opts CheckOptions) Report {
 	}
 
 	// Intervals.
-	open := map[string]int{} // proc -> index in rep.Intervals of its open interval
-	terms := map[int64]string{}
-	var top Event // the election with the highest term so far
+	type holding struct{ proc, key string }
+	open := map[holding]int{} // index in rep.Intervals of each open interval
+	terms := map[string]map[int64]string{}
+	top := map[string]Event{} // per resource, the election with the highest term so far
+	type kill struct {
+		proc string
+		t    int64
+		keys []string
+	}
+	var kills []kill
 	for _, e := range evs {
 		switch e.Kind {
 		case KindElected:
-			if other, ok := terms[e.Term]; ok && other != e.Proc {
+			if terms[e.Key] == nil {
+				terms[e.Key] = map[int64]string{}
+			}
+			if other, ok := terms[e.Key][e.Term]; ok && other != e.Proc {
 				rep.Violations = append(rep.Violations, Violation{Kind: "duplicate-term",
-					Detail: fmt.Sprintf("term %d elected by %s and by %s", e.Term, other, e.Proc)})
+					Detail: fmt.Sprintf("%sterm %d elected by %s and by %s", keyed(e.Key), e.Term, other, e.Proc)})
 			}
-			if e.Term < top.Term {
+			if t := top[e.Key]; e.Term < t.Term {
 				rep.Violations = append(rep.Violations, Violation{Kind: "term-order",
-					Detail: fmt.Sprintf("%s elected with term %d, %v after %s was elected with term %d",
-						e.Proc, e.Term, time.Duration(e.T-top.T), top.Proc, top.Term)})
+					Detail: fmt.Sprintf("%s%s elected with term %d, %v after %s was elected with term %d",
+						keyed(e.Key), e.Proc, e.Term, time.Duration(e.T-t.T), t.Proc, t.Term)})
 			} else {
-				top = e
+				top[e.Key] = e
 			}
-			terms[e.Term] = e.Proc
-			open[e.Proc] = len(rep.Intervals)
-			rep.Intervals = append(rep.Intervals, Interval{Proc: e.Proc, Term: e.Term, Start: e.T, End: -1})
-		case KindLost, KindKilled:
-			i, ok := open[e.Proc]
+			terms[e.Key][e.Term] = e.Proc
+			open[holding{e.Proc, e.Key}] = len(rep.Intervals)
+			rep.Intervals = append(rep.Intervals, Interval{Proc: e.Proc, Key: e.Key, Term: e.Term, Start: e.T, End: -1})
+		case KindKilled:
+			k := kill{proc: e.Proc, t: e.T}
+			for h, i := range open {
+				if h.proc != e.Proc {
+					continue
+				}
+				delete(open, h)
+				rep.Intervals[i].End = e.T
+				rep.Intervals[i].Ended = e.Kind
+				if h.key != "" {
+					k.keys = append(k.keys, h.key)
+				}
+			}
+			sort.Strings(k.keys)
+			kills = append(kills, k)
+		case KindLost:
+			i, ok := open[holding{e.Proc, e.Key}]
 			if !ok {
 				continue
 			}
-			delete(open, e.Proc)
+			delete(open, holding{e.Proc, e.Key})
 			rep.Intervals[i].End = e.T
 			rep.Intervals[i].Ended = e.Kind
-			if e.Kind == KindLost && e.Deadline != 0 && e.T > e.Deadline+int64(opts.DeadlineSlack) {
+			if e.Deadline != 0 && e.T > e.Deadline+int64(opts.DeadlineSlack) {
 				p, paused := pausedBefore(e.Proc, e.Deadline)
 				excused := paused && p.to != 0 && p.to >= e.Deadline &&
 					e.T <= p.to+int64(opts.PromptAfterResume)
 				if !excused {
 					rep.Violations = append(rep.Violations, Violation{Kind: "late-loss",
-						Detail: fmt.Sprintf("%s term %d saw its loss %v after its validity deadline (%s)",
-							e.Proc, e.Term, time.Duration(e.T-e.Deadline), e.Cause)})
+						Detail: fmt.Sprintf("%s%s term %d saw its loss %v after its validity deadline (%s)",
+							keyed(e.Key), e.Proc, e.Term, time.Duration(e.T-e.Deadline), e.Cause)})
 				}
 			}
 		}
 	}
-	for proc, i := range open {
-		rep.Intervals[i].End = last[proc]
+	for h, i := range open {
+		rep.Intervals[i].End = last[h.proc]
 		rep.Intervals[i].Ended = "end of history"
 	}
 
@@ -173,7 +216,7 @@ func Check(events []Event, opts CheckOptions) Report {
 			if b.Start >= a.End {
 				continue
 			}
-			if a.Term == b.Term && a.Proc == b.Proc {
+			if a.Key != b.Key || (a.Term == b.Term && a.Proc == b.Proc) {
 				continue
 			}
 			// a started first and was still live when b started.
@@ -186,8 +229,41 @@ func Check(events []Event, opts CheckOptions) Report {
 				continue // storage forgot the lease; fencing answers it
 			}
 			rep.Violations = append(rep.Violations, Violation{Kind: "overlap",
-				Detail: fmt.Sprintf("%s term %d live until %v after %s term %d became live (ended: %s)",
-					a.Proc, a.Term, time.Duration(a.End-b.Start), b.Proc, b.Term, a.Ended)})
+				Detail: fmt.Sprintf("%s%s term %d live until %v after %s term %d became live (ended: %s)",
+					keyed(a.Key), a.Proc, a.Term, time.Duration(a.End-b.Start), b.Proc, b.Term, a.Ended)})
+		}
+	}
+
+	if opts.Capacity > 0 {
+		rep.Violations = append(rep.Violations, overCapacity(ivs, opts.Capacity, func(iv Interval) int64 {
+			if p, ok := pausedBefore(iv.Proc, iv.End); ok && p.from >= iv.Start && p.to != 0 &&
+				iv.End <= p.to+int64(opts.PromptAfterResume) {
+				return p.from // the paused-process limit: it acts no more from the pause on
+			}
+			return iv.End
+		})...)
+	}
+	if opts.Reown > 0 {
+		for _, k := range kills {
+			for _, key := range k.keys {
+				var next *Interval
+				for i := range ivs {
+					if ivs[i].Key == key && ivs[i].Proc != k.proc && ivs[i].Start > k.t {
+						next = &ivs[i]
+						break
+					}
+				}
+				switch {
+				case next == nil:
+					rep.Violations = append(rep.Violations, Violation{Kind: "unowned",
+						Detail: fmt.Sprintf("%s, held by %s when it was killed, never held again (want within %v)",
+							key, k.proc, opts.Reown)})
+				case next.Start-k.t > int64(opts.Reown):
+					rep.Violations = append(rep.Violations, Violation{Kind: "unowned",
+						Detail: fmt.Sprintf("%s, held by %s when it was killed, held again by %s only %v later (want within %v)",
+							key, k.proc, next.Proc, time.Duration(next.Start-k.t), opts.Reown)})
+				}
+			}
 		}
 	}
 
@@ -213,17 +289,17 @@ func Check(events []Event, opts CheckOptions) Report {
 		}
 	}
 	sort.SliceStable(fenced, func(i, j int) bool { return fenced[i].Seq < fenced[j].Seq })
-	var highest int64
+	highest := map[string]int64{}
 	for _, e := range fenced {
 		if !e.Accepted {
 			continue
 		}
-		if e.Term < highest {
+		if e.Term < highest[e.Key] {
 			rep.Violations = append(rep.Violations, Violation{Kind: "fence-order",
-				Detail: fmt.Sprintf("fence accepted term %d from %s after term %d", e.Term, e.Proc, highest)})
+				Detail: fmt.Sprintf("fence accepted %sterm %d from %s after term %d", keyed(e.Key), e.Term, e.Proc, highest[e.Key])})
 			continue
 		}
-		highest = e.Term
+		highest[e.Key] = e.Term
 	}
 
 	// Writes after a resume.
@@ -232,7 +308,7 @@ func Check(events []Event, opts CheckOptions) Report {
 			continue
 		}
 		if p, ok := pausedBefore(e.Proc, e.T); ok && p.to != 0 && e.T >= p.to {
-			if iv := intervalOf(ivs, e.Proc, e.Term); iv != nil && iv.Start < p.from {
+			if iv := intervalOf(ivs, e.Proc, e.Key, e.Term); iv != nil && iv.Start < p.from {
 				rep.LateWrites++
 				if e.Accepted {
 					rep.LateAccepted++
@@ -254,11 +330,76 @@ func storageLost(restarts []int64, a, b Interval, grace time.Duration) bool {
 	return false
 }
 
-func intervalOf(ivs []Interval, proc string, term int64) *Interval {
+func intervalOf(ivs []Interval, proc, key string, term int64) *Interval {
 	for i := range ivs {
-		if ivs[i].Proc == proc && ivs[i].Term == term {
+		if ivs[i].Proc == proc && ivs[i].Key == key && ivs[i].Term == term {
 			return &ivs[i]
 		}
 	}
 	return nil
+}
+
+// keyed returns "key: " for a resource's key, "" for the single lock.
+func keyed(key string) string {
+	if key == "" {
+		return ""
+	}
+	return key + ": "
+}
+
+// overCapacity sweeps the intervals of keyed resources (ending at end(iv))
+// and reports each stretch of time in which more than capacity of them were
+// live at once, with the most live at one moment.
+func overCapacity(ivs []Interval, capacity int, end func(Interval) int64) []Violation {
+	type edge struct {
+		t     int64
+		delta int
+		iv    Interval
+	}
+	var edges []edge
+	for _, iv := range ivs {
+		if iv.Key == "" {
+			continue
+		}
+		if e := end(iv); e > iv.Start {
+			edges = append(edges, edge{iv.Start, +1, iv}, edge{e, -1, iv})
+		}
+	}
+	// Ends before starts at the same instant: a hand-over is not an overlap.
+	sort.SliceStable(edges, func(i, j int) bool {
+		if edges[i].t != edges[j].t {
+			return edges[i].t < edges[j].t
+		}
+		return edges[i].delta < edges[j].delta
+	})
+	var vs []Violation
+	live := map[Interval]bool{}
+	most, from := 0, int64(0)
+	var who []string
+	for _, e := range edges {
+		if e.delta > 0 {
+			live[e.iv] = true
+		} else {
+			delete(live, e.iv)
+		}
+		n := len(live)
+		switch {
+		case n > capacity && n > most:
+			if most == 0 {
+				from = e.t
+			}
+			most = n
+			who = who[:0]
+			for iv := range live {
+				who = append(who, fmt.Sprintf("%s %s term %d", iv.Proc, iv.Key, iv.Term))
+			}
+			sort.Strings(who)
+		case n <= capacity && most > 0:
+			vs = append(vs, Violation{Kind: "over-capacity",
+				Detail: fmt.Sprintf("%d holders live at once for %v (capacity %d): %v",
+					most, time.Duration(e.t-from), capacity, who)})
+			most = 0
+		}
+	}
+	return vs
 }

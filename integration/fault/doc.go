@@ -11,15 +11,20 @@
 //   - [Recorder] and [ReadHistory]: one JSON-lines file per process.
 //   - [Check]: overlapping live terms, out-of-order accepted writes, losses
 //     signalled after the holder's own validity deadline, duplicate terms,
-//     terms going backwards (elected or observed).
+//     terms going backwards (elected or observed), each per resource
+//     ([Event].Key: one lock, a semaphore slot, a shard partition); more
+//     holders of a semaphore at once than its K (over-capacity); a killed
+//     shard member's partitions not owned again in time (unowned).
 //   - [Fence]: a store on loopback that accepts a write only if its term is
-//     at least the highest it has seen.
+//     at least the highest it has seen for the write's resource.
 //   - [Link]: toxiproxy (latency, blackhole, reset) in front of an HTTP
 //     layer that can answer 503/500, cut renew requests, hold releases and
 //     term writes until flushed, and withhold the answers of granted
 //     acquires, in front of Azurite.
-//   - [Harness]: builds the candidate binary (./candidate) and starts, kills,
-//     pauses and resumes its processes.
+//   - [Scenario]: builds the candidate binary (./candidate: an election
+//     candidate, a mutex holder, a semaphore holder or a shard member, the
+//     last two on named blob leases in the scenario's container) and starts,
+//     kills, pauses and resumes its processes.
 //
 // The scenario tests need AZURE_STORAGE_CONNECTION_STRING (set by `make
 // test`); without it they fail. They run a short form by default and the long

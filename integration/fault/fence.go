@@ -8,15 +8,17 @@ import (
 )
 
 // A Fence is the downstream store a holder writes to, on loopback: it accepts
-// a write only if the write's term is at least the highest it has seen, and
-// records each decision in the history. It is safe for concurrent use.
+// a write only if the write's term is at least the highest it has seen for
+// the write's key (the resource the term fences: "" for a single lock, a
+// semaphore slot or a shard partition), and records each decision in the
+// history. It is safe for concurrent use.
 type Fence struct {
 	rec *Recorder
 	srv *http.Server
 	ln  net.Listener
 
 	mu      sync.Mutex // guards highest, seq, and the order of decisions
-	highest int64
+	highest map[string]int64
 	seq     int64
 }
 
@@ -26,37 +28,38 @@ func NewFence(rec *Recorder) (*Fence, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Fence{rec: rec, ln: ln}
+	f := &Fence{rec: rec, ln: ln, highest: map[string]int64{}}
 	f.srv = &http.Server{Handler: http.HandlerFunc(f.serve)}
 	go func() { _ = f.srv.Serve(ln) }()
 	return f, nil
 }
 
 // URL is the address candidates POST their writes to:
-// URL?proc=ID&term=N answers 200 when accepted and 409 when rejected.
+// URL?proc=ID&term=N[&key=K] answers 200 when accepted and 409 when
+// rejected.
 func (f *Fence) URL() string { return "http://" + f.ln.Addr().String() + "/write" }
 
 // Close stops the server.
 func (f *Fence) Close() error { return f.srv.Close() }
 
-// Write decides one write.
-func (f *Fence) Write(proc string, term int64) bool {
+// Write decides one write of term for key.
+func (f *Fence) Write(proc, key string, term int64) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seq++
-	ok := term >= f.highest
+	ok := term >= f.highest[key]
 	if ok {
-		f.highest = term
+		f.highest[key] = term
 	}
-	f.rec.Record(Event{Proc: proc, Kind: KindFenced, Term: term, Accepted: ok, Seq: f.seq})
+	f.rec.Record(Event{Proc: proc, Kind: KindFenced, Key: key, Term: term, Accepted: ok, Seq: f.seq})
 	return ok
 }
 
-// Highest returns the highest term accepted so far.
-func (f *Fence) Highest() int64 {
+// Highest returns the highest term accepted so far for key.
+func (f *Fence) Highest(key string) int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.highest
+	return f.highest[key]
 }
 
 func (f *Fence) serve(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +69,7 @@ func (f *Fence) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want POST ?proc=ID&term=N", http.StatusBadRequest)
 		return
 	}
-	if f.Write(proc, term) {
+	if f.Write(proc, r.URL.Query().Get("key"), term) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}

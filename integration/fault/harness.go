@@ -71,9 +71,12 @@ type Scenario struct {
 	Container string
 	Timing    Timing
 	Fence     *Fence
-	rec       *Recorder
-	connStr   string // direct to storage
-	upstream  string
+	// Check is what Finish checks the history with (the capacity of a
+	// semaphore, the re-ownership bound of a shard group).
+	Check    CheckOptions
+	rec      *Recorder
+	connStr  string // direct to storage
+	upstream string
 
 	mu    sync.Mutex // guards procs
 	procs []*Proc
@@ -157,7 +160,8 @@ type Proc struct {
 	done chan struct{} // closed by the goroutine that waits for the process
 }
 
-// Start starts candidate id in mode (election or mutex) behind a new Link.
+// Start starts candidate id in mode (election, mutex, semaphore or shard)
+// behind a new Link.
 func (s *Scenario) Start(id, mode string, args ...string) *Proc {
 	s.t.Helper()
 	link, err := s.tp.NewLink(s.Container+"-"+id, s.upstream)
@@ -307,7 +311,7 @@ func (s *Scenario) Finish() Report {
 		go func() { defer wg.Done(); p.Stop() }()
 	}
 	wg.Wait()
-	rep := Check(s.History(), CheckOptions{})
+	rep := Check(s.History(), s.Check)
 	for _, v := range rep.Violations {
 		s.t.Errorf("violation: %v", v)
 	}

@@ -13,7 +13,7 @@ import (
 // Kinds of events in a history.
 const (
 	// Recorded by candidates.
-	KindElected  = "elected"  // Term: the term won; T: when the holder's context became live
+	KindElected  = "elected"  // Term: the term won; Key: the resource; T: when the holder's context became live
 	KindWrite    = "write"    // Term, T (sent), End (answered), Accepted
 	KindLost     = "lost"     // Term, T: when the holder saw its context done; Deadline; Cause
 	KindObserved = "observed" // Leader, Term: the leader a follower saw
@@ -34,6 +34,7 @@ const (
 type Event struct {
 	Proc     string `json:"proc"`               // process (candidate identity)
 	Kind     string `json:"kind"`               // one of the Kind constants
+	Key      string `json:"key,omitempty"`      // elected, write, lost, fenced: the resource ("" one lock; a semaphore slot, a shard partition)
 	T        int64  `json:"t"`                  // shared clock, ns
 	Term     int64  `json:"term,omitempty"`     // fencing term
 	End      int64  `json:"end,omitempty"`      // write: answer time

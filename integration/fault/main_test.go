@@ -108,7 +108,7 @@ func printTable(w io.Writer) {
 	for n := range results.rows {
 		names = append(names, n)
 	}
-	sort.Strings(names)
+	sort.Slice(names, func(i, j int) bool { return scenarioLess(names[i], names[j]) })
 	fmt.Fprintf(w, "\n%-34s %5s %10s %14s %14s\n", "scenario", "runs", "violations", "failover p50", "failover max")
 	fmt.Fprintln(w, strings.Repeat("-", 81))
 	runs, viol := 0, 0
@@ -142,4 +142,25 @@ func printTable(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "safety: %d scenarios, %d runs, %d violations\n", len(names), runs, viol)
+}
+
+// scenarioLess orders scenario names by their leading number, then by name:
+// "9a ..." before "10a ...".
+func scenarioLess(a, b string) bool {
+	na, nb := leadingNumber(a), leadingNumber(b)
+	if na != nb {
+		return na < nb
+	}
+	return a < b
+}
+
+func leadingNumber(s string) int {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }

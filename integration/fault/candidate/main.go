@@ -1,12 +1,17 @@
 // Command candidate is the process the fault suite starts, kills, pauses and
 // resumes: an election candidate (-mode election) or a mutex holder (-mode
-// mutex) on one container, reaching storage through the connection string in
-// LEASEHOLD_FAULT_CONN (a fault.Link's loopback address). While it holds the
-// lease it writes its term to the fence every -write interval, and it records
-// what it does on the shared clock in its -history file.
+// mutex) on one container's lease, a semaphore holder (-mode semaphore: -k
+// slots named -name, each a blob lease in the container) or a shard member
+// (-mode shard: -partitions partitions of group -name, each a blob lease in
+// the container), reaching storage through the connection string in
+// LEASEHOLD_FAULT_CONN (a fault.Link's loopback address). While it holds a
+// lease it writes its term to the fence every -write interval, keyed by the
+// resource (the slot, the partition; none for election and mutex), and it
+// records what it does on the shared clock in its -history file.
 //
-// Signals: SIGTERM or SIGINT resign and exit; SIGUSR1 resigns (election) or
-// unlocks (mutex) the current term and goes on campaigning.
+// Signals: SIGTERM or SIGINT resign and exit; SIGUSR1 resigns (election),
+// unlocks (mutex) or releases (semaphore) the current term and goes on
+// campaigning; a shard member ignores it.
 package main
 
 import (
@@ -28,6 +33,8 @@ import (
 	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/azlease"
+	"github.com/leasehold/leasehold/semaphore"
+	"github.com/leasehold/leasehold/shard"
 )
 
 type config struct {
@@ -35,11 +42,13 @@ type config struct {
 	duration, poll, write               time.Duration
 	holdMin, holdMax                    time.Duration
 	relockAfter                         time.Duration
+	name                                string // semaphore, shard: the resource's or group's name
+	k, partitions, members              int
 }
 
 func main() {
 	var c config
-	flag.StringVar(&c.mode, "mode", "election", "election or mutex")
+	flag.StringVar(&c.mode, "mode", "election", "election, mutex, semaphore or shard")
 	flag.StringVar(&c.container, "container", "", "container name")
 	flag.StringVar(&c.id, "id", "", "identity, also the process's name in the history")
 	flag.StringVar(&c.history, "history", "", "history file (JSON lines, appended)")
@@ -49,7 +58,11 @@ func main() {
 	flag.DurationVar(&c.write, "write", 100*time.Millisecond, "interval between fenced writes")
 	flag.DurationVar(&c.holdMin, "hold-min", time.Second, "mutex: shortest hold")
 	flag.DurationVar(&c.holdMax, "hold-max", 4*time.Second, "mutex: longest hold")
-	flag.DurationVar(&c.relockAfter, "relock-after", 0, "mutex: pause between unlocking and locking again (0: random, up to two poll intervals)")
+	flag.DurationVar(&c.relockAfter, "relock-after", 0, "mutex, semaphore: pause between unlocking and locking again (0: random, up to two poll intervals)")
+	flag.StringVar(&c.name, "name", "fault", "semaphore: the resource's name; shard: the group's name")
+	flag.IntVar(&c.k, "k", 2, "semaphore: slots")
+	flag.IntVar(&c.partitions, "partitions", 6, "shard: partitions p0, p1, ...")
+	flag.IntVar(&c.members, "members", 0, "shard: member slots (0: the package's default)")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "candidate:", err)
@@ -82,13 +95,51 @@ func run(c config) error {
 	signal.Notify(resign, syscall.SIGUSR1)
 
 	w := &writer{c: c, rec: rec, client: &http.Client{Timeout: time.Second}}
+	// Semaphore slots and shard leases: named blob leases in the one
+	// container, read with one List call per poll.
+	leasers := func(name string) (renewer.Leaser, error) { return l.Blob(name) }
+	lister, err := azlease.NewLister(l.Client())
+	if err != nil {
+		return err
+	}
+	ropts := []renewer.Option{renewer.WithIdentity(c.id), renewer.WithDuration(c.duration), renewer.WithPollInterval(c.poll)}
 	switch c.mode {
 	case "election":
 		return runElection(ctx, c, r, w, resign)
 	case "mutex":
 		return runMutex(ctx, c, r, w, resign)
+	case "semaphore":
+		s, err := semaphore.New(c.name, c.k, leasers, semaphore.WithLister(lister), semaphore.WithRenewerOptions(ropts...))
+		if err != nil {
+			return err
+		}
+		return runSemaphore(ctx, c, s, w, resign)
+	case "shard":
+		parts := make([]string, c.partitions)
+		for i := range parts {
+			parts[i] = "p" + strconv.Itoa(i)
+		}
+		opts := []shard.Option{shard.WithLister(lister), shard.WithRenewerOptions(ropts...)}
+		if c.members > 0 {
+			opts = append(opts, shard.WithMaxMembers(c.members))
+		}
+		m, err := shard.New(c.name, parts, leasers, opts...)
+		if err != nil {
+			return err
+		}
+		return m.Run(ctx, func(ctx context.Context, p shard.Partition) {
+			<-w.hold(ctx, p.Name, p.Term, func() int64 { return onShared(p.Deadline()) })
+		})
 	}
-	return fmt.Errorf("-mode %q: want election or mutex", c.mode)
+	return fmt.Errorf("-mode %q: want election, mutex, semaphore or shard", c.mode)
+}
+
+// onShared converts a validity deadline to the shared clock, 0 if unknown.
+func onShared(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return fault.At(t)
 }
 
 // window returns the validity window L - M at the renewer's default margin.
@@ -115,7 +166,7 @@ func runElection(ctx context.Context, c config, r *renewer.Renewer, w *writer, r
 			}
 			continue
 		}
-		lost := w.hold(ld.Context(), ld.Term(), func() int64 {
+		lost := w.hold(ld.Context(), "", ld.Term(), func() int64 {
 			return fault.At(ld.LastRenewed()) + int64(c.window())
 		})
 		resigned := false
@@ -153,7 +204,7 @@ func runMutex(ctx context.Context, c config, r *renewer.Renewer, w *writer, resi
 			continue
 		}
 		hctx, stopHold := context.WithCancel(held.Context())
-		lost := w.hold(hctx, held.Term(), nil)
+		lost := w.hold(hctx, "", held.Term(), nil)
 		hold := c.holdMin + rand.N(c.holdMax-c.holdMin+1)
 		t := time.NewTimer(hold)
 		select {
@@ -179,6 +230,50 @@ func runMutex(ctx context.Context, c config, r *renewer.Renewer, w *writer, resi
 	return nil
 }
 
+func runSemaphore(ctx context.Context, c config, s *semaphore.Semaphore, w *writer, resign <-chan os.Signal) error {
+	for ctx.Err() == nil {
+		held, err := s.Acquire(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if !sleep(ctx, c.poll) {
+				return nil
+			}
+			continue
+		}
+		hctx, stopHold := context.WithCancel(held.Context())
+		lost := w.hold(hctx, "slot-"+strconv.Itoa(held.Slot()), held.Term(), func() int64 {
+			if held.Context().Err() == nil {
+				return 0 // we stopped: no loss, no deadline to keep
+			}
+			return onShared(held.Deadline())
+		})
+		hold := c.holdMin + rand.N(c.holdMax-c.holdMin+1)
+		t := time.NewTimer(hold)
+		select {
+		case <-held.Done():
+		case <-t.C:
+		case <-resign:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		stopHold() // stop acting first, then release
+		<-lost
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = held.Release(rctx)
+		cancel()
+		pause := c.relockAfter
+		if pause == 0 {
+			pause = time.Duration(rand.N(int64(c.poll) * 2))
+		}
+		if !sleep(ctx, pause) {
+			return nil
+		}
+	}
+	return nil
+}
+
 // writer acts as holder: it records the term's start, writes the term to
 // the fence until the holder's context is done, and records the loss the
 // moment it sees it.
@@ -191,8 +286,8 @@ type writer struct {
 // hold starts acting under ctx with term and returns a channel closed once
 // the loss has been recorded and the writes have stopped. deadline, if not
 // nil, gives the validity deadline on the shared clock.
-func (w *writer) hold(ctx context.Context, term int64, deadline func() int64) <-chan struct{} {
-	w.rec.Record(fault.Event{Proc: w.c.id, Kind: fault.KindElected, Term: term})
+func (w *writer) hold(ctx context.Context, key string, term int64, deadline func() int64) <-chan struct{} {
+	w.rec.Record(fault.Event{Proc: w.c.id, Kind: fault.KindElected, Key: key, Term: term})
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() { // closes stopped
@@ -203,7 +298,7 @@ func (w *writer) hold(ctx context.Context, term int64, deadline func() int64) <-
 			if ctx.Err() != nil {
 				return
 			}
-			w.write(ctx, term)
+			w.write(ctx, key, term)
 			select {
 			case <-ctx.Done():
 				return
@@ -214,7 +309,7 @@ func (w *writer) hold(ctx context.Context, term int64, deadline func() int64) <-
 	go func() { // closes done
 		defer close(done)
 		<-ctx.Done()
-		e := fault.Event{Proc: w.c.id, Kind: fault.KindLost, Term: term, T: fault.Now()}
+		e := fault.Event{Proc: w.c.id, Kind: fault.KindLost, Key: key, Term: term, T: fault.Now()}
 		if deadline != nil {
 			e.Deadline = deadline()
 		}
@@ -227,9 +322,12 @@ func (w *writer) hold(ctx context.Context, term int64, deadline func() int64) <-
 	return done
 }
 
-func (w *writer) write(ctx context.Context, term int64) {
+func (w *writer) write(ctx context.Context, key string, term int64) {
 	sent := fault.Now()
 	q := url.Values{"proc": {w.c.id}, "term": {strconv.FormatInt(term, 10)}}
+	if key != "" {
+		q.Set("key", key)
+	}
 	// Not bound to ctx: a write sent late must reach the fence, which
 	// is what fencing is for.
 	resp, err := w.client.Post(w.c.fence+"?"+q.Encode(), "text/plain", nil)
@@ -238,7 +336,7 @@ func (w *writer) write(ctx context.Context, term int64) {
 		_ = resp.Body.Close()
 	}
 	_ = ctx
-	w.rec.Record(fault.Event{Proc: w.c.id, Kind: fault.KindWrite, Term: term, T: sent, End: fault.Now(), Accepted: accepted})
+	w.rec.Record(fault.Event{Proc: w.c.id, Kind: fault.KindWrite, Key: key, Term: term, T: sent, End: fault.Now(), Accepted: accepted})
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
