@@ -162,6 +162,8 @@ type standby struct {
 	wake   chan struct{} // a backbencher that became next in line polls at once
 	isNext atomic.Bool   // this candidate holds the next-in-line lease
 	noNext atomic.Bool   // the next-in-line lease was refused for good: poll the leader's lease every P, as without one
+	poll   time.Duration // the renewer's poll interval P
+	leader atomic.Value  // string: who held the leader's lease at this candidate's last read of it
 	done   chan struct{} // closed when the last next-in-line loop ended; nil before the first
 
 	// The heartbeat prediction: on the campaign's goroutine only.
@@ -178,7 +180,8 @@ type hbKey struct {
 }
 
 func newStandby(r *renewer.Renewer, s Standby, log *zap.Logger) (*standby, error) {
-	sb := &standby{cfg: s, window: r.Timing().Duration, log: log, wake: make(chan struct{}, 1)}
+	sb := &standby{cfg: s, window: r.Timing().Duration, poll: r.Timing().PollInterval, log: log, wake: make(chan struct{}, 1)}
+	sb.leader.Store("")
 	if s.Next == nil {
 		return sb, nil
 	}
@@ -265,7 +268,16 @@ func (s *standby) wait() {
 func (s *standby) loop(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	for ctx.Err() == nil {
-		ls, err := s.nr.Acquire(ctx) // an acquire attempt every Retry (jittered)
+		// An acquire attempt every Retry (jittered), after a read: while
+		// the seat is held by the leader itself (a next in line that has
+		// just won, and is about to release the seat), every P instead,
+		// so that the seat is not left empty for a Retry.
+		ls, err := s.nr.Acquire(ctx, renewer.Watching(func(nst renewer.Status, err error) renewer.Verdict {
+			if held, _ := s.leader.Load().(string); err == nil && nst.Held() && nst.Holder != "" && nst.Holder == held {
+				return renewer.Verdict{Next: wait.From(ctx).Jitter(s.poll)}
+			}
+			return renewer.Verdict{}
+		}))
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -309,6 +321,13 @@ func (s *standby) loop(ctx context.Context, done chan struct{}) {
 // waits Check, a heartbeat-guided standby waits for the predicted expiry
 // and bursts around it, the rest poll every P.
 func (s *standby) verdict(ctx context.Context, st renewer.Status, err error) renewer.Verdict {
+	if err == nil {
+		if st.Held() {
+			s.leader.Store(st.Holder)
+		} else {
+			s.leader.Store("")
+		}
+	}
 	v := renewer.Verdict{Wake: s.wake}
 	switch {
 	case s.nr != nil && !s.isNext.Load() && !s.noNext.Load():

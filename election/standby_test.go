@@ -569,3 +569,40 @@ func TestStandbyStartedTogether(t *testing.T) {
 		stopAll(cs...)
 	})
 }
+
+// TestStandbySeatFreedByTheWinner: a candidate whose first read failed
+// competes for the next-in-line seat at once, and may take it just as it
+// wins the leader's lease; it then releases the seat, and another
+// candidate must take it within a few polls, not a backbencher's Retry
+// later (its seat-taking polls every P while the leader itself holds the
+// seat).
+func TestStandbySeatFreedByTheWinner(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		start := time.Now()
+		w.main.SetBefore(func(_ context.Context, call leasetest.Call) error {
+			switch {
+			case call.Op == leasetest.OpProperties && time.Since(start) < 100*time.Millisecond:
+				return errors.New("test: a read that times out")
+			case call.Op == leasetest.OpAcquire:
+				time.Sleep(50 * time.Millisecond)
+			}
+			return nil
+		})
+		cs := []*cand{w.add("c0", election.ProfileDefault, true), w.add("c1", election.ProfileDefault, true),
+			w.add("c2", election.ProfileDefault, true)}
+		first := recv(t, w.elected, time.Second)
+		var others []*cand
+		for _, c := range cs {
+			if c.id != first {
+				others = append(others, c)
+			}
+		}
+		time.Sleep(3 * renewer.DefaultPollInterval)
+		if n := nextInLine(others); n == nil {
+			t.Errorf("no standby next in line %v after %s won", 3*renewer.DefaultPollInterval, first)
+		}
+		stopAll(cs...)
+	})
+}
