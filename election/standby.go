@@ -203,9 +203,10 @@ func newStandby(r *renewer.Renewer, s Standby, log *zap.Logger) (*standby, error
 }
 
 // standbyCampaign is one campaign's use of the standby machinery: its
-// next-in-line loop, started at the first poll that does not find the
-// lease free (a candidate that wins at once never competes for the
-// next-in-line lease, and never delays the standbys' first try).
+// next-in-line loop, started at the first poll that finds the lease held
+// by another (a candidate that wins at once, or whose reads fail, never
+// competes for the next-in-line lease, and never delays the standbys'
+// first try).
 type standbyCampaign struct {
 	s      *standby
 	ctx    context.Context
@@ -238,7 +239,12 @@ func (c *standbyCampaign) end() {
 // verdict paces one poll (see standby.verdict), and starts the
 // next-in-line loop at the first poll that did not find the lease free.
 func (c *standbyCampaign) verdict(st renewer.Status, err error) renewer.Verdict {
-	if c.s.nr != nil && !c.loop && (err != nil || st.Held()) && c.ctx.Err() == nil {
+	// Compete for the seat only once a read has shown the lease held by
+	// another: a candidate whose read failed (or found the lease free)
+	// tries the leader's lease itself, polling every P, and would
+	// otherwise take the seat just as it wins, leaving it empty for the
+	// others' Retry.
+	if c.s.nr != nil && !c.loop && err == nil && st.Held() && c.ctx.Err() == nil {
 		c.loop = true
 		done := make(chan struct{})
 		c.s.done = done
