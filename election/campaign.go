@@ -38,7 +38,11 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 	var sc *standbyCampaign // WithStandby: this campaign's next-in-line loop
 	if e.sb != nil {
 		sc = e.sb.begin(ctx)
-		defer sc.end() // the next-in-line lease is released as soon as this campaign ends, won or not
+		// The next-in-line lease is released as soon as this campaign
+		// ends, won or not, and the campaign returns once it is (bounded
+		// by the release's own bound): nothing of it outlives Campaign.
+		defer e.sb.wait()
+		defer sc.end()
 	}
 	// A standby cut off from storage says so through the renewer's
 	// Acquire (Warn at the third failed poll in a row, then every tenth).

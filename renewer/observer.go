@@ -76,7 +76,8 @@ type Observer struct {
 	subs     map[*subscription]struct{} // the Acquires waiting
 	running  bool                       // the polling goroutine runs
 	kick     chan struct{}              // wakes the polling goroutine when the waiters change (buffered 1)
-	poll     uint64                     // number of the last poll completed, 0 before the first
+	started  uint64                     // number of polls started
+	poll     uint64                     // start number of the poll whose findings statuses and err are, 0 before the first
 	statuses map[string]Status          // what the last poll found
 	err      error                      // the last poll's error, or nil
 	polled   chan struct{}              // closed when the poll after the last completes
@@ -164,7 +165,9 @@ func (o *Observer) join(ctx context.Context, key string, interval time.Duration)
 	s := &subscription{o: o, key: key, interval: interval, heard: time.Now()}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	s.seen = o.poll
+	// Not a poll already under way: it may have read before this
+	// waiter's lease was taken, and would send it to acquire a held lease.
+	s.seen = o.started
 	o.subs[s] = struct{}{}
 	if !o.running {
 		o.running = true
@@ -193,9 +196,9 @@ func (o *Observer) nudge() {
 	}
 }
 
-// next waits for the first poll completed after the last one handed to s
-// (or after s joined) and returns what it found for s's lease, or ctx's
-// error.
+// next waits for the first poll started after the last one handed to s
+// (or after s joined) to complete, and returns what it found for s's
+// lease, or ctx's error.
 func (s *subscription) next(ctx context.Context) (observation, error) {
 	o := s.o
 	o.mu.Lock()
@@ -268,6 +271,10 @@ func (o *Observer) interval() (time.Duration, bool) {
 
 // list makes one poll and wakes every waiter.
 func (o *Observer) list() {
+	o.mu.Lock()
+	o.started++
+	n := o.started
+	o.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	statuses, err := o.lister.List(ctx)
 	cancel()
@@ -277,7 +284,7 @@ func (o *Observer) list() {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.poll++
+	o.poll = n
 	o.statuses, o.err = statuses, err
 	close(o.polled)
 	o.polled = make(chan struct{})

@@ -311,7 +311,9 @@ func TestObserverMutexBreakOnTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		won := make(chan int64)
+		resigned := make(chan struct{})
 		go func() {
+			defer close(resigned)
 			ld, err := e.Campaign(t.Context())
 			if err != nil {
 				t.Errorf("Campaign: %v", err)
@@ -321,6 +323,7 @@ func TestObserverMutexBreakOnTimeout(t *testing.T) {
 			won <- ld.Term()
 			_ = ld.Resign(context.Background())
 		}()
+		defer func() { <-resigned }() // its release logs to t: wait for it before t ends
 		time.Sleep(10 * time.Second)
 		select {
 		case term := <-won:
