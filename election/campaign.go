@@ -39,9 +39,8 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 	if e.sb != nil {
 		sc = e.sb.begin(ctx)
 		// The next-in-line lease is released as soon as this campaign
-		// ends, won or not, and the campaign returns once it is (bounded
-		// by the release's own bound): nothing of it outlives Campaign.
-		defer e.sb.wait()
+		// ends, won or not, on the loop's goroutine: a leader does not
+		// wait for it (Resign and Run do, see Leadership.release).
 		defer sc.end()
 	}
 	// A standby cut off from storage says so through the renewer's

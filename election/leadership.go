@@ -134,7 +134,9 @@ func (ld *Leadership) Resign(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), ld.e.timing.ReleaseBound())
 		defer cancel()
 	}
-	return ld.release(ctx)
+	err := ld.release(ctx)
+	ld.e.sb.waitFor(ctx) // the campaign's next-in-line seat, released when it won
+	return err
 }
 
 // owns reports whether ctx is ld's context or derived from it: a context

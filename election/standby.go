@@ -263,9 +263,15 @@ func (c *standbyCampaign) verdict(st renewer.Status, err error) renewer.Verdict 
 
 // wait waits for the last next-in-line loop to end (its release of the
 // next-in-line lease is bounded by the call timeout and a few retries).
-func (s *standby) wait() {
+func (s *standby) wait() { s.waitFor(context.Background()) }
+
+// waitFor is wait, bounded by ctx too.
+func (s *standby) waitFor(ctx context.Context) {
 	if s != nil && s.done != nil {
-		<-s.done
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+		}
 	}
 }
 
