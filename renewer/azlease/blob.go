@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -110,13 +109,8 @@ type BlobLeaser struct {
 	bc       *blob.Client
 	name     string // the lock name
 	blobName string
-	create   bool                         // Options.CreateContainer
-	last     atomic.Pointer[blobIDClient] // the lease client of the last ID used
-}
-
-type blobIDClient struct {
-	id string
-	c  *lease.BlobClient
+	create   bool // Options.CreateContainer
+	last     lastClient[*lease.BlobClient]
 }
 
 var _ renewer.Leaser = (*BlobLeaser)(nil)
@@ -189,15 +183,7 @@ func (l *BlobLeaser) String() string {
 }
 
 func (l *BlobLeaser) leaseClient(id string) (*lease.BlobClient, error) {
-	if last := l.last.Load(); last != nil && last.id == id {
-		return last.c, nil
-	}
-	c, err := l.newLeaseClient(id)
-	if err != nil {
-		return nil, err
-	}
-	l.last.Store(&blobIDClient{id: id, c: c})
-	return c, nil
+	return l.last.get(id, l.newLeaseClient)
 }
 
 func (l *BlobLeaser) newLeaseClient(id string) (*lease.BlobClient, error) {

@@ -23,14 +23,33 @@ import (
 type Leaser struct {
 	cc     *container.Client
 	create bool
-	last   atomic.Pointer[idClient] // the lease client of the last ID used, reused while the ID repeats (one holding's renewals)
+	last   lastClient[*lease.ContainerClient]
 }
 
-// idClient is a lease client bound to one lease ID. Change is never called on
-// a cached one (it would rebind it to another ID).
-type idClient struct {
+// lastClient caches the lease client of the last lease ID used, reused
+// while the ID repeats (one holding's renewals), so a renew allocates no
+// new client. Change is never called on a cached one (it would rebind it
+// to another ID). C is the SDK's container or blob lease client.
+type lastClient[C any] struct {
+	p atomic.Pointer[idClient[C]]
+}
+
+type idClient[C any] struct {
 	id string
-	c  *lease.ContainerClient
+	c  C
+}
+
+// get returns the cached client for id, or makes one with mk and caches it.
+func (lc *lastClient[C]) get(id string, mk func(string) (C, error)) (C, error) {
+	if last := lc.p.Load(); last != nil && last.id == id {
+		return last.c, nil
+	}
+	c, err := mk(id)
+	if err != nil {
+		return c, err
+	}
+	lc.p.Store(&idClient[C]{id: id, c: c})
+	return c, nil
 }
 
 var _ renewer.Leaser = (*Leaser)(nil)
@@ -49,17 +68,9 @@ func (l *Leaser) String() string {
 }
 
 // leaseClient returns a lease client for id: the cached one while a holding
-// keeps using its ID, so a renew allocates no new client.
+// keeps using its ID.
 func (l *Leaser) leaseClient(id string) (*lease.ContainerClient, error) {
-	if last := l.last.Load(); last != nil && last.id == id {
-		return last.c, nil
-	}
-	c, err := l.newLeaseClient(id)
-	if err != nil {
-		return nil, err
-	}
-	l.last.Store(&idClient{id: id, c: c})
-	return c, nil
+	return l.last.get(id, l.newLeaseClient)
 }
 
 func (l *Leaser) newLeaseClient(id string) (*lease.ContainerClient, error) {
