@@ -18,7 +18,7 @@ func TestSemaphore(t *testing.T) {
 	bin := build(t, "semaphore")
 	c := uniqueName(t, "sem")
 	deleteContainers(t, c)
-	args := []string{"--container", c, "--name", "render jobs", "--slots", "2", "--workers", "3", "--jobs", "8", "--work", "300ms", "--poll", "200ms"}
+	args := []string{"--container", c, "--name", "render-jobs", "--slots", "2", "--workers", "3", "--jobs", "8", "--work", "300ms", "--poll", "200ms"}
 	p1 := start(t, "p1", bin, append(args, "--id", "p1")...)
 	p2 := start(t, "p2", bin, append(args, "--id", "p2")...)
 	for _, p := range []*proc{p1, p2} {

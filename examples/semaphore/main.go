@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -34,7 +35,11 @@ import (
 
 func main() {
 	if err := run(os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "semaphore:", err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "semaphore: ") { // the package's own errors say it already
+			msg = "semaphore: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 		os.Exit(2)
 	}
 }
@@ -42,7 +47,7 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("semaphore", flag.ContinueOnError)
 	cname := fs.String("container", "", "container of the slots (required)")
-	name := fs.String("name", "encoders", "the semaphore's name: any text")
+	name := fs.String("name", "encoders", "the semaphore's name: printable ASCII without spaces")
 	slots := fs.Int("slots", 2, "K: at most this many jobs at a time, across all processes")
 	workers := fs.Int("workers", 3, "goroutines taking slots in this process")
 	jobs := fs.Int("jobs", 0, "jobs to run in all, then exit (0: until a signal)")
