@@ -171,7 +171,7 @@ func (d *demo) show(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("no leader within %v: %w", electTimeout, err)
 	}
-	d.out.now("demo", "%s leads; the others poll and find the lease held", leader.name)
+	d.out.now("demo", "%s leads; one standby, the next in line, polls its lease every %v, the others check every minute", leader.name, d.timing.PollInterval)
 	if _, err := d.until(ctx, d.hold, func(update) bool { return false }); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -194,7 +194,8 @@ func (d *demo) show(ctx context.Context) error {
 	d.out.now("demo", "failover took %.1fs (lease %v, poll %v; Azurite lets a new holder in the instant the lease expires, Azure may take longer)",
 		took.Seconds(), t.Duration, t.PollInterval)
 
-	// Phase 3: the other standbys notice, at their next poll.
+	// Phase 3: the other standbys notice, at their next poll (a
+	// backbencher's next check may come later: the demo waits 3 polls).
 	waiting := map[*candidate]bool{}
 	for _, c := range d.cands {
 		if !c.done && c != next {
