@@ -54,7 +54,7 @@ sim:
 ## it starts; markdown tables on stdout, figures in bench/results.json and
 ## SVG plots in bench/plots/ (generated, not tracked). The peers build only
 ## with -tags peers (a gigabyte of compiled packages that make test need not
-## build); this target vets and tests them first. About 9 min, plus the
+## build); this target vets and tests them first. About 20 min, plus the
 ## first compile of client-go and etcd (about 7 min on 2 cores).
 bench:
 	$(GO) -C bench vet -tags peers ./...
