@@ -1,11 +1,9 @@
 package integration_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -24,7 +22,7 @@ import (
 // TestBlobConformance runs the lease state table against Azurite's blob
 // leases: every case on a lock of its own (a blob never created before
 // the case), all in one container, through azlease.NewBlob. The network
-// cases send the SDK's own blob requests through a blobNetTransport.
+// cases send the SDK's own blob requests through a netTransport reading blob calls.
 //
 // Blob leases differ from container leases in two cells, declared in
 // docs/lease-semantics.md and by Backend.Blob: a metadata write without
@@ -62,63 +60,13 @@ func TestBlobConformance(t *testing.T) {
 		Name:      "azurite_blobs",
 		NewLeaser: func(t *testing.T) renewer.Leaser { return newBlob(t, nil) },
 		NewNetLeaser: func(t *testing.T) (renewer.Leaser, *leasetest.Network) {
-			tr := &blobNetTransport{base: http.DefaultTransport.(*http.Transport).Clone()}
+			tr := newNetTransport()
+			tr.callOf, tr.statusErr = blobCallOf, blobStatusError
 			return newBlob(t, tr), &tr.net
 		},
 		Azurite: true,
 		Blob:    true,
 	})
-}
-
-// blobNetTransport is netTransport for blob requests: it carries the
-// SDK's blob lease, metadata and properties requests through a
-// leasetest.Network; others (create blob, list) go straight through. It
-// sends only to loopback addresses.
-type blobNetTransport struct {
-	base http.RoundTripper
-	net  leasetest.Network
-}
-
-// Do implements policy.Transporter.
-func (tr *blobNetTransport) Do(req *http.Request) (*http.Response, error) {
-	if err := loopbackOnly(req); err != nil {
-		return nil, err
-	}
-	call, ok := blobCallOf(req)
-	if !ok {
-		return tr.base.RoundTrip(req)
-	}
-	var body []byte
-	if req.Body != nil {
-		b, err := io.ReadAll(req.Body)
-		_ = req.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("blob net transport: read request body: %w", err)
-		}
-		body = b
-	}
-	send := func(ctx context.Context) (*http.Response, error) {
-		r := req.Clone(ctx)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-		resp, err := tr.base.RoundTrip(r)
-		if err != nil {
-			return nil, err
-		}
-		b, err := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(b))
-		resp.Request = req
-		return resp, blobStatusError(resp)
-	}
-	resp, err := leasetest.Deliver(req.Context(), &tr.net, call, send)
-	if resp != nil {
-		return resp, nil
-	}
-	return nil, err
 }
 
 // blobStatusError is statusError with the blob operations' lease codes.

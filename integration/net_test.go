@@ -25,10 +25,15 @@ import (
 type netTransport struct {
 	base http.RoundTripper
 	net  leasetest.Network
+	// callOf names the lease call a request is (ok false: not one, sent
+	// straight through), and statusErr reads an answer's refusal: the
+	// container lease's by default, the blob lease's for named locks.
+	callOf    func(*http.Request) (leasetest.Call, bool)
+	statusErr func(*http.Response) error
 }
 
 func newNetTransport() *netTransport {
-	return &netTransport{base: http.DefaultTransport.(*http.Transport).Clone()}
+	return &netTransport{base: http.DefaultTransport.(*http.Transport).Clone(), callOf: callOf, statusErr: statusError}
 }
 
 // Do implements policy.Transporter.
@@ -36,7 +41,7 @@ func (tr *netTransport) Do(req *http.Request) (*http.Response, error) {
 	if err := loopbackOnly(req); err != nil {
 		return nil, err
 	}
-	call, ok := callOf(req)
+	call, ok := tr.callOf(req)
 	if !ok {
 		return tr.base.RoundTrip(req)
 	}
@@ -64,7 +69,7 @@ func (tr *netTransport) Do(req *http.Request) (*http.Response, error) {
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(b))
 		resp.Request = req
-		return resp, statusError(resp)
+		return resp, tr.statusErr(resp)
 	}
 	resp, err := leasetest.Deliver(req.Context(), &tr.net, call, send)
 	if resp != nil {
