@@ -82,16 +82,20 @@ var classes = []struct {
 	// permanent: polling cannot get past it either; Acquire gives up
 	// (see Permanent).
 	permanent bool
+	// name is the error's name in metrics (leasehold.result, .cause).
+	name string
 }{
-	{ErrLeaseHeld, true, false},
-	{ErrNoLease, true, false},
-	{ErrContainerNotFound, true, true},
-	{ErrBadRequest, true, true},
-	{ErrInvalidTerm, true, true},
-	{ErrInUse, true, true},
+	{ErrLeaseHeld, true, false, "held"},
+	{ErrNoLease, true, false, "no_lease"},
+	{ErrContainerNotFound, true, true, "not_found"},
+	{ErrBadRequest, true, true, "bad_request"},
+	{ErrInvalidTerm, true, true, "invalid_term"},
+	{ErrInUse, true, true, "in_use"},
 	// A refused credential ends an acquisition, but not a holding before
 	// its deadline: the credential may be rotated back in time.
-	{ErrForbidden, false, true},
+	{ErrForbidden, false, true, "forbidden"},
+	// Transient, as any error not listed: listed for its name.
+	{ErrThrottled, false, false, "throttled"},
 }
 
 func classOf(err error) (settled, permanent bool) {

@@ -226,32 +226,23 @@ func (o *observability) call(op string, start time.Time, err error) {
 	}
 }
 
-// results names the outcome of a storage call, first match wins.
-var results = []struct {
-	err  error
-	name string
-}{
-	{ErrLeaseHeld, "held"},
-	{ErrNoLease, "no_lease"},
-	{ErrContainerNotFound, "not_found"},
-	{ErrForbidden, "forbidden"},
-	{ErrThrottled, "throttled"},
-	{ErrBadRequest, "bad_request"},
-	{ErrInvalidTerm, "invalid_term"},
-	{context.DeadlineExceeded, "timeout"},
-	{context.Canceled, "canceled"},
-}
-
-// resultOf names how a call ended: "ok", one of the names in results, or
+// resultOf names how a call ended: "ok", the name classes (errors.go) gives
+// its error, "timeout", "canceled", or
 // "error" for anything else (a reset connection, a refused dial).
 func resultOf(err error) string {
 	if err == nil {
 		return "ok"
 	}
-	for _, r := range results {
-		if errors.Is(err, r.err) {
-			return r.name
+	for _, c := range classes {
+		if errors.Is(err, c.err) {
+			return c.name
 		}
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
 	}
 	return "error"
 }
