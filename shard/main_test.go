@@ -185,21 +185,24 @@ func (w *world) owned() map[string][]string {
 
 // balanced reports whether the live members own every partition once,
 // each its fair share (floor or ceil of P / members).
-func (w *world) balanced() bool {
-	own := w.owned()
+func (w *world) balanced() bool { return isBalanced(w.owned(), w.parts) }
+
+// isBalanced reports whether the members of own (member -> partitions)
+// own every one of parts once, each floor or ceil of P / members.
+func isBalanced(own map[string][]string, parts []string) bool {
 	n := len(own)
 	if n == 0 {
 		return false
 	}
 	var all []string
 	for _, ps := range own {
-		if len(ps) < len(w.parts)/n || len(ps) > (len(w.parts)+n-1)/n {
+		if len(ps) < len(parts)/n || len(ps) > (len(parts)+n-1)/n {
 			return false
 		}
 		all = append(all, ps...)
 	}
 	slices.Sort(all)
-	return slices.Equal(all, sortedCopy(w.parts))
+	return slices.Equal(all, sortedCopy(parts))
 }
 
 func sortedCopy(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
@@ -215,7 +218,6 @@ func (w *world) waitBalanced(limit time.Duration) time.Duration {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// Balanced now; let in-flight hand-backs settle before counting.
 	return time.Since(start)
 }
 
@@ -254,5 +256,26 @@ func (w *world) stopAll(crashed ...*running) {
 	for _, r := range crashed {
 		r.cancel()
 		<-r.done
+	}
+}
+
+// The balance check can fail: an uneven split, a partition owned by no one
+// and one owned twice are each not balanced.
+func TestIsBalanced(t *testing.T) {
+	parts := []string{"p0", "p1", "p2", "p3"}
+	for _, tt := range []struct {
+		name string
+		own  map[string][]string
+		want bool
+	}{
+		{"even", map[string][]string{"a": {"p0", "p1"}, "b": {"p2", "p3"}}, true},
+		{"uneven", map[string][]string{"a": {"p0", "p1", "p2"}, "b": {"p3"}}, false},
+		{"one unowned", map[string][]string{"a": {"p0", "p1"}, "b": {"p2"}}, false},
+		{"one owned twice, one by no one (fair counts)", map[string][]string{"a": {"p0", "p1"}, "b": {"p1", "p2"}}, false},
+		{"no members", map[string][]string{}, false},
+	} {
+		if got := isBalanced(tt.own, parts); got != tt.want {
+			t.Errorf("%s: isBalanced = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
