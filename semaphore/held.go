@@ -30,11 +30,11 @@ type Held struct {
 // heldKey marks a Held's context, so that Release recognises its own.
 type heldKey struct{}
 
-// hold makes ls a Held of sl; sl stays busy until the lease ends.
+// hold makes ls a Held of sl. While it lives, sl's Renewer refuses
+// another attempt (renewer.ErrInUse, with no storage call).
 func (s *Semaphore) hold(sl *slot, ls *renewer.Lease) *Held {
 	h := &Held{s: s, sl: sl, lease: ls}
 	h.ctx, h.cancel = context.WithCancelCause(context.WithValue(ls.Context(), heldKey{}, h))
-	context.AfterFunc(ls.Context(), func() { s.unclaim(sl) })
 	s.log.Info("slot taken", zap.Int("slot", sl.i), zap.Int64("term", ls.Term()))
 	return h
 }

@@ -39,15 +39,15 @@ type Semaphore struct {
 	lister renewer.Lister // WithLister, or nil
 	keys   []string       // with a Lister: each slot's key in its answers
 
-	mu sync.Mutex // guards the busy and notBefore fields of every slot
+	mu sync.Mutex // guards the notBefore field of every slot
 }
 
 // slot is one of the K leases.
 type slot struct {
 	i int
 	r *renewer.Renewer
-	// Guarded by Semaphore.mu.
-	busy      bool      // a holding or an attempt of this Semaphore uses r
+	// Guarded by Semaphore.mu. A holding or an attempt of this Semaphore
+	// on r needs no mark of its own: r refuses a second one (ErrInUse).
 	notBefore time.Time // after a Release: no attempt on this slot before this
 }
 
@@ -179,14 +179,13 @@ func (s *Semaphore) pass(ctx context.Context) (*Held, error) {
 	var firstErr error
 	for j := range k {
 		sl := s.slots[(start+j)%k]
-		if held[sl.i] || !s.claim(sl, time.Now()) {
+		if held[sl.i] || s.standingAside(sl, time.Now()) {
 			continue
 		}
 		ls, err := sl.r.TryAcquire(ctx)
 		if err == nil {
 			return s.hold(sl, ls), nil
 		}
-		s.unclaim(sl)
 		switch {
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("semaphore: %w", context.Cause(ctx))
@@ -223,22 +222,12 @@ func (s *Semaphore) list(ctx context.Context) []bool {
 	return held
 }
 
-// claim marks sl used by an attempt of this Semaphore, unless a holding or
-// another attempt uses it or this Semaphore stands aside from it.
-func (s *Semaphore) claim(sl *slot, now time.Time) bool {
+// standingAside reports whether this Semaphore leaves sl alone at now
+// (see standAside).
+func (s *Semaphore) standingAside(sl *slot, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if sl.busy || now.Before(sl.notBefore) {
-		return false
-	}
-	sl.busy = true
-	return true
-}
-
-func (s *Semaphore) unclaim(sl *slot) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sl.busy = false
+	return now.Before(sl.notBefore)
 }
 
 // standAside makes this Semaphore leave sl alone for two poll intervals.
