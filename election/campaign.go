@@ -40,7 +40,8 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 		sc = e.sb.begin(ctx)
 		// The next-in-line lease is released as soon as this campaign
 		// ends, won or not, on the loop's goroutine: a leader does not
-		// wait for it (Resign and Run do, see Leadership.release).
+		// wait for it (Resign waits for it through Leadership.seat, Run
+		// before it returns).
 		defer sc.end()
 	}
 	// A standby cut off from storage says so through the renewer's
@@ -72,6 +73,9 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 	}
 	won = newLeadership(e, ls)
 	won.byRun = byRun
+	if sc != nil {
+		won.seat = sc.done
+	}
 	e.log.Info("elected", zap.Int64("term", ls.Term()))
 	return won, nil
 }

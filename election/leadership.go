@@ -38,6 +38,7 @@ type Leadership struct {
 	// Leadership: Run, not Resign, then releases the lease, once OnElected
 	// has returned, and closes released after it.
 	byRun    bool
+	seat     <-chan struct{} // closed once the next-in-line loop of the campaign that won ended (its seat released); nil if none ran
 	released chan struct{}
 }
 
@@ -135,7 +136,12 @@ func (ld *Leadership) Resign(ctx context.Context) error {
 		defer cancel()
 	}
 	err := ld.release(ctx)
-	ld.e.sb.waitFor(ctx) // the campaign's next-in-line seat, released when it won
+	if ld.seat != nil { // the winning campaign's next-in-line seat, released when it won
+		select {
+		case <-ld.seat:
+		case <-ctx.Done():
+		}
+	}
 	return err
 }
 

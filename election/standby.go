@@ -162,8 +162,6 @@ type standby struct {
 	wake   chan struct{} // a backbencher that became next in line polls at once
 	isNext atomic.Bool   // this candidate holds the next-in-line lease
 	noNext atomic.Bool   // the next-in-line lease was refused for good: poll the leader's lease every P, as without one
-	poll   time.Duration // the renewer's poll interval P
-	leader atomic.Value  // string: who held the leader's lease at this candidate's last read of it
 	done   chan struct{} // closed when the last next-in-line loop ended; nil before the first
 
 	// The heartbeat prediction: on the campaign's goroutine only.
@@ -180,8 +178,7 @@ type hbKey struct {
 }
 
 func newStandby(r *renewer.Renewer, s Standby, log *zap.Logger) (*standby, error) {
-	sb := &standby{cfg: s, window: r.Timing().Duration, poll: r.Timing().PollInterval, log: log, wake: make(chan struct{}, 1)}
-	sb.leader.Store("")
+	sb := &standby{cfg: s, window: r.Timing().Duration, log: log, wake: make(chan struct{}, 1)}
 	if s.Next == nil {
 		return sb, nil
 	}
@@ -211,7 +208,7 @@ type standbyCampaign struct {
 	s      *standby
 	ctx    context.Context
 	cancel context.CancelFunc
-	loop   bool // the next-in-line loop was started
+	done   chan struct{} // closed when this campaign's next-in-line loop ended; nil if none started
 }
 
 // begin starts a campaign's use of s. It waits for the previous
@@ -244,13 +241,12 @@ func (c *standbyCampaign) verdict(st renewer.Status, err error) renewer.Verdict 
 	// tries the leader's lease itself, polling every P, and would
 	// otherwise take the seat just as it wins, leaving it empty for the
 	// others' Retry.
-	if c.s.nr != nil && !c.loop && err == nil && st.Held() && c.ctx.Err() == nil {
-		c.loop = true
-		done := make(chan struct{})
-		c.s.done = done
-		go c.s.loop(c.ctx, done)
+	if c.s.nr != nil && c.done == nil && err == nil && st.Held() && c.ctx.Err() == nil {
+		c.done = make(chan struct{})
+		c.s.done = c.done
+		go c.s.loop(c.ctx, c.done)
 	}
-	if c.s.nr != nil && !c.loop {
+	if c.s.nr != nil && c.done == nil {
 		// Not competing for the seat yet (the lease looked free: this
 		// poll tries to acquire it): if it loses the race, the next poll,
 		// at P, finds the lease held and joins the competition. A
@@ -263,15 +259,10 @@ func (c *standbyCampaign) verdict(st renewer.Status, err error) renewer.Verdict 
 
 // wait waits for the last next-in-line loop to end (its release of the
 // next-in-line lease is bounded by the call timeout and a few retries).
-func (s *standby) wait() { s.waitFor(context.Background()) }
-
-// waitFor is wait, bounded by ctx too.
-func (s *standby) waitFor(ctx context.Context) {
+// Only the campaigning goroutine (Run) may call it: it reads s.done.
+func (s *standby) wait() {
 	if s != nil && s.done != nil {
-		select {
-		case <-s.done:
-		case <-ctx.Done():
-		}
+		<-s.done
 	}
 }
 
@@ -280,16 +271,7 @@ func (s *standby) waitFor(ctx context.Context) {
 func (s *standby) loop(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	for ctx.Err() == nil {
-		// An acquire attempt every Retry (jittered), after a read: while
-		// the seat is held by the leader itself (a next in line that has
-		// just won, and is about to release the seat), every P instead,
-		// so that the seat is not left empty for a Retry.
-		ls, err := s.nr.Acquire(ctx, renewer.Watching(func(nst renewer.Status, err error) renewer.Verdict {
-			if held, _ := s.leader.Load().(string); err == nil && nst.Held() && nst.Holder != "" && nst.Holder == held {
-				return renewer.Verdict{Next: wait.From(ctx).Jitter(s.poll)}
-			}
-			return renewer.Verdict{}
-		}))
+		ls, err := s.nr.Acquire(ctx) // an acquire attempt every Retry (jittered)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -333,13 +315,6 @@ func (s *standby) loop(ctx context.Context, done chan struct{}) {
 // waits Check, a heartbeat-guided standby waits for the predicted expiry
 // and bursts around it, the rest poll every P.
 func (s *standby) verdict(ctx context.Context, st renewer.Status, err error) renewer.Verdict {
-	if err == nil {
-		if st.Held() {
-			s.leader.Store(st.Holder)
-		} else {
-			s.leader.Store("")
-		}
-	}
 	v := renewer.Verdict{Wake: s.wake}
 	switch {
 	case s.nr != nil && !s.isNext.Load() && !s.noNext.Load():

@@ -570,12 +570,12 @@ func TestStandbyStartedTogether(t *testing.T) {
 	})
 }
 
-// TestStandbySeatFreedByTheWinner: a candidate whose first read failed
-// competes for the next-in-line seat at once, and may take it just as it
-// wins the leader's lease; it then releases the seat, and another
-// candidate must take it within a few polls, not a backbencher's Retry
-// later (its seat-taking polls every P while the leader itself holds the
-// seat).
+// TestStandbySeatFreedByTheWinner: candidates whose first reads fail do
+// not compete for the next-in-line seat (only a read that shows the lease
+// held by another starts that), so the one that wins the leader's lease
+// never holds the seat, and another candidate takes it within a few polls,
+// not a backbencher's Retry later. Fails if a failed read starts the
+// competition.
 func TestStandbySeatFreedByTheWinner(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
