@@ -140,13 +140,23 @@ func startEnv(t *testing.T, env []string, args ...string) *background {
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
-	out, err := cmd.StdoutPipe()
+	// stdout is a pipe of our own, not cmd.StdoutPipe: a command may leave
+	// processes behind (a "sleep 30 &" started as SIGTERM arrived) that
+	// keep the pipe open after leasehold has exited, and the run ends when
+	// leasehold exits, not when they do. For the same reason WaitDelay
+	// bounds how long Wait copies stderr after leasehold has exited (all
+	// of leasehold's own output was written by then).
+	out, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := &background{cmd: cmd, lines: make(chan string, 1000), stderr: &syncBuffer{}, done: make(chan struct{})}
-	cmd.Stderr = b.stderr
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = w, b.stderr
+	cmd.WaitDelay = 5 * time.Second
+	err = cmd.Start()
+	w.Close() // the child has its copy
+	if err != nil {
+		out.Close()
 		t.Fatal(err)
 	}
 	eof := make(chan struct{}) // closed by the reader goroutine
@@ -163,13 +173,14 @@ func startEnv(t *testing.T, env []string, args ...string) *background {
 	}()
 	go func() {
 		defer close(b.done)
-		<-eof
 		_ = cmd.Wait()
 		b.code = cmd.ProcessState.ExitCode()
 	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-b.done
+		out.Close() // ends the reader even if something left behind holds the pipe
+		<-eof
 	})
 	return b
 }
@@ -473,5 +484,24 @@ func TestHelp(t *testing.T) {
 		if !strings.Contains(r.stdout, "LEASEHOLD_TERM") || !strings.Contains(r.stdout, "Held.Term") || !strings.Contains(r.stdout, "kill -9") {
 			t.Errorf("leasehold %s --help says nothing of the term or of kill -9:\n%s", cmd, r.stdout)
 		}
+	}
+}
+
+// TestExitsWithTheCommandNotItsLeftovers: leasehold exits, and releases,
+// when its command exits, even if the command left a process behind that
+// still holds leasehold's stdout (the leftover is the user's: it is not
+// killed for a command that exited of its own accord).
+func TestExitsWithTheCommandNotItsLeftovers(t *testing.T) {
+	t.Parallel()
+	name := uniqueName(t, "leftover")
+	b := start(t, "lock", name, "--", "sh", "-c", `sleep 20 & echo started`)
+	b.expect(t, "started", 30*time.Second)
+	if code := b.wait(t, 15*time.Second); code != 0 {
+		t.Fatalf("exit %d, want the command's 0; stderr:\n%s", code, b.stderr.String())
+	}
+	r := run(t, "status", name, "--json")
+	var st status
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Held {
+		t.Errorf("status after exit = %+v (%v), want released", st, err)
 	}
 }
