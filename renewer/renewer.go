@@ -238,6 +238,14 @@ func (r *Renewer) decide(ctx context.Context, a *attempt, st Status, err error, 
 	// A failed read decides nothing: unless the watcher stands aside, the
 	// acquire attempt does (it may create a missing container, and it
 	// answers a refused credential or a missing container for good).
+	if err == nil && st.Held() && a.mayHold() {
+		// The lease read as held may be ours (see mayHold): ask with the
+		// same ID before believing the read.
+		ls, aerr := a.try(ctx)
+		if !errors.Is(aerr, ErrLeaseHeld) {
+			return ls, aerr
+		}
+	}
 	switch {
 	case err == nil && st.Held() && v.Break != "":
 		if _, berr := r.Break(ctx, v.Break); berr != nil {
@@ -297,6 +305,7 @@ type attempt struct {
 	r         *Renewer
 	id        string
 	uncertain bool        // an acquire with id may have been applied without our knowing
+	lastSent  time.Time   // when the last acquire whose outcome is unknown was sent
 	rnd       wait.Source // jitter for the release's retries (seeded only in the simulation)
 }
 
@@ -319,7 +328,7 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 		// The service may have applied the acquire and the answer been
 		// lost (a timeout, a reset, ctx cancelled in flight): the next
 		// attempt proposes the same ID, and giveUp releases it.
-		a.uncertain = true
+		a.uncertain, a.lastSent = true, sent
 		return nil, fmt.Errorf("renewer: %w", err)
 	case err != nil:
 		return nil, fmt.Errorf("renewer: %w", err)
@@ -337,6 +346,23 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 	go ls.run()
 	r.log.Info("lease acquired", zap.Int64("term", ls.term), zap.Duration("duration", r.cfg.Duration))
 	return ls, nil
+}
+
+// mayHold reports whether a lease read as held may be this attempt's own:
+// an acquire of its ID whose answer was lost may have been applied, and
+// that lease, which no one knows is held, lasts a lease duration from
+// when it landed (for ever, if infinite). Polls that read the lease as held
+// within a duration (plus a call timeout for the landing) of that acquire's
+// sending ask again with the same ID, which takes that lease if it is
+// ours and is refused if it is another's. Without this, a waiter whose
+// acquire timed out as the lease came free would see its own lease as
+// held and wait out a whole duration before anyone could lead.
+func (a *attempt) mayHold() bool {
+	if !a.uncertain {
+		return false
+	}
+	d := a.r.cfg.Duration
+	return d == Infinite || time.Since(a.lastSent) < d+a.r.cfg.CallTimeout
 }
 
 // giveUp ends an attempt that holds nothing: if an acquire of its ID may

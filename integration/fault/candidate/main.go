@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/leasehold/leasehold/election"
 	"github.com/leasehold/leasehold/integration/fault"
 	"github.com/leasehold/leasehold/mutex"
@@ -83,9 +85,20 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
+	// Everything at debug level to stderr, which the harness keeps beside
+	// the history (<id>.log): a failed scenario explains itself.
+	lcfg := zap.NewDevelopmentConfig()
+	lcfg.OutputPaths, lcfg.ErrorOutputPaths = []string{"stderr"}, []string{"stderr"}
+	lcfg.DisableStacktrace = true
+	log, err := lcfg.Build()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	ropts := []renewer.Option{renewer.WithIdentity(c.id), renewer.WithDuration(c.duration), renewer.WithPollInterval(c.poll), renewer.WithLogger(log)}
 	// One Renewer per process, used by its one Election or Mutex: the
 	// identity and timing are the renewer's.
-	r, err := renewer.New(l, renewer.WithIdentity(c.id), renewer.WithDuration(c.duration), renewer.WithPollInterval(c.poll))
+	r, err := renewer.New(l, ropts...)
 	if err != nil {
 		return err
 	}
@@ -102,7 +115,6 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	ropts := []renewer.Option{renewer.WithIdentity(c.id), renewer.WithDuration(c.duration), renewer.WithPollInterval(c.poll)}
 	switch c.mode {
 	case "election":
 		return runElection(ctx, c, r, w, resign)
