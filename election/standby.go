@@ -25,9 +25,13 @@ import (
 // leases of its blobs). The one that holds it, the next in line, polls the
 // leader's lease every P (or by heartbeat, below) and takes over on a
 // release or an expiry; when it wins it releases Next at once. The others,
-// the backbenchers, try to take Next every Retry and read the leader's
-// lease themselves only every Check, so a standby beyond the first costs
-// about 3600/Retry + 3600/Check calls an hour, whatever P is. Bounds (plus
+// the backbenchers, read Next every Retry (taking it if free) and read the
+// leader's lease themselves only every Check, so a standby beyond the
+// first costs about 3600/Retry + 3600/Check calls an hour, whatever P is;
+// a read of Next that fails, or that finds it free, is followed by
+// another after P, so that a timeout or a lost race does not leave the
+// seat empty for a Retry (while storage fails, every standby pays 3600/P
+// an hour for Next, as a plain standby does for the lease). Bounds (plus
 // a few round trips): a dead next in line is replaced within NextDuration
 // + 1.2 Retry; after the next in line takes over, a backbencher becomes
 // next in line within 1.2 Retry, and until then a freed lease waits for a
@@ -65,8 +69,8 @@ type Standby struct {
 	// NextDuration minus its margin of NextDuration/5). Default
 	// NextDuration/2: 30 s at the default duration.
 	NextRenew time.Duration
-	// Retry is how often (jittered) a backbencher tries to take Next:
-	// one call each. Default 30 s.
+	// Retry is how often (jittered) a backbencher reads Next, to take it
+	// if free: one call each (two when it is free). Default 30 s.
 	Retry time.Duration
 	// Check is how often (jittered) a backbencher reads the leader's
 	// lease itself (and takes it if free): one call each. Default 60 s.
@@ -157,6 +161,7 @@ func checkStandby(r *renewer.Renewer, s Standby) (Standby, error) {
 type standby struct {
 	cfg    Standby
 	window time.Duration // the leader's lease duration L
+	poll   time.Duration // the leader's lease's poll interval P
 	nr     *renewer.Renewer
 	log    *zap.Logger
 	wake   chan struct{} // a backbencher that became next in line polls at once
@@ -178,7 +183,7 @@ type hbKey struct {
 }
 
 func newStandby(r *renewer.Renewer, s Standby, log *zap.Logger) (*standby, error) {
-	sb := &standby{cfg: s, window: r.Timing().Duration, log: log, wake: make(chan struct{}, 1)}
+	sb := &standby{cfg: s, window: r.Timing().Duration, poll: r.Timing().PollInterval, log: log, wake: make(chan struct{}, 1)}
 	if s.Next == nil {
 		return sb, nil
 	}
@@ -270,8 +275,23 @@ func (s *standby) wait() {
 // while it can, and releases it at the end.
 func (s *standby) loop(ctx context.Context, done chan struct{}) {
 	defer close(done)
+	// A read of the next-in-line lease every Retry (jittered) while it is
+	// held, one call, as many as the acquire attempts it replaces; a read
+	// that finds it free is followed by an acquire. After a read that
+	// failed, or one that found it free (the acquire may lose the race,
+	// or its answer be lost), the next read comes after P, not Retry: one
+	// timeout would otherwise leave the election without a next in line,
+	// and a dead leader's successor to a backbencher's Check, for a whole
+	// Retry. (An acquire whose answer was lost is asked again when the
+	// lease reads as held: see renewer.Acquire.)
+	seat := renewer.Watching(func(st renewer.Status, err error) renewer.Verdict {
+		if err == nil && st.Held() {
+			return renewer.Verdict{}
+		}
+		return renewer.Verdict{Next: wait.From(ctx).Jitter(s.poll)}
+	})
 	for ctx.Err() == nil {
-		ls, err := s.nr.Acquire(ctx) // an acquire attempt every Retry (jittered)
+		ls, err := s.nr.Acquire(ctx, seat)
 		if err != nil {
 			if ctx.Err() != nil {
 				return

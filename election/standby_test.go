@@ -606,3 +606,40 @@ func TestStandbySeatFreedByTheWinner(t *testing.T) {
 		stopAll(cs...)
 	})
 }
+
+// TestStandbySeatRetriedAfterATransientError: the next-in-line lease fails
+// for the first two seconds (timeouts, a storm). The standbys try it again
+// every poll interval, not a backbencher's Retry later, so one is next in
+// line when the leader dies at three seconds, and the failover is the
+// usual L + 1.2 P + a second, not a backbencher's Check. Fails if a failed
+// seat attempt waits a Retry.
+func TestStandbySeatRetriedAfterATransientError(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		start := time.Now()
+		w.next.SetBefore(func(context.Context, leasetest.Call) error {
+			if time.Since(start) < 2*time.Second {
+				return errors.New("test: a call that times out")
+			}
+			return nil
+		})
+		leader := w.add("leader", election.ProfileDefault, true)
+		if got := recv(t, w.elected, time.Second); got != "leader" {
+			t.Fatalf("elected %q first, want leader", got)
+		}
+		standbys := []*cand{w.add("s0", election.ProfileDefault, true), w.add("s1", election.ProfileDefault, true)}
+		time.Sleep(3*time.Second - time.Since(start))
+		if nextInLine(standbys) == nil {
+			t.Errorf("no standby next in line a second after the next-in-line lease answered again")
+		}
+		died := time.Now()
+		leader.die()
+		bound := leaseL + renewer.DefaultPollInterval*6/5 + time.Second
+		got := recv(t, w.elected, bound+2*time.Minute)
+		if d := w.electedAt(got).Sub(died); d > bound {
+			t.Errorf("%s elected %v after the leader died, want within %v", got, d, bound)
+		}
+		stopAll(append(standbys, leader)...)
+	})
+}
