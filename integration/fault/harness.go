@@ -115,7 +115,7 @@ func NewScenario(t testing.TB, bin string, tp *Toxiproxy, connStr, prefix string
 		t.Fatalf("create container %s: %v", s.Container, err)
 	}
 	t.Cleanup(func() {
-		if t.Failed() {
+		if t.Failed() || os.Getenv("LEASEHOLD_FAULT_KEEP") != "" {
 			keep := filepath.Join(os.TempDir(), "leasehold-fault", s.Container)
 			if err := os.CopyFS(keep, os.DirFS(s.Dir)); err == nil {
 				t.Logf("history kept in %s", keep)
