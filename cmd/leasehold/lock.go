@@ -133,7 +133,14 @@ func acquireLock(c *command, acct *account, r *renewer.Renewer, m *mutex.Mutex, 
 		return nil, err
 	}
 	if err != nil {
-		return nil, gaveUp(c, err, start)
+		gu := gaveUp(c, err, start)
+		var f *failure
+		if errors.Is(context.Cause(ctx), errTimedOut) && errors.As(gu, &f) {
+			// --timeout expired first, even if storage had not answered
+			// yet: exit 3, as documented, with what storage did.
+			return nil, fail(exitHeld, "gave up after --timeout %v: %s", timeout, f.msg)
+		}
+		return nil, gu
 	}
 
 	stopGiveUp := giveUpWatch(c, r, cancel)

@@ -496,8 +496,11 @@ func TestLastLine(t *testing.T) {
 	if r.code != exitHeld || lastLine(r.stderr) != "leasehold: lock "+name+": held by last-holder (term 3)" {
 		t.Errorf("--try: exit %d, last line %q", r.code, lastLine(r.stderr))
 	}
-	r = run(t, "lock", name, "--timeout", "300ms", "--poll-interval", "100ms", "--", "true")
-	if r.code != exitHeld || lastLine(r.stderr) != "leasehold: lock "+name+": gave up after --timeout 300ms: held by last-holder (term 3)" {
+	// --timeout long enough for the first storage calls on a loaded
+	// machine (one that expires before storage answers exits 3 too, but
+	// says so instead of who holds the lock).
+	r = run(t, "lock", name, "--timeout", "2s", "--poll-interval", "100ms", "--", "true")
+	if r.code != exitHeld || lastLine(r.stderr) != "leasehold: lock "+name+": gave up after --timeout 2s: held by last-holder (term 3)" {
 		t.Errorf("--timeout: exit %d, last line %q", r.code, lastLine(r.stderr))
 	}
 	waiter := start(t, "lock", name, "--poll-interval", "100ms", "--", "true")
@@ -654,5 +657,19 @@ func TestSaysGaveUp(t *testing.T) {
 		if got := saysGaveUp(line, before, after, 2*time.Second); got != want {
 			t.Errorf("saysGaveUp(%q) = %v, want %v", line, got, want)
 		}
+	}
+}
+
+// TestTimeoutBeforeStorageAnswers: --timeout that expires before storage
+// has answered at all exits 3, as every expired --timeout does, and says
+// that storage had not answered (not who holds the lock: no one knows).
+func TestTimeoutBeforeStorageAnswers(t *testing.T) {
+	t.Parallel()
+	addr := blackhole(t)
+	cs := "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0LWtleS10aW1lb3V0;BlobEndpoint=http://" + addr + "/devstoreaccount1;"
+	r := runEnv(t, []string{"AZURE_STORAGE_CONNECTION_STRING=" + cs}, "lock", "cli-timeout-first", "--timeout", "500ms", "--", "true")
+	want := "leasehold: lock cli-timeout-first: gave up after --timeout 500ms: storage at " + addr + " did not answer in time"
+	if r.code != exitHeld || lastLine(r.stderr) != want || strings.Contains(r.stderr, "c2VjcmV0LWtleS10aW1lb3V0") {
+		t.Errorf("exit %d, stderr %q; want %d, the last line %q", r.code, r.stderr, exitHeld, want)
 	}
 }
