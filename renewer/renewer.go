@@ -235,9 +235,6 @@ func (r *Renewer) pause(ctx context.Context, v Verdict) bool {
 // decide acts on what a poll read (st, or the read's error) and the
 // watcher's verdict v: a break, nothing, or an acquire attempt.
 func (r *Renewer) decide(ctx context.Context, a *attempt, st Status, err error, v Verdict) (*Lease, error) {
-	// A failed read decides nothing: unless the watcher stands aside, the
-	// acquire attempt does (it may create a missing container, and it
-	// answers a refused credential or a missing container for good).
 	if err == nil && st.Held() && a.mayHold() {
 		// The lease read as held may be ours (see mayHold): ask with the
 		// same ID before believing the read.
@@ -246,6 +243,9 @@ func (r *Renewer) decide(ctx context.Context, a *attempt, st Status, err error, 
 			return ls, aerr
 		}
 	}
+	// A failed read decides nothing: unless the watcher stands aside, the
+	// acquire attempt does (it may create a missing container, and it
+	// answers a refused credential or a missing container for good).
 	switch {
 	case err == nil && st.Held() && v.Break != "":
 		if _, berr := r.Break(ctx, v.Break); berr != nil {
