@@ -17,36 +17,20 @@ import (
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
-// account is a storage account of leasetest containers, one per lease
-// name, shared by every process of a test.
-type account struct {
-	mu sync.Mutex
-	cs map[string]*leasetest.Container
-}
-
-func newAccount() *account { return &account{cs: map[string]*leasetest.Container{}} }
-
-func (a *account) container(name string) *leasetest.Container {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c, ok := a.cs[name]
-	if !ok {
-		c = leasetest.New()
-		a.cs[name] = c
-	}
-	return c
-}
-
 // proc is one process's view of the account: its own Faulty per lease, so
 // that the test can cut the process off (a crash) without touching others.
 type proc struct {
-	a  *account
+	a  *leasetest.Named // the account: one lease per name, shared by every process
 	mu sync.Mutex
 	fs []*leasetest.Faulty
 }
 
 func (p *proc) leasers(name string) (renewer.Leaser, error) {
-	f := leasetest.Wrap(p.a.container(name))
+	c, err := p.a.Lease(name)
+	if err != nil {
+		return nil, err
+	}
+	f := leasetest.Wrap(c)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.fs = append(p.fs, f)

@@ -24,7 +24,7 @@ func TestNeverMoreThanK(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		const k = 2
-		a := newAccount()
+		a := leasetest.NewNamed()
 		var rec recorder
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
@@ -97,7 +97,7 @@ func TestCheckerFails(t *testing.T) {
 // a Release.
 func TestTryAcquire(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := newAccount()
+		a := leasetest.NewNamed()
 		s1 := newSem(t, &proc{a: a}, "pool", 2, "one")
 		s2 := newSem(t, &proc{a: a}, "pool", 2, "two")
 		h1, err := s1.TryAcquire(t.Context())
@@ -153,7 +153,7 @@ func TestTryAcquire(t *testing.T) {
 // Release.
 func TestFairToRemoteWaiter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := newAccount()
+		a := leasetest.NewNamed()
 		busy := newSem(t, &proc{a: a}, "one", 1, "busy")
 		other := newSem(t, &proc{a: a}, "one", 1, "waiter")
 		h, err := busy.Acquire(t.Context())
@@ -219,7 +219,7 @@ func TestFairToRemoteWaiter(t *testing.T) {
 func TestCrashedHolder(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		a := newAccount()
+		a := leasetest.NewNamed()
 		p := &proc{a: a}
 		dead := newSem(t, p, "one", 1, "dead")
 		other := newSem(t, &proc{a: a}, "one", 1, "waiter")
@@ -253,7 +253,7 @@ func TestCrashedHolder(t *testing.T) {
 // TestBadInput wants a clear *renewer.OptionError, or the Leasers' error,
 // for each bad argument.
 func TestBadInput(t *testing.T) {
-	a := newAccount()
+	a := leasetest.NewNamed()
 	ok := (&proc{a: a}).leasers
 	boom := errors.New("no such account")
 	cases := []struct {
@@ -304,7 +304,7 @@ func TestBadInput(t *testing.T) {
 // gets the next free slot.
 func TestAcquireCancelled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := newAccount()
+		a := leasetest.NewNamed()
 		holder := newSem(t, &proc{a: a}, "one", 1, "holder")
 		s := newSem(t, &proc{a: a}, "one", 1, "local")
 		h, err := holder.Acquire(t.Context())
@@ -402,7 +402,7 @@ func TestLister(t *testing.T) {
 		for _, h := range []*semaphore.Held{hs[0], h} {
 			_ = h.Release(t.Context())
 		}
-		if _, err := semaphore.New("pool", 2, (&proc{a: newAccount()}).leasers, semaphore.WithLister(named)); !errors.Is(err, renewer.ErrInvalidOption) {
+		if _, err := semaphore.New("pool", 2, (&proc{a: leasetest.NewNamed()}).leasers, semaphore.WithLister(named)); !errors.Is(err, renewer.ErrInvalidOption) {
 			t.Errorf("a Lister that does not cover the slots: %v, want an *renewer.OptionError", err)
 		}
 	})

@@ -22,37 +22,21 @@ import (
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
-// account is a storage account of leasetest containers, one per lease
-// name, shared by every process of a test.
-type account struct {
-	mu sync.Mutex
-	cs map[string]*leasetest.Container
-}
-
-func newAccount() *account { return &account{cs: map[string]*leasetest.Container{}} }
-
-func (a *account) container(name string) *leasetest.Container {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c, ok := a.cs[name]
-	if !ok {
-		c = leasetest.New()
-		a.cs[name] = c
-	}
-	return c
-}
-
 // proc is one process's view of the account, through a Faulty per lease,
 // so that the test can cut the process off (a crash).
 type proc struct {
-	a     *account
+	a     *leasetest.Named // the account: one lease per name, shared by every process
 	mu    sync.Mutex
 	fs    []*leasetest.Faulty
 	names []string // of fs
 }
 
 func (p *proc) leasers(name string) (renewer.Leaser, error) {
-	f := leasetest.Wrap(p.a.container(name))
+	c, err := p.a.Lease(name)
+	if err != nil {
+		return nil, err
+	}
+	f := leasetest.Wrap(c)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.fs = append(p.fs, f)
@@ -108,7 +92,7 @@ func newMember(t *testing.T, p *proc, parts []string, id string, opts ...shard.O
 // world runs members and records every partition ownership.
 type world struct {
 	t      *testing.T
-	a      *account
+	a      *leasetest.Named
 	parts  []string
 	rec    overlap.Recorder
 	mu     sync.Mutex
@@ -127,7 +111,7 @@ type running struct {
 }
 
 func newWorld(t *testing.T, nparts int) *world {
-	return &world{t: t, a: newAccount(), parts: partitions(nparts), hs: map[string][]*overlap.Holding{}, running: map[string]*running{}}
+	return &world{t: t, a: leasetest.NewNamed(), parts: partitions(nparts), hs: map[string][]*overlap.Holding{}, running: map[string]*running{}}
 }
 
 // handler records the ownership from its start until it returns; it

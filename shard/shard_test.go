@@ -196,7 +196,7 @@ func TestStandby(t *testing.T) {
 // poll intervals, in which another member could take it.
 func TestHandlerGivesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		one := newMember(t, &proc{a: newAccount()}, []string{"only"}, "one")
+		one := newMember(t, &proc{a: leasetest.NewNamed()}, []string{"only"}, "one")
 		type call struct {
 			at   time.Time
 			term int64
@@ -228,7 +228,7 @@ func TestHandlerGivesUp(t *testing.T) {
 
 // TestBadInput wants a clear error for each bad argument.
 func TestBadInput(t *testing.T) {
-	a := newAccount()
+	a := leasetest.NewNamed()
 	ok := (&proc{a: a}).leasers
 	cases := []struct {
 		name    string
@@ -313,14 +313,18 @@ func (c *creating) Properties(ctx context.Context) (renewer.Properties, error) {
 // free, and the member's acquires create them.
 func TestMissingContainers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := newAccount()
+		a := leasetest.NewNamed()
 		var mu sync.Mutex
 		ls := map[string]*creating{}
 		leasers := func(name string) (renewer.Leaser, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if ls[name] == nil {
-				ls[name] = &creating{Leaser: a.container(name)}
+				c, err := a.Lease(name)
+				if err != nil {
+					return nil, err
+				}
+				ls[name] = &creating{Leaser: c}
 			}
 			return ls[name], nil
 		}
@@ -375,7 +379,7 @@ func TestMemberLeaseLost(t *testing.T) {
 // TestRunTwice: a second Run of one Member while the first runs is refused.
 func TestRunTwice(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := newMember(t, &proc{a: newAccount()}, []string{"a"}, "one")
+		m := newMember(t, &proc{a: leasetest.NewNamed()}, []string{"a"}, "one")
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() { done <- m.Run(ctx, func(ctx context.Context, p shard.Partition) { <-ctx.Done() }) }()
@@ -448,7 +452,7 @@ func TestLister(t *testing.T) {
 
 // TestListerMustCover: a Lister that does not cover the leases is refused.
 func TestListerMustCover(t *testing.T) {
-	_, err := shard.New("g", []string{"a"}, (&proc{a: newAccount()}).leasers, shard.WithLister(leasetest.NewNamed()))
+	_, err := shard.New("g", []string{"a"}, (&proc{a: leasetest.NewNamed()}).leasers, shard.WithLister(leasetest.NewNamed()))
 	if !errors.Is(err, renewer.ErrInvalidOption) {
 		t.Fatalf("got %v, want an *renewer.OptionError", err)
 	}
