@@ -204,47 +204,47 @@ func runMutex(ctx context.Context, c config, r *renewer.Renewer, w *writer, resi
 	if err != nil {
 		return err
 	}
-	for ctx.Err() == nil {
+	return holdAndRelease(ctx, c, w, resign, func(ctx context.Context) (holding, error) {
 		held, err := m.Lock(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if !sleep(ctx, c.poll) {
-				return nil
-			}
-			continue
+			return holding{}, err
 		}
-		hctx, stopHold := context.WithCancel(held.Context())
-		lost := w.hold(hctx, "", held.Term(), nil)
-		hold := c.holdMin + rand.N(c.holdMax-c.holdMin+1)
-		t := time.NewTimer(hold)
-		select {
-		case <-held.Done():
-		case <-t.C:
-		case <-resign:
-		case <-ctx.Done():
-		}
-		t.Stop()
-		stopHold() // stop acting first, then unlock
-		<-lost
-		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = held.Unlock(uctx)
-		cancel()
-		pause := c.relockAfter
-		if pause == 0 {
-			pause = time.Duration(rand.N(int64(c.poll) * 2))
-		}
-		if !sleep(ctx, pause) {
-			return nil
-		}
-	}
-	return nil
+		return holding{ctx: held.Context(), term: held.Term(), release: held.Unlock}, nil
+	})
 }
 
 func runSemaphore(ctx context.Context, c config, s *semaphore.Semaphore, w *writer, resign <-chan os.Signal) error {
-	for ctx.Err() == nil {
+	return holdAndRelease(ctx, c, w, resign, func(ctx context.Context) (holding, error) {
 		held, err := s.Acquire(ctx)
+		if err != nil {
+			return holding{}, err
+		}
+		return holding{ctx: held.Context(), key: "slot-" + strconv.Itoa(held.Slot()), term: held.Term(),
+			deadline: func() int64 {
+				if held.Context().Err() == nil {
+					return 0 // we stopped: no loss, no deadline to keep
+				}
+				return onShared(held.Deadline())
+			},
+			release: held.Release}, nil
+	})
+}
+
+// holding is one mutex or semaphore holding, as holdAndRelease uses it.
+type holding struct {
+	ctx      context.Context // cancelled on loss
+	key      string          // the fence's resource: "" for the mutex, the slot for a semaphore
+	term     int64
+	deadline func() int64 // for writer.hold; nil: none recorded
+	release  func(context.Context) error
+}
+
+// holdAndRelease takes a holding with take, acts under it for a random
+// time (or until it is lost, SIGUSR1 or the end), stops acting, releases
+// it, pauses, and again, until ctx ends.
+func holdAndRelease(ctx context.Context, c config, w *writer, resign <-chan os.Signal, take func(context.Context) (holding, error)) error {
+	for ctx.Err() == nil {
+		h, err := take(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -254,17 +254,11 @@ func runSemaphore(ctx context.Context, c config, s *semaphore.Semaphore, w *writ
 			}
 			continue
 		}
-		hctx, stopHold := context.WithCancel(held.Context())
-		lost := w.hold(hctx, "slot-"+strconv.Itoa(held.Slot()), held.Term(), func() int64 {
-			if held.Context().Err() == nil {
-				return 0 // we stopped: no loss, no deadline to keep
-			}
-			return onShared(held.Deadline())
-		})
-		hold := c.holdMin + rand.N(c.holdMax-c.holdMin+1)
-		t := time.NewTimer(hold)
+		hctx, stopHold := context.WithCancel(h.ctx)
+		lost := w.hold(hctx, h.key, h.term, h.deadline)
+		t := time.NewTimer(c.holdMin + rand.N(c.holdMax-c.holdMin+1))
 		select {
-		case <-held.Done():
+		case <-h.ctx.Done():
 		case <-t.C:
 		case <-resign:
 		case <-ctx.Done():
@@ -273,7 +267,7 @@ func runSemaphore(ctx context.Context, c config, s *semaphore.Semaphore, w *writ
 		stopHold() // stop acting first, then release
 		<-lost
 		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = held.Release(rctx)
+		_ = h.release(rctx)
 		cancel()
 		pause := c.relockAfter
 		if pause == 0 {
