@@ -1,13 +1,15 @@
 // Command leasebench measures leasehold against the storage account named
 // by AZURE_STORAGE_CONNECTION_STRING (a local Azurite under `make bench`):
-// failover after a crash, graceful hand-over, storage calls per role, one
+// failover after a crash, graceful hand-over, storage calls per role, the
+// time without a leader through rolling restarts and double failures, one
 // process holding many leases, the library's overhead per renew, and the
 // rebalancing of a shard group whose members join, leave and crash. It
 // prints markdown tables, each with the settings it ran with, and writes the
 // same figures to a JSON file.
 //
 // The same binary is also every process the bench starts: `leasebench
-// candidate` (a leader that is killed with SIGKILL), `leasebench scale` (one
+// candidate` (a leader that is killed with SIGKILL), `leasebench
+// rollcandidate` (a candidate of the rollout sections), `leasebench scale` (one
 // process holding N leases), `leasebench shardmember` (one member of the
 // shard section's group, killed with SIGKILL in some runs) and `leasebench
 // fakeblob` (a stand-in Blob service for the overhead benchmark). The bench kills every process it
@@ -100,7 +102,7 @@ func runBench(args []string) error {
 	out := fs.String("out", "results.json", "where to write the JSON results (\"\" for nowhere)")
 	plots := fs.String("plots", "plots", "directory for the SVG plots (\"\" for none)")
 	only := fs.String("only", "crash,cost,handoff,rolling,crash-resign,two-crashes,overhead,scale,named,wait,shard", "sections to run, comma-separated")
-	quick := fs.Bool("quick", false, "a quick run (about 1.5 min on 2 cores): -runs 5 -handoff-pairs 2 -handoff-rounds 3 -cost-window 20s -standbys 0,1,4 -scale 10 -scale-for 20s -overhead-repeats 1 -named 100 -named-for 20s -wait 100 -wait-for 20s -shard-reps 2, unless those are given")
+	quick := fs.Bool("quick", false, "a quick run (a few minutes on 2 cores): -runs 5 -handoff-pairs 2 -handoff-rounds 3 -cost-window 20s -standbys 0,1,4 -scale 10 -scale-for 20s -overhead-repeats 1 -named 100 -named-for 20s -wait 100 -wait-for 20s -shard-reps 2 -rollouts 2 -roll-lanes 2 -roll-settle-jitter 5s -gap-runs 3, unless those are given")
 	runs := fs.Int("runs", 20, "crash-failover runs per system (run concurrently, one container or etcd prefix each)")
 	pairs := fs.Int("handoff-pairs", 5, "hand-over pairs per system (concurrent)")
 	rounds := fs.Int("handoff-rounds", 4, "hand-overs per pair")
@@ -140,7 +142,7 @@ func runBench(args []string) error {
 		for name, v := range map[string]string{"runs": "5", "handoff-pairs": "2", "handoff-rounds": "3", "cost-window": "20s",
 			"standbys": "0,1,4", "scale": "10", "scale-for": "20s", "overhead-repeats": "1",
 			"named": "100", "named-for": "20s", "wait": "100", "wait-for": "20s", "shard-reps": "2",
-			"rollouts": "2", "roll-lanes": "2", "gap-runs": "3"} {
+			"rollouts": "2", "roll-lanes": "2", "roll-settle-jitter": "5s", "gap-runs": "3"} {
 			if !set[name] {
 				_ = fs.Set(name, v)
 			}
