@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/leasehold/leasehold/internal/putback"
 	"github.com/leasehold/leasehold/internal/wait"
 
 	"github.com/cenkalti/backoff/v4"
@@ -314,6 +315,7 @@ type attempt struct {
 	unanswered int         // acquires with id in a row whose outcome is unknown
 	lastSent   time.Time   // when the last acquire whose outcome is unknown was sent
 	rnd        wait.Source // jitter for the release's retries (seeded only in the simulation)
+	noReask    bool        // putback.NoReask: the lost-acquire bug put back (simulation only)
 }
 
 // retireAfter is how many acquires in a row whose outcome is unknown one
@@ -329,7 +331,7 @@ type attempt struct {
 const retireAfter = 2
 
 func (r *Renewer) newAttempt(ctx context.Context) *attempt {
-	return &attempt{r: r, id: newLeaseID(), rnd: wait.From(ctx)}
+	return &attempt{r: r, id: newLeaseID(), rnd: wait.From(ctx), noReask: putback.Has(ctx, putback.NoReask)}
 }
 
 // try is one acquire call, then the holding's set-up (see Lease.setUp).
@@ -353,7 +355,7 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 		// attempt proposes the same ID, and giveUp releases it; after
 		// retireAfter of these in a row, retire does.
 		a.uncertain, a.lastSent = true, sent
-		if a.unanswered++; a.unanswered >= retireAfter {
+		if a.unanswered++; a.unanswered >= retireAfter && !a.noReask {
 			a.retire(ctx)
 		}
 		return nil, fmt.Errorf("renewer: %w", err)
@@ -385,7 +387,7 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 // acquire timed out as the lease came free would see its own lease as
 // held and wait out a whole duration before anyone could lead.
 func (a *attempt) mayHold() bool {
-	if !a.uncertain {
+	if !a.uncertain || a.noReask {
 		return false
 	}
 	d := a.r.cfg.Duration

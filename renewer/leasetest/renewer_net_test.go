@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/leasehold/leasehold/internal/putback"
 	"github.com/leasehold/leasehold/internal/wait"
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
@@ -338,6 +339,54 @@ func lateAnswers(t *testing.T, ctx context.Context, watching bool, freeAt time.D
 		}
 	}
 	return out
+}
+
+// The lost-acquire bug put back for the simulation's self-test
+// (putback.NoReask, read from the Acquire's context): no asking again after
+// an acquire whose outcome is unknown, and no giving the ID up early. The
+// scenarios of TestWatchingAcquireTakesItsOwnLostAcquire and
+// TestLateAnswersDoNotKeepALeaseNoOneHolds then behave as before their
+// fixes: the own lost acquire is waited out (a lease duration), and the
+// slow candidate keeps the healthy one out for good. A context without the
+// hook, checked beside each, does neither.
+func TestPutBackNoReask(t *testing.T) {
+	t.Run("own lost acquire", func(t *testing.T) {
+		for _, put := range []bool{false, true} {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := t.Context()
+				if put {
+					ctx = putback.With(ctx, putback.NoReask)
+				}
+				took, term := ownLostAcquire(t, ctx, lateD)
+				switch {
+				case put && (took < lateD || term != 1):
+					t.Errorf("put back: held after %v at term %d, want the lease (duration %v) waited out, at term 1", took, term, lateD)
+				case !put && took > 3*time.Second:
+					t.Errorf("without the hook: held after %v, want within a few polls", took)
+				}
+				t.Logf("put back %v: held after %v", put, took)
+			})
+		}
+	})
+	t.Run("late answers", func(t *testing.T) {
+		for _, put := range []bool{false, true} {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := wait.WithSeed(t.Context(), 4)
+				if put {
+					ctx = putback.With(ctx, putback.NoReask)
+				}
+				got := lateAnswers(t, ctx, true, 20*time.Second)
+				switch {
+				case put && (got.err == nil || got.most <= 2):
+					t.Errorf("put back: the healthy candidate waited %v (%v), one slow ID took the lease %d times; want it kept out for 10 lease durations, one ID taking the lease at every poll",
+						got.waited, got.err, got.most)
+				case !put && (got.err != nil || got.waited > got.bound):
+					t.Errorf("without the hook: the healthy candidate waited %v (%v), want at most %v", got.waited, got.err, got.bound)
+				}
+				t.Logf("put back %v: the healthy candidate waited %v (error: %v); one slow ID took the lease up to %d times", put, got.waited, got.err, got.most)
+			})
+		}
+	})
 }
 
 // acquireOn acquires c's lease for identity, with no network in between.
