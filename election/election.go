@@ -37,6 +37,9 @@ type Election struct {
 	runs     int       // Runs under way (a second one returns ErrInUse at once)
 	known    Leader    // the leader the last read showed (KnownLeader)
 	knownAt  time.Time // when that read was made; zero before the first
+
+	refresh   sync.Mutex // one Refresh read at a time
+	refreshed time.Time  // when Refresh last read the lease; guarded by refresh
 }
 
 // New returns a candidate in the election for the lease r holds, with r's
