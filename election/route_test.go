@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -14,28 +13,9 @@ import (
 	"time"
 
 	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/internal/wait"
 	"github.com/leasehold/leasehold/renewer"
 )
-
-// inproc is an http.RoundTripper that serves each request with the
-// handler registered for its host, in process (synctest time cannot
-// wait on a real socket).
-type inproc struct {
-	mu       sync.Mutex
-	handlers map[string]http.Handler
-}
-
-func (p *inproc) RoundTrip(req *http.Request) (*http.Response, error) {
-	p.mu.Lock()
-	h := p.handlers[req.URL.Host]
-	p.mu.Unlock()
-	if h == nil {
-		return nil, fmt.Errorf("inproc: no server at %s", req.URL.Host)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec.Result(), nil
-}
 
 // TestRouteThroughHandOvers: five replicas, each serving writes through
 // Route (the leader applies them, the others forward them to the leader's
@@ -49,7 +29,7 @@ func (p *inproc) RoundTrip(req *http.Request) (*http.Response, error) {
 func TestRouteThroughHandOvers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t)
-		net := &inproc{handlers: map[string]http.Handler{}}
+		net := memTransport{} // every replica's server, in memory: synctest time cannot wait on a socket
 		addr := func(l election.Leader) (*url.URL, error) {
 			u, err := url.Parse(l.Payload)
 			if err != nil || u.Scheme != "http" || !strings.HasPrefix(u.Host, "127.0.0.1:") {
@@ -75,8 +55,7 @@ func TestRouteThroughHandOvers(t *testing.T) {
 				fmt.Fprintf(w, "applied by %s", id)
 			})
 			route := c.e.Route(apply, addr, &election.RouteOptions{Transport: net})
-			net.mu.Lock()
-			net.handlers[host] = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			net[host] = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 				if by := req.Header.Get(election.HeaderForwardedBy); by != "" && !c.e.IsLeader() {
 					mu.Lock()
 					refusals[by]++
@@ -84,7 +63,6 @@ func TestRouteThroughHandOvers(t *testing.T) {
 				}
 				route.ServeHTTP(w, req)
 			})
-			net.mu.Unlock()
 		}
 		time.Sleep(5 * time.Second)
 		leader := func() *cand {
@@ -116,7 +94,7 @@ func TestRouteThroughHandOvers(t *testing.T) {
 						mu.Unlock()
 					}
 				}
-				if !sleepCtx(ctx, 200*time.Millisecond) {
+				if !wait.Sleep(ctx, 200*time.Millisecond) {
 					return
 				}
 			}
@@ -164,15 +142,4 @@ func TestRouteThroughHandOvers(t *testing.T) {
 		t.Logf("refused forwards per follower: %v; writes applied per replica: %v", refusals, applied)
 		stopAll(cands...)
 	})
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
