@@ -132,6 +132,7 @@ func runBench(args []string) error {
 	fs.IntVar(&ro.GapRuns, "gap-runs", 10, "crash-resign and two-crashes sections: runs per system (concurrent, an election each)")
 	fs.IntVar(&ro.GapCands, "gap-candidates", 4, "crash-resign and two-crashes sections: candidates of each election")
 	fs.DurationVar(&ro.Pause, "crash-resign-after", 5*time.Second, "crash-resign section: from the new leader leading to its graceful stop")
+	fs.DurationVar(&ro.PauseRand, "crash-resign-random", 2*time.Second, "crash-resign section: a random part, up to this long, added to -crash-resign-after (so that the stop comes at a random phase of the standbys' polls)")
 	fs.DurationVar(&ro.Timeout, "leader-timeout", 3*time.Minute, "rollout sections: the longest wait for a leader before a run counts as failed")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -155,7 +156,7 @@ func runBench(args []string) error {
 	if err := ro.check(); err != nil {
 		return err
 	}
-	ro.DownS, ro.UpS, ro.SettleS, ro.JitterS, ro.PauseS, ro.TimeoutS = ro.Down.Seconds(), ro.Up.Seconds(), ro.Settle.Seconds(), ro.Jitter.Seconds(), ro.Pause.Seconds(), ro.Timeout.Seconds()
+	ro.DownS, ro.UpS, ro.SettleS, ro.JitterS, ro.PauseS, ro.PauseRandS, ro.TimeoutS = ro.Down.Seconds(), ro.Up.Seconds(), ro.Settle.Seconds(), ro.Jitter.Seconds(), ro.Pause.Seconds(), ro.PauseRand.Seconds(), ro.Timeout.Seconds()
 	if err := requireConnString(); err != nil {
 		return err
 	}

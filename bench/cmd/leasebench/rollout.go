@@ -32,12 +32,14 @@ type rollOptions struct {
 	Settle     time.Duration `json:"-"` // pause with a leader before each rollout and each gap run
 	Jitter     time.Duration `json:"-"` // plus a random pause up to this long
 	Pause      time.Duration `json:"-"` // crash-resign: from the new leader's election to its graceful stop
+	PauseRand  time.Duration `json:"-"` // plus a random part up to this long
 	Timeout    time.Duration `json:"-"` // longest wait for a leader
 	DownS      float64       `json:"down_s"`
 	UpS        float64       `json:"up_s"`
 	SettleS    float64       `json:"settle_s"`
 	JitterS    float64       `json:"settle_jitter_s"`
 	PauseS     float64       `json:"pause_s"`
+	PauseRandS float64       `json:"pause_random_s"`
 	TimeoutS   float64       `json:"timeout_s"`
 }
 
@@ -55,6 +57,8 @@ func (o rollOptions) check() error {
 		return fmt.Errorf("-gap-candidates %d: want 3 to 20", o.GapCands)
 	case o.Pause < 0 || o.Pause > 5*time.Minute:
 		return fmt.Errorf("-crash-resign-after %v: want 0 to 5m", o.Pause)
+	case o.PauseRand < 0 || o.PauseRand > time.Minute:
+		return fmt.Errorf("-crash-resign-random %v: want 0 to 1m", o.PauseRand)
 	case o.Timeout < 10*time.Second || o.Timeout > 30*time.Minute:
 		return fmt.Errorf("-leader-timeout %v: want 10s to 30m", o.Timeout)
 	case o.Down < 0 || o.Down > 5*time.Minute:
@@ -398,7 +402,8 @@ func settled(ctx context.Context, sys system, name string, o rollOptions) (*roll
 }
 
 // crashResignOnce: the leader is killed (SIGKILL; client-go: its lock dies;
-// etcd: its client closes without revoking); o.Pause after the next leader
+// etcd: its client closes without revoking); o.Pause plus a random part of
+// o.PauseRand after the next leader
 // leads, that leader is stopped gracefully. first is from the kill to the
 // next leader leading, gap from the graceful stop to the one after.
 func crashResignOnce(ctx context.Context, sys system, name string, o rollOptions) (first, gap time.Duration, err error) {
@@ -415,13 +420,20 @@ func crashResignOnce(ctx context.Context, sys system, name string, o rollOptions
 		return 0, 0, fmt.Errorf("after the crash: %w", err)
 	}
 	first = sp.start.Sub(killed)
-	time.Sleep(o.Pause)
+	// A new leader is elected at a poll, and the seat holders poll on
+	// wall-clock slots: a fixed pause would put the stop at the same
+	// phase of their polls every run.
+	pause := o.Pause
+	if o.PauseRand > 0 {
+		pause += rand.N(o.PauseRand)
+	}
+	time.Sleep(pause)
 	next := g.slotOf(sp.who)
 	if next < 0 {
 		return first, 0, fmt.Errorf("the new leader %s is gone", sp.who)
 	}
 	if w, ok := g.tl.leader(); !ok || w != sp.who {
-		return first, 0, fmt.Errorf("the new leader %s no longer leads %v after its election (leader: %q)", sp.who, o.Pause, w)
+		return first, 0, fmt.Errorf("the new leader %s no longer leads %v after its election (leader: %q)", sp.who, pause, w)
 	}
 	m := g.slots[next].m
 	g.slots[next].m = nil

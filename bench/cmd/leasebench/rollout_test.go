@@ -106,7 +106,7 @@ func (m *fakeMember) nextInLine() (bool, error) {
 
 func testRollOptions() rollOptions {
 	return rollOptions{Rollouts: 3, Lanes: 1, Candidates: 4, GapRuns: 1, GapCands: 4, Down: 5 * time.Second, Up: 5 * time.Second,
-		Settle: 10 * time.Second, Jitter: 30 * time.Second, Pause: 5 * time.Second, Timeout: time.Minute}
+		Settle: 10 * time.Second, Jitter: 30 * time.Second, Pause: 5 * time.Second, PauseRand: 2 * time.Second, Timeout: time.Minute}
 }
 
 // Each graceful stop of a leader in a rollout is one hand-over without a

@@ -46,8 +46,8 @@ func printRollouts(res results) {
 	if len(res.CrashResign) > 0 {
 		fmt.Println("### Crash, then a graceful stop of the new leader")
 		fmt.Println()
-		fmt.Printf("%d candidates per election; after %.0f s plus a random 0 to %.0f s with a leader, the leader crashes (leasehold: SIGKILL; client-go: its lock stops reaching storage; etcd: its client closed without revoking); %.0f s after the next leader leads, that leader is stopped gracefully (as in the rolling restart). First gap: from the crash to the next leader leading; second gap: from the graceful stop to the one after leading. %d runs per system, every run and system at once.\n",
-			o.GapCands, o.SettleS, o.JitterS, o.PauseS, o.GapRuns)
+		fmt.Printf("%d candidates per election; after %.0f s plus a random 0 to %.0f s with a leader, the leader crashes (leasehold: SIGKILL; client-go: its lock stops reaching storage; etcd: its client closed without revoking); %.0f s plus a random 0 to %.0f s after the next leader leads (a random phase of the standbys' polls), that leader is stopped gracefully (as in the rolling restart). First gap: from the crash to the next leader leading; second gap: from the graceful stop to the one after leading. %d runs per system, every run and system at once.\n",
+			o.GapCands, o.SettleS, o.JitterS, o.PauseS, o.PauseRandS, o.GapRuns)
 		fmt.Println()
 		fmt.Println("| system | runs | crash to new leader p50 / p95 / max | graceful stop to next leader p50 / p95 / max |")
 		fmt.Println("|---|---|---|---|")
