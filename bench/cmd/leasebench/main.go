@@ -162,8 +162,13 @@ func runBench(args []string) error {
 	}
 	testing.Init() // testing.Benchmark's flags, at their defaults (1 s per benchmark)
 	sections := map[string]bool{}
+	known := []string{"crash", "cost", "handoff", "rolling", "crash-resign", "two-crashes", "overhead", "scale", "named", "wait", "shard"}
 	for _, s := range strings.Split(*only, ",") {
-		sections[strings.TrimSpace(s)] = true
+		s = strings.TrimSpace(s)
+		if !slices.Contains(known, s) {
+			return fmt.Errorf("-only: unknown section %q (the sections: %s)", s, strings.Join(known, ","))
+		}
+		sections[s] = true
 	}
 	swept := map[string]bool{}
 	for _, s := range strings.Split(*sweep, ",") {
