@@ -44,6 +44,11 @@ type Mutex struct {
 	// aside (standingAside).
 	yield     bool
 	notBefore time.Time // end of the stand-aside; zero until it starts
+
+	// The waiting seat (seat.go); seat is nil without one.
+	seat       *seat
+	asideUntil time.Time // a stand-aside for a waiter elsewhere lasts until then: no acquire attempt before
+	yielded    yielded   // the seat holding stood aside for last
 }
 
 // New returns a Mutex on the lease r holds, with r's identity and timing
@@ -66,7 +71,17 @@ func New(r *renewer.Renewer, opts ...Option) (*Mutex, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Mutex{r: r, cfg: cfg, log: cfg.log, met: newMetrics(r)}, nil
+	m := &Mutex{r: r, cfg: cfg, log: cfg.log, met: newMetrics(r)}
+	l, err := seatLeaser(r, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	if l != nil {
+		if m.seat, err = newSeat(r, l, cfg.log); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 // Lock blocks until the lock is held or ctx ends. While someone else holds
@@ -115,6 +130,10 @@ func (m *Mutex) TryLock(ctx context.Context) (*Held, error) {
 	if m.standingAside(time.Now()) {
 		m.passTurn(ctx)
 		return nil, fmt.Errorf("mutex: %w (this process stands aside after max-hold, so that waiters elsewhere take the lock)", renewer.ErrLeaseHeld)
+	}
+	if left := m.asideLeft(time.Now()); left > 0 {
+		m.passTurn(ctx)
+		return nil, fmt.Errorf("mutex: %w (this process stands aside for %v, so that the waiter elsewhere that holds the waiting seat takes the lock)", renewer.ErrLeaseHeld, left.Round(time.Millisecond))
 	}
 	ls, err := m.r.TryAcquire(ctx)
 	if err != nil {
