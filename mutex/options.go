@@ -107,10 +107,12 @@ func WithBreakOnTimeout(d time.Duration) Option { return func(c *config) { c.bre
 // succeed gets the lock within d/2 + the longest local hold + 3 P of
 // starting to wait when the holder's process is busy with brief local
 // holds, and within d + 6 P + the break period (plus a few round trips) in
-// every case: a longer hold is broken. A holder that releases and takes the
-// lock again between two reads of the waiter, with no local waiter, is not
-// made to stand aside: the waiter either takes the lock in that moment or
-// breaks the holder at max-hold.
+// every case: a longer hold is broken. Without a waiting seat, a holder
+// that releases and takes the lock again between two reads of the waiter,
+// with no local waiter, is not made to stand aside by max-hold: the waiter
+// either takes the lock in that moment or breaks the holder at max-hold.
+// With a waiting seat (see WithWaitingSeat), the waiter gets the lock
+// within 2 P of the holder's first release anyway.
 func WithMaxHold(d time.Duration) Option { return func(c *config) { c.maxHold = d } }
 
 // WithWaitingSeat sets the waiting seat: a second lease, on storage every
