@@ -19,9 +19,10 @@ import (
 //
 // With a waiting seat, it first waits out a stand-aside for a waiter
 // elsewhere (see seat.go), holding the seat meanwhile if it can, then
-// makes one acquire attempt; if the lock is held, or the attempt failed,
-// it waits watching, and takes the seat at the first answer that shows the
-// lock held by someone else, holding it until this wait ends.
+// makes one acquire attempt; if the lock is held, it takes the seat and
+// waits as without one; if the attempt failed otherwise, it waits
+// watching (each poll a read first) and takes the seat at the first read
+// that shows the lock held. It holds the seat until this wait ends.
 func (m *Mutex) acquire(ctx context.Context) (*renewer.Lease, error) {
 	an := m.announce(ctx)
 	defer an.stop()
@@ -34,6 +35,7 @@ func (m *Mutex) acquire(ctx context.Context) (*renewer.Lease, error) {
 	if !m.waitAside(ctx) {
 		return nil, fmt.Errorf("mutex: lock: %w (standing aside for a waiter elsewhere)", context.Cause(ctx))
 	}
+	announced := false // the seat loop runs: no read is needed to start it
 	if an != nil && !m.yieldPending() {
 		// The first attempt without a read, as renewer.Acquire's is: a
 		// lock nobody holds costs what it did without a seat.
@@ -43,10 +45,11 @@ func (m *Mutex) acquire(ctx context.Context) (*renewer.Lease, error) {
 		}
 		if errors.Is(err, renewer.ErrLeaseHeld) {
 			an.start()
+			announced = true
 		}
 	}
 	var opts []renewer.AcquireOption
-	if m.cfg.breakTimeout != 0 || m.cfg.maxHold != 0 || an != nil {
+	if m.cfg.breakTimeout != 0 || m.cfg.maxHold != 0 || (an != nil && !announced) {
 		var w watch
 		opts = append(opts, renewer.Watching(func(st renewer.Status, err error) renewer.Verdict {
 			if err == nil && st.Held() {

@@ -134,11 +134,10 @@
 // seat per release (per Unlock, and per local hand-over) and nothing per
 // Lock, with no added wait (measured at a 10 ms round trip: 50 ms per
 // relock and 20 ms per hand-over, with or without the seat). A contended
-// Lock pays one acquire attempt before it waits watching (each poll a
-// read, one call as the acquire attempt was, and the final acquire after
-// a read that finds the lock free), and the seat: an acquire and a term
-// write when taken, a renew every 5 s while held, a release, or an
-// acquire attempt every P while another waiter holds it. A seat refused
+// Lock pays one acquire attempt more (a first try, after which its wait
+// polls as without a seat), and the seat: an acquire and a term write
+// when taken, a renew every 5 s while held, a release, or an acquire
+// attempt every P while another waiter holds it. A seat refused
 // for good (over a SAS without blob permissions) is logged once at Warn
 // and left alone for a minute at a time; the Mutex then works as without
 // one.
