@@ -3,6 +3,8 @@
 // must take turns. Whoever holds the container's active lease holds the
 // lock.
 //
+// How to use it: [docs/usage.md]; how it works: [docs/design.md].
+//
 //	r, err := renewer.New(leaser, renewer.WithIdentity(host)) // leaser: azlease or leasetest
 //	m, err := mutex.New(r)
 //	held, err := m.Lock(ctx)                        // blocks until held
@@ -146,4 +148,7 @@
 // advances its heartbeat (for infinite leases); break-on-timeout must be at
 // least three renew intervals (New checks this), so a holder that renews is
 // never broken by it.
+//
+// [docs/usage.md]: https://github.com/leasehold/leasehold/blob/main/docs/usage.md#the-mutex
+// [docs/design.md]: https://github.com/leasehold/leasehold/blob/main/docs/design.md
 package mutex
