@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -208,11 +209,16 @@ func checkStandby(r *renewer.Renewer, s Standby) (Standby, error) {
 	if s.Second == nil {
 		if b, ok := s.Next.(renewer.Besider); ok {
 			second, err := b.Beside(SecondSeatSuffix)
-			if err != nil && s.Seats == 2 {
+			switch {
+			case err != nil && s.Seats == 2:
 				return s, bad("second", nil, "the second seat's lease beside Next: "+err.Error())
+			case err == nil:
+				s.Second = second // else (a name too long for a lease beside it): one seat
 			}
-			s.Second = second
 		}
+	}
+	if s.Second != nil && sameLeaser(s.Second, s.Next) {
+		return s, bad("second", "the same Leaser as Next", "want the second seat's own lease")
 	}
 	switch {
 	case s.Second != nil:
@@ -223,6 +229,13 @@ func checkStandby(r *renewer.Renewer, s Standby) (Standby, error) {
 		s.Seats = 1
 	}
 	return s, nil
+}
+
+// sameLeaser reports whether a and b are the same Leaser value (never
+// panicking on a type that cannot be compared).
+func sameLeaser(a, b renewer.Leaser) bool {
+	ta := reflect.TypeOf(a)
+	return ta == reflect.TypeOf(b) && ta != nil && ta.Comparable() && a == b
 }
 
 // standby is a candidate's waiting machinery while it does not lead: the

@@ -66,7 +66,11 @@ func (c *Container) Beside(suffix string) (renewer.Leaser, error) {
 	if c.named == nil {
 		return nil, fmt.Errorf("leasetest: Beside(%q): a Container made by New has nothing beside it; use Named", suffix)
 	}
-	return c.named.Lease(c.name + "/" + suffix)
+	l, err := c.named.Lease(c.name + "/" + suffix)
+	if err != nil {
+		return nil, err // an untyped nil: a nil *Container would not compare equal to nil
+	}
+	return l, nil
 }
 
 // LeaseKey implements [renewer.Lister]: the name of l, which must be a
