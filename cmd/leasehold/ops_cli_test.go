@@ -434,8 +434,8 @@ func TestForeignLease(t *testing.T) {
 	const want = "leased by a client that is not leasehold, or by leasehold before it wrote its term"
 	st := statusOf(t, name)
 	r := run(t, "status", name)
-	if !strings.Contains(r.stdout, want) || !st.Held || st.Duration != "infinite" {
-		t.Errorf("status of another client's lease: %q, %+v; want %q", r.stdout, st, want)
+	if !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "infinite lease: it never expires") || !st.Held || st.Duration != "infinite" {
+		t.Errorf("status of another client's lease: %q, %+v; want %q, and that the infinite lease never expires", r.stdout, st, want)
 	}
 	r = run(t, "lock", name, "--try", "--", "true")
 	if r.code != exitHeld || !strings.Contains(lastLine(r.stderr), want) {
