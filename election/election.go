@@ -31,6 +31,7 @@ type Election struct {
 	busy  bool        // a Campaign (or Run) is under way
 	cur   *Leadership // the latest leadership won; live until its context ends
 	track tracker     // what Leader and KnownLeader have seen
+	aside breakAside  // a term that ended by a break (breakaside.go)
 
 	began   time.Time // when the campaign under way began (for Check)
 	runs    int       // Runs under way (a second one returns ErrInUse at once)
