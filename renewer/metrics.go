@@ -32,18 +32,20 @@ import (
 //     latest holding.
 //   - leasehold.lease.losses, counter (leasehold_lease_losses_total), by
 //     cause: deadline (the validity deadline passed without a successful
-//     renew), no_lease (storage answered that the lease is not ours:
-//     another ID, none, broken), held, not_found, forbidden, bad_request,
-//     invalid_term, throttled, timeout, error.
+//     renew), broken (the lease was broken or is being broken: an
+//     operator's break, a waiter's break-on-timeout), no_lease (storage
+//     answered that the lease is not ours: another ID, none), held,
+//     not_found, forbidden, bad_request, invalid_term, throttled, timeout,
+//     error.
 //   - leasehold.renew.duration, histogram in seconds
 //     (leasehold_renew_duration_seconds): each renew call, by result.
 //   - leasehold.renew.failures, counter (leasehold_renew_failures_total):
 //     renew calls that failed, by cause (the result values below but ok).
 //   - leasehold.storage.calls, counter (leasehold_storage_calls_total):
 //     every storage call, by operation (acquire, renew, change, release,
-//     break, properties, set_metadata) and result (ok, held, no_lease,
-//     not_found, forbidden, throttled, bad_request, invalid_term, timeout,
-//     canceled, error).
+//     break, properties, set_metadata) and result (ok, held, broken,
+//     no_lease, not_found, forbidden, throttled, bad_request, invalid_term,
+//     timeout, canceled, error).
 //   - leasehold.acquire.waiting, up-down counter
 //     (leasehold_acquire_waiting): Acquire calls waiting for the lease
 //     (a campaigning standby, a blocked Lock).
@@ -214,7 +216,7 @@ func (o *observability) touch() {
 func (o *observability) call(op string, start time.Time, err error) {
 	ctx := context.Background()
 	res := resultOf(err)
-	if err == nil || res == "held" || res == "no_lease" {
+	if err == nil || res == "held" || res == "no_lease" || res == "broken" {
 		o.touch()
 	}
 	o.calls.Add(ctx, 1, o.base, metric.WithAttributes(AttrOperation.String(op), AttrResult.String(res)))

@@ -50,6 +50,16 @@ func TestLastContact(t *testing.T) {
 		if got := time.Since(b.LastContact()); got != time.Second {
 			t.Errorf("LastContact moved on a throttled read: %v ago, want 1s", got)
 		}
+		// A renew refused because the lease was broken is storage
+		// answering: contact.
+		c.SetBefore(nil)
+		if _, err := c.Break(t.Context(), 60*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		<-ls.Done()
+		if got := a.LastContact(); !got.Equal(time.Now()) {
+			t.Errorf("LastContact after a renew refused as broken = %v, want now (%v)", got, time.Now())
+		}
 	})
 }
 
