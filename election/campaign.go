@@ -82,6 +82,7 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 		return nil, err
 	}
 	won = newLeadership(e, ls)
+	e.leads.follow(won) // leasehold.election.leader: 1 now, 0 when the term ends
 	won.byRun = byRun
 	if sc != nil {
 		won.seat = sc.done

@@ -26,6 +26,7 @@ type Election struct {
 
 	timing renewer.Timing // the renewer's effective timing
 	sb     *standby       // WithStandby's machinery, or nil
+	leads  leadsGauge     // leasehold.election.leader (metrics.go)
 
 	mu    sync.Mutex  // guards the fields below
 	busy  bool        // a Campaign (or Run) is under way
@@ -67,6 +68,7 @@ func New(r *renewer.Renewer, opts ...Option) (*Election, error) {
 		identity: r.Identity(),
 		cfg:      cfg,
 		log:      cfg.log,
+		leads:    newLeadsGauge(r),
 	}
 	if cfg.standbySet {
 		if e.sb, err = newStandby(r, cfg.standby, cfg.log); err != nil {
