@@ -69,7 +69,7 @@ func (lg leadsGauge) follow(ld *Leadership) {
 func seatMetricAttributes(r *renewer.Renewer, seat renewer.Leaser) renewer.Option {
 	set := r.MetricAttributes()
 	v, _ := set.Value(renewer.AttrLock)
-	election := v.Emit()
+	election := v.String()
 	lock := renewer.LockName(seat)
 	if election != "" && !strings.HasPrefix(lock, election+"/") {
 		lock = election + "/" + lock

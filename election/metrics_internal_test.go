@@ -41,8 +41,8 @@ func TestSeatMetricAttributes(t *testing.T) {
 			renewer.AttrLock: tt.want, renewer.AttrElection: tt.election,
 			renewer.AttrRole: renewer.RoleNextInLine, renewer.AttrIdentity: "c",
 		} {
-			if v, ok := set.Value(key); !ok || v.Emit() != want {
-				t.Errorf("seat %q of election %q: %s = %q (set %v), want %q", tt.seat, tt.election, key, v.Emit(), ok, want)
+			if v, ok := set.Value(key); !ok || v.String() != want {
+				t.Errorf("seat %q of election %q: %s = %q (set %v), want %q", tt.seat, tt.election, key, v.String(), ok, want)
 			}
 		}
 	}

@@ -103,8 +103,8 @@ func TestWithMetricAttributes(t *testing.T) {
 	}
 	set := r.MetricAttributes()
 	for key, want := range map[attribute.Key]string{renewer.AttrLock: "jobs/.next-in-line", renewer.AttrIdentity: "a", renewer.AttrRole: "next_in_line"} {
-		if v, ok := set.Value(key); !ok || v.Emit() != want {
-			t.Errorf("%s = %q, want %q", key, v.Emit(), want)
+		if v, ok := set.Value(key); !ok || v.String() != want {
+			t.Errorf("%s = %q, want %q", key, v.String(), want)
 		}
 	}
 	for _, bad := range []attribute.KeyValue{{}, renewer.AttrRole.String("")} {

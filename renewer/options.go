@@ -162,7 +162,7 @@ func newConfig(opts []Option) (config, error) {
 		return config{}, err
 	}
 	for _, kv := range c.metricAttrs {
-		if !kv.Valid() || kv.Value.Emit() == "" {
+		if !kv.Valid() || kv.Value.String() == "" {
 			return config{}, &OptionError{Field: "metric attribute", Value: string(kv.Key), Rule: "want a non-empty key and value"}
 		}
 	}
