@@ -372,7 +372,7 @@ func TestStatusWatch(t *testing.T) {
 		t.Fatalf("status --watch: exit %d: %s", r.code, r.stderr)
 	}
 	tables := strings.Split(strings.TrimSpace(r.stdout), "\n\n")
-	row := regexp.MustCompile(`(?m)^"beta/2"\s+available\s+w-beta/2\s+1\s+\d+s\s+last holder$`)
+	row := regexp.MustCompile(`(?m)^"beta/2"\s+available\s+w-beta/2\s+1\s+\d+s\s+last holder, released$`)
 	if len(tables) != 2 || strings.Contains(r.stdout, "\x1b[") {
 		t.Fatalf("status --watch --count 2 printed %d tables (or terminal codes):\n%s", len(tables), r.stdout)
 	}

@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,10 @@ func TestStatusAfterReleaseToAnotherClient(t *testing.T) {
 	r = run(t, "lock", name, "--try", "--", "true")
 	if last := lastLine(r.stderr); r.code != exitHeld || !strings.Contains(last, foreign) || strings.Contains(last, "held by lh-c1p") {
 		t.Errorf("lock --try: exit %d, last line %q; want %d saying %q", r.code, last, exitHeld, foreign)
+	}
+	r = run(t, "status", name, "--watch", "--count", "1", "--interval", "100ms")
+	if r.code != 0 || !regexp.MustCompile(`(?m)\sleased\s+\?\s+-\s+\S+\s+not leasehold: lh-c1p released term 1$`).MatchString(r.stdout) {
+		t.Errorf("status --watch: exit %d, table:\n%s\nwant the lease's row with no holder, saying lh-c1p released term 1", r.code, r.stdout)
 	}
 	r = run(t, "observe", name, "--count", "1")
 	if r.code != 0 || !strings.Contains(r.stdout, foreign) {
