@@ -26,7 +26,7 @@ type Election struct {
 
 	timing renewer.Timing // the renewer's effective timing
 	sb     *standby       // WithStandby's machinery, or nil
-	leads  leadsGauge     // leasehold.election.leader (metrics.go)
+	leads  *leadsGauge    // leasehold.election.leader (metrics.go)
 
 	mu    sync.Mutex  // guards the fields below
 	busy  bool        // a Campaign (or Run) is under way

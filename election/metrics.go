@@ -3,6 +3,7 @@ package election
 import (
 	"context"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -36,30 +37,43 @@ const metricLeader = "leasehold.election.leader"
 type leadsGauge struct {
 	g    metric.Int64Gauge
 	base metric.MeasurementOption
+
+	mu  sync.Mutex  // orders the records: a late 0 of an ended term never follows the next term's 1
+	cur *Leadership // the term last recorded as started
 }
 
 // newLeadsGauge makes the gauge on r's provider, with r's attributes, and
 // records 0. A provider that refuses it gets a no-op one: metrics never
 // stop an election.
-func newLeadsGauge(r *renewer.Renewer) leadsGauge {
+func newLeadsGauge(r *renewer.Renewer) *leadsGauge {
 	m := r.MeterProvider().Meter("github.com/leasehold/leasehold/election")
 	g, err := m.Int64Gauge(metricLeader, metric.WithUnit("{leader}"),
 		metric.WithDescription("1 while this candidate leads the election, 0 otherwise"))
 	if err != nil {
 		g, _ = noop.Meter{}.Int64Gauge(metricLeader)
 	}
-	lg := leadsGauge{g: g, base: metric.WithAttributeSet(r.MetricAttributes())}
+	lg := &leadsGauge{g: g, base: metric.WithAttributeSet(r.MetricAttributes())}
 	lg.g.Record(context.Background(), 0, lg.base)
 	return lg
 }
 
-// follow records 1 for the term ld, now, and 0 once it ends.
-func (lg leadsGauge) follow(ld *Leadership) {
-	if lg.g == nil { // an Election not made by New
+// follow records 1 for the term ld, now, and 0 once it ends (unless a
+// later term has started by then).
+func (lg *leadsGauge) follow(ld *Leadership) {
+	if lg == nil { // an Election not made by New
 		return
 	}
+	lg.mu.Lock()
+	lg.cur = ld
 	lg.g.Record(context.Background(), 1, lg.base)
-	context.AfterFunc(ld.ctx, func() { lg.g.Record(context.Background(), 0, lg.base) })
+	lg.mu.Unlock()
+	context.AfterFunc(ld.ctx, func() {
+		lg.mu.Lock()
+		defer lg.mu.Unlock()
+		if lg.cur == ld {
+			lg.g.Record(context.Background(), 0, lg.base)
+		}
+	})
 }
 
 // seatMetricAttributes labels the metrics of a next-in-line seat of the

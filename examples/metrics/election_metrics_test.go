@@ -103,5 +103,9 @@ func TestElectionMetricLabels(t *testing.T) {
 		for _, done := range runs {
 			<-done
 		}
+		ps = points(t, rd)
+		if got := sum(ps, "leasehold.election.leader"); got != 0 {
+			t.Errorf("leasehold.election.leader summed after every Run ended = %v, want 0; all:\n%s", got, dump(ps))
+		}
 	})
 }
