@@ -39,7 +39,8 @@ type Status struct {
 	Infinite bool
 	// Holder and Term are the identity and term written by the last
 	// holder to complete an acquisition. They stay after that holder
-	// releases or loses the lease; Held says whether a lease is active.
+	// releases or loses the lease; Held says whether a lease is active,
+	// and Released whether that holder released it.
 	// Right after a new acquisition they still name the previous holder
 	// until the new one writes its term.
 	Holder string
