@@ -2,6 +2,8 @@
 // background and says, before anyone else could take it, when it no longer
 // holds it.
 //
+// How to use it: [docs/usage.md]; how it works: [docs/design.md].
+//
 // A [Renewer] acquires the lease ([Renewer.Acquire] polls until it gets it,
 // [Renewer.TryAcquire] tries once), writes the holder's identity and a new
 // term into the container's metadata under the lease, and hands out a
@@ -191,4 +193,7 @@
 // holding's term for readers of the lease ([Status.Payload]).
 //
 // All types in this package are safe for concurrent use.
+//
+// [docs/usage.md]: https://github.com/leasehold/leasehold/blob/main/docs/usage.md#the-renewer-underneath
+// [docs/design.md]: https://github.com/leasehold/leasehold/blob/main/docs/design.md
 package renewer
