@@ -26,11 +26,13 @@ type Election struct {
 
 	timing renewer.Timing // the renewer's effective timing
 	sb     *standby       // WithStandby's machinery, or nil
+	leads  *leadsGauge    // leasehold.election.leader (metrics.go)
 
 	mu    sync.Mutex  // guards the fields below
 	busy  bool        // a Campaign (or Run) is under way
 	cur   *Leadership // the latest leadership won; live until its context ends
 	track tracker     // what Leader and KnownLeader have seen
+	aside breakAside  // a term that ended by a break (breakaside.go)
 
 	began    time.Time // when the campaign under way began (for Check)
 	ledUntil time.Time // when this candidate's latest term ended (for Check); zero if none has
@@ -70,6 +72,7 @@ func New(r *renewer.Renewer, opts ...Option) (*Election, error) {
 		identity: r.Identity(),
 		cfg:      cfg,
 		log:      cfg.log,
+		leads:    newLeadsGauge(r),
 	}
 	if cfg.standbySet {
 		if e.sb, err = newStandby(r, cfg.standby, cfg.log); err != nil {

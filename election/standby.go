@@ -292,7 +292,8 @@ func newStandby(r *renewer.Renewer, s Standby, log *zap.Logger) (*standby, error
 			renewer.WithRenewInterval(s.NextRenew),
 			renewer.WithPollInterval(s.Retry),
 			renewer.WithLogger(log.With(zap.String("lease", name))),
-			renewer.WithMeterProvider(r.MeterProvider()))
+			renewer.WithMeterProvider(r.MeterProvider()),
+			seatMetricAttributes(r, l)) // leasehold.election, leasehold.role=next_in_line (metrics.go)
 		if err != nil {
 			if oe, ok := err.(*renewer.OptionError); ok {
 				return nil, &renewer.OptionError{Pkg: "election", Field: "standby next-in-line " + oe.Field, Value: oe.Value, Rule: oe.Rule}

@@ -62,7 +62,7 @@ func (m *Mutex) acquire(ctx context.Context) (*renewer.Lease, error) {
 			reason := w.observe(st, err, now, &m.cfg)
 			switch {
 			case err == nil && st.Held() && reason != "":
-				m.log.Info("breaking the lock", zap.String("holder", st.Holder), zap.Int64("term", st.Term),
+				m.log.Info("breaking the lock", zap.String("holder", st.Holder), zap.Bool("released", st.Released), zap.Int64("term", st.Term),
 					zap.Int64("heartbeat", st.Heartbeat), zap.Bool("infinite", st.Infinite), zap.String("reason", reason))
 				return renewer.Verdict{Break: reason}
 			case err == nil && st.Held():
