@@ -40,8 +40,8 @@ type Election struct {
 	known    Leader    // the leader the last read showed (KnownLeader)
 	knownAt  time.Time // when that read was made; zero before the first
 
-	refresh   sync.Mutex // one Refresh read at a time
-	refreshed time.Time  // when Refresh last read the lease; guarded by refresh
+	refresh   chan struct{} // one Refresh read at a time (a token)
+	refreshed time.Time     // when Refresh last read the lease; guarded by refresh
 }
 
 // New returns a candidate in the election for the lease r holds, with r's
@@ -73,6 +73,7 @@ func New(r *renewer.Renewer, opts ...Option) (*Election, error) {
 		cfg:      cfg,
 		log:      cfg.log,
 		leads:    newLeadsGauge(r),
+		refresh:  make(chan struct{}, 1),
 	}
 	if cfg.standbySet {
 		if e.sb, err = newStandby(r, cfg.standby, cfg.log); err != nil {
