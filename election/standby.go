@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"reflect"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -250,13 +251,14 @@ type standby struct {
 	wake   chan struct{} // a backbencher that took a seat, or a seat holder left alone, polls at once
 	// recheck makes a seat holder read the other seat at once (a poll
 	// showed a new leader: the other seat holder may have won).
-	recheck chan struct{}
-	seat    atomic.Int32  // the seat this candidate holds, -1 if none
-	seatEnd atomic.Int64  // when this candidate last stopped holding a seat (UnixNano; for Check)
-	alone   atomic.Bool   // the other seat was read as empty (or there is one seat): poll in every slot
-	leader  atomic.Value  // string: the holder the last poll of the leader's lease read
-	noNext  atomic.Bool   // the seats were refused for good: poll the leader's lease every P, as without them
-	done    chan struct{} // closed when the last seats loop ended; nil before the first
+	recheck      chan struct{}
+	seat         atomic.Int32  // the seat this candidate holds, -1 if none
+	seatEnd      atomic.Int64  // when this candidate last stopped holding a seat (UnixNano; for Check)
+	alone        atomic.Bool   // the other seat was read as empty (or there is one seat): poll in every slot
+	leader       atomic.Value  // string: the holder the last poll of the leader's lease read
+	noNext       atomic.Bool   // the seats were refused for good: poll the leader's lease every P, as without them
+	refusedSeats atomic.Uint32 // a bit per seat storage refused for good (the seats loop retries it after Check)
+	done         chan struct{} // closed when the last seats loop ended; nil before the first
 
 	// On the campaign's goroutine only: the last term a poll read, and
 	// the heartbeat prediction.
@@ -437,13 +439,16 @@ func (s *standby) poke() {
 func (s *standby) loop(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	rnd := wait.From(ctx)
-	turn, all := 0, true // the seat to try next; try every seat this round
+	turn, all := 0, true                       // the seat to try next; try every seat this round
+	refused := make([]time.Time, len(s.seats)) // a seat storage refused for good is not tried before this
 	for ctx.Err() == nil {
 		got, failed := -1, false
 		var ls *renewer.Lease
-	tries:
 		for k := range s.tries(all) {
 			i := (turn + k) % len(s.seats)
+			if time.Now().Before(refused[i]) {
+				continue
+			}
 			l, err := s.seats[i].TryAcquire(ctx)
 			if err == nil {
 				ls, got = l, i
@@ -455,19 +460,19 @@ func (s *standby) loop(ctx context.Context, done chan struct{}) {
 			case errors.Is(err, renewer.ErrLeaseHeld):
 			case renewer.Permanent(err):
 				// An answer no retry can get past (refused credentials, a
-				// SAS without blob permissions, a missing container): poll
-				// the leader's lease every P, as a standby without seats
-				// does (failover is not slowed, only dearer), and try the
-				// seats again after Check.
-				if !s.noNext.Swap(true) {
-					s.log.Warn("next-in-line seat cannot be taken; polling the leader's lease every poll interval instead", zap.Error(err))
+				// SAS without blob permissions, a missing container): that
+				// seat is left alone for a Check, as if it did not exist
+				// (a seat holder counts it empty). With every seat refused,
+				// poll the leader's lease every P, as a standby without
+				// seats does (failover is not slowed, only dearer).
+				refused[i] = time.Now().Add(rnd.Jitter(s.cfg.Check))
+				if !s.seatRefused(i, true) {
+					s.log.Warn("next-in-line seat cannot be taken; going on without it", zap.Int("seat", i), zap.Error(err))
+				}
+				if s.allRefused() && !s.noNext.Swap(true) {
+					s.log.Warn("no next-in-line seat can be taken; polling the leader's lease every poll interval instead", zap.Error(err))
 					s.poke() // end the backbencher's pause under way
 				}
-				if !wait.Sleep(ctx, rnd.Jitter(s.cfg.Check)) {
-					return
-				}
-				failed = true
-				break tries
 			default:
 				failed = true
 			}
@@ -475,7 +480,10 @@ func (s *standby) loop(ctx context.Context, done chan struct{}) {
 		turn = (turn + 1) % len(s.seats)
 		if ls == nil {
 			pause := rnd.Jitter(s.cfg.Retry)
-			if failed {
+			switch {
+			case s.allRefused():
+				pause = time.Until(slices.MinFunc(refused, func(a, b time.Time) int { return a.Compare(b) }))
+			case failed:
 				pause = rnd.Jitter(s.poll)
 			}
 			all = failed
@@ -485,9 +493,31 @@ func (s *standby) loop(ctx context.Context, done chan struct{}) {
 			continue
 		}
 		s.noNext.Store(false)
+		s.seatRefused(got, false)
 		s.hold(ctx, ls, got, rnd)
 		all = true // a seat lost: try every seat at once
 	}
+}
+
+// seatRefused records whether seat i was refused for good, and reports
+// whether it already was.
+func (s *standby) seatRefused(i int, refused bool) bool {
+	bit := uint32(1) << i
+	for {
+		old := s.refusedSeats.Load()
+		nu := old &^ bit
+		if refused {
+			nu = old | bit
+		}
+		if s.refusedSeats.CompareAndSwap(old, nu) {
+			return old&bit != 0
+		}
+	}
+}
+
+// allRefused reports whether storage refused every seat for good.
+func (s *standby) allRefused() bool {
+	return s.refusedSeats.Load() == uint32(1)<<len(s.seats)-1
 }
 
 // tries returns how many seats a round tries.
@@ -561,13 +591,17 @@ func (s *standby) readOther(ctx context.Context, other *renewer.Renewer) {
 		return
 	}
 	st, err := other.Inspect(ctx)
-	if err != nil {
-		return
+	if err != nil && !renewer.Permanent(err) {
+		return // a read that failed changes nothing
 	}
 	// A seat held by the leader is being released: its holder has just
 	// won, and its release may not have landed yet.
+	// A seat that cannot be read for good (refused credentials) counts as
+	// empty too, and so does one held under this candidate's own identity
+	// (a seat it lost to a late renew, whose release did not land).
 	leader, _ := s.leader.Load().(string)
-	if alone := !st.Held() || st.Holder == leader; s.alone.Swap(alone) != alone && alone {
+	alone := err != nil || !st.Held() || st.Holder == leader || st.Holder == other.Identity()
+	if s.alone.Swap(alone) != alone && alone {
 		s.poke() // poll in every slot from now, not at the end of a long pause
 	}
 }
