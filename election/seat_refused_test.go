@@ -2,6 +2,7 @@ package election_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -51,5 +52,38 @@ func TestStandbySecondSeatRefused(t *testing.T) {
 			t.Errorf("hand-over took %v, want at most P", d)
 		}
 		stopAll(all...)
+	})
+}
+
+// TestStandbyCrashRestarts: both seat holders crash and are replaced by
+// new candidates (a crash-restart, one after the other), then the leader
+// crashes. The dead holders keep their seats for the seat lease's 60 s,
+// so no seat holder is alive; the new candidates, which found every seat
+// held, poll every P for their first NextDuration + Retry, and one leads
+// within L + 1.2 P and a few round trips of the leader's crash (a
+// backbencher's Check, up to 72 s, without that).
+func TestStandbyCrashRestarts(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		leader, standbys := w.startElection(election.ProfileDefault, 2, true)
+		time.Sleep(election.DefaultNextDuration + election.DefaultRetry)
+		var fresh []*cand
+		for i, c := range seated(standbys) {
+			c.die()
+			fresh = append(fresh, w.add(fmt.Sprintf("r%d", i), election.ProfileDefault, true))
+			time.Sleep(5 * time.Second)
+		}
+		if n := len(seated(fresh)); n != 0 {
+			t.Fatalf("%d new candidates hold a seat, want none (the dead hold both)", n)
+		}
+		died := time.Now()
+		leader.die()
+		bound := leaseL + pollP*6/5 + time.Second
+		got := recv(t, w.elected, 3*time.Minute)
+		if d := w.electedAt(got).Sub(died); d > bound {
+			t.Errorf("%s led %v after the leader crashed, with both seat holders dead, want within %v", got, d, bound)
+		}
+		stopAll(append(append(fresh, standbys...), leader)...)
 	})
 }

@@ -42,7 +42,10 @@ import (
 // try one seat every Retry, the two in turn (taking it if free), and read
 // the leader's lease themselves only every Check; a new campaign tries
 // both seats at its first poll that finds the lease held, so a restarted
-// candidate fills an empty seat at once. A standby beyond the third costs
+// candidate fills an empty seat at once, and polls the leader's lease
+// every P for its first NextDuration + Retry whatever it found (a seat
+// whose holder crashed stays held that long: after crash-restarts every
+// seat may be held by the dead), about 120 calls per campaign. A standby beyond the third costs
 // about 3600/Retry + 3600/Check calls an hour, whatever P is. A seat try
 // that fails (a timeout, an error) is followed by another after P.
 //
@@ -54,7 +57,11 @@ import (
 //   - crash: the lease's expiry (L after the last renewal) plus the same;
 //   - the leader and one seat holder dying together: L + 2P;
 //   - a dead seat holder's seat is free again NextDuration after its last
-//     renewal and filled within 2 x 1.2 Retry (1.2 Retry with a joiner);
+//     renewal and filled within 2 x 1.2 Retry (at once by a joiner);
+//   - seat holders that crashed and were restarted as new candidates (a
+//     crash-restart): their replacements poll every P for their first
+//     NextDuration + Retry, so a leader's crash then is caught within
+//     L + 1.2 P;
 //   - two take-overs in a row with no candidate joining leave both seats
 //     empty until a backbencher fills one (within 2 x 1.2 Retry) or reads
 //     the leader's lease (within 1.2 Check): nobody is stranded.
@@ -260,8 +267,9 @@ type standby struct {
 	refusedSeats atomic.Uint32 // a bit per seat storage refused for good (the seats loop retries it after Check)
 	done         chan struct{} // closed when the last seats loop ended; nil before the first
 
-	// On the campaign's goroutine only: the last term a poll read, and
-	// the heartbeat prediction.
+	// On the campaign's goroutine only: when the campaign began, the last
+	// term a poll read, and the heartbeat prediction.
+	began      time.Time
 	term       int64
 	key        hbKey
 	from, till time.Time // the burst, on the local clock
@@ -356,7 +364,7 @@ func (s *standby) begin(ctx context.Context) *standbyCampaign {
 		case <-ctx.Done():
 		}
 	}
-	s.term = 0
+	s.term, s.began = 0, time.Now()
 	lctx, cancel := context.WithCancel(ctx)
 	return &standbyCampaign{s: s, ctx: lctx, cancel: cancel}
 }
@@ -390,6 +398,9 @@ func (c *standbyCampaign) verdict(st renewer.Status, err error) renewer.Verdict 
 		// without a fast poller.
 		return renewer.Verdict{Wake: c.s.wake}
 	}
+	if err == nil && st.Held() {
+		c.s.leader.Store(st.Holder) // before a recheck below reads it
+	}
 	if err == nil && st.Term != 0 {
 		if c.s.term != 0 && st.Term != c.s.term && c.s.seat.Load() >= 0 && len(c.s.seats) > 1 {
 			// A new leader: perhaps the other seat holder, whose seat is
@@ -402,9 +413,6 @@ func (c *standbyCampaign) verdict(st renewer.Status, err error) renewer.Verdict 
 			}
 		}
 		c.s.term = st.Term
-	}
-	if err == nil && st.Held() {
-		c.s.leader.Store(st.Holder)
 	}
 	return c.s.verdict(c.ctx, st, err)
 }
@@ -615,6 +623,12 @@ func (s *standby) verdict(ctx context.Context, st renewer.Status, err error) ren
 	seat := int(s.seat.Load())
 	now := time.Now()
 	switch {
+	case s.seats != nil && seat < 0 && !s.noNext.Load() && now.Sub(s.began) < s.cfg.NextDuration+s.cfg.Retry:
+		// A new campaign that found every seat held polls every P for a
+		// seat lease's duration and a Retry: a seat held by a holder that
+		// crashed (a crash-restart, say) stays held that long, and the
+		// seats' holders may all be dead. About 120 reads per campaign.
+		v.Next = 0
 	case s.seats != nil && seat < 0 && !s.noNext.Load():
 		v.Next = wait.From(ctx).Jitter(s.cfg.Check)
 	case s.cfg.Heartbeats && err == nil && st.Held():
