@@ -216,6 +216,9 @@ func (ls *Lease) writeTerm(ctx context.Context, op string) error {
 			if err != nil {
 				return fmt.Errorf("read term: %w", err)
 			}
+			if err := checkProtocol(p.Metadata); err != nil {
+				return err
+			}
 			prev, err := parseTerm(p.Metadata[MetadataTerm])
 			if err != nil {
 				return err

@@ -91,6 +91,29 @@ func statusOf(p Properties) Status {
 	}
 }
 
+// MetadataProtocol is the key a later version of the leasehold protocol
+// writes its number under (docs/protocol.md). Version 1, this one, writes
+// none; a holder that finds a version it does not know does not write a
+// term over it.
+const MetadataProtocol = "leasehold_protocol"
+
+// checkProtocol refuses metadata written under a protocol version this
+// library does not know: its term may follow other rules, so no term is
+// written over it (an error wrapping ErrInvalidTerm, which no retry
+// changes).
+func checkProtocol(md map[string]string) error {
+	switch v := md[MetadataProtocol]; v {
+	case "", "1":
+		return nil
+	default:
+		shown := v
+		if len(shown) > 40 {
+			shown = shown[:40] + "..."
+		}
+		return fmt.Errorf("%w: %s is %q: written by a later version of the leasehold protocol than this one (1); upgrade", ErrInvalidTerm, MetadataProtocol, shown)
+	}
+}
+
 // parseTerm reads the term in the metadata: 0 when absent, else a whole
 // number from 0 to MaxInt64-1, so that one more is still a term.
 func parseTerm(s string) (int64, error) {
