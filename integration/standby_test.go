@@ -270,8 +270,12 @@ func TestStandbyNextInLineAzurite(t *testing.T) {
 func testStandbyNextInLine(t *testing.T, blob bool) {
 	stby := election.ProfileDefault.Standby
 	stby.Retry = 2 * time.Second // a backbencher takes the freed seat soon
+	stby.NextDuration, stby.NextRenew = 15*time.Second, 5*time.Second
 	s, leader, standbys := startStandbys(t, "standby-nil", blob, election.ProfileDefault, stby, 3)
-	time.Sleep(stby.Retry * 6 / 5) // the first seated reads the other seat again, now held
+	// Past a new campaign's first NextDuration + Retry, in which it polls
+	// every P whatever its seat; by then the first seated has read the
+	// other seat again, now held.
+	time.Sleep(stby.NextDuration + stby.Retry + time.Second)
 	seats := standbySeated(standbys)
 	for _, c := range standbys {
 		c.main.reads.Store(0)
