@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/leasehold/leasehold/internal/putback"
 	"github.com/leasehold/leasehold/internal/wait"
 
 	"github.com/cenkalti/backoff/v4"
@@ -307,10 +308,11 @@ type attempt struct {
 	uncertain bool        // an acquire with id may have been applied without our knowing
 	lastSent  time.Time   // when the last acquire whose outcome is unknown was sent
 	rnd       wait.Source // jitter for the release's retries (seeded only in the simulation)
+	noReask   bool        // the simulation put the lost-acquire bug back (internal/putback)
 }
 
 func (r *Renewer) newAttempt(ctx context.Context) *attempt {
-	return &attempt{r: r, id: newLeaseID(), rnd: wait.From(ctx)}
+	return &attempt{r: r, id: newLeaseID(), rnd: wait.From(ctx), noReask: putback.Has(ctx, putback.NoReask)}
 }
 
 // try is one acquire call, then the holding's set-up (see Lease.setUp).
@@ -358,7 +360,7 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 // acquire timed out as the lease came free would see its own lease as
 // held and wait out a whole duration before anyone could lead.
 func (a *attempt) mayHold() bool {
-	if !a.uncertain {
+	if !a.uncertain || a.noReask {
 		return false
 	}
 	d := a.r.cfg.Duration
