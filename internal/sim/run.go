@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leasehold/leasehold/election"
+	"github.com/leasehold/leasehold/internal/putback"
 	"github.com/leasehold/leasehold/internal/wait"
 	"github.com/leasehold/leasehold/mutex"
 	"github.com/leasehold/leasehold/renewer"
@@ -25,6 +26,15 @@ type Options struct {
 	// storage and every answer that is lost or refused on the way. It is
 	// called from many goroutines, never at once.
 	Trace func(line string)
+	// NoReask puts the lost-acquire bug back in every holder
+	// (internal/putback.NoReask): a waiting Acquire whose acquire's outcome
+	// is unknown does not ask again when the lease reads as held.
+	NoReask bool
+	// Seats is the number of next-in-line seats of the elections
+	// (election.Standby.Seats): 0 the library's default (two), 1 the
+	// single seat of before, whose seat stays empty after a take-over
+	// until a backbencher's retry.
+	Seats int
 }
 
 // Result is one run: its plan, history and violations.
@@ -32,6 +42,11 @@ type Result struct {
 	Plan       Plan
 	History    History
 	Violations []Violation
+	// Free and Cands are what liveness in every state was judged on:
+	// when the main lease was free at storage, and each candidate's
+	// waits and faulty spans.
+	Free  []FreeSpan
+	Cands []Cand
 }
 
 // Causes of the end of an incarnation.
@@ -42,12 +57,23 @@ var (
 
 // world is one run's shared state.
 type world struct {
-	plan  Plan
-	start time.Time
-	rec   recorder
-	store *leasetest.Container
-	next  *leasetest.Container // the elections' next-in-line lease (Plan.Standby)
-	opts  Options
+	plan    Plan
+	start   time.Time
+	rec     recorder
+	store   *leasetest.Container
+	next    *leasetest.Container // the elections' next-in-line lease (Plan.Standby)
+	second  *leasetest.Container // the elections' second seat
+	opts    Options
+	log     *leaseLog // the main lease at storage
+	nextLog *leaseLog // the next-in-line seat at storage
+	cands   cands     // the main lease's candidates
+
+	kills []chan time.Duration // per process: crash now, down for the duration (a scenario's crash of the leader)
+
+	leadMu    sync.Mutex        // guards leading, resigners, elected
+	leading   map[uint64]bool   // processes in OnElected
+	resigners map[uint64]func() // each process's current election's Resign
+	elected   chan uint64       // a scenario's feed of OnElected, by process; nil if none listens
 
 	groupMu sync.Mutex                      // guards group
 	group   map[string]*leasetest.Container // the group's leases, by name
@@ -94,10 +120,19 @@ func (w *world) spawn(f func()) {
 // inside a testing/synctest bubble: it runs FaultPhase + Tail of virtual
 // time, then waits for every request in flight.
 func Run(seed uint64, opts Options) Result {
-	w := &world{plan: NewPlan(seed), start: time.Now(), store: leasetest.New(), next: leasetest.New(), opts: opts,
-		released: map[Holder][]time.Duration{}, group: map[string]*leasetest.Container{}}
+	w := &world{plan: NewPlan(seed), start: time.Now(), store: leasetest.New(), next: leasetest.New(), second: leasetest.New(), opts: opts,
+		released: map[Holder][]time.Duration{}, group: map[string]*leasetest.Container{},
+		leading: map[uint64]bool{}, resigners: map[uint64]func(){}}
 	w.rec.w = w
+	w.log, w.nextLog = newLeaseLog(w, w.store), newLeaseLog(w, w.next)
+	for range w.plan.Procs {
+		w.kills = append(w.kills, make(chan time.Duration, 1))
+	}
 	var procs sync.WaitGroup
+	if w.plan.CrashAt > 0 {
+		w.elected = make(chan uint64, 1024)
+		procs.Go(w.crashThenResign)
+	}
 	for i := range w.plan.Procs {
 		procs.Go(func() { w.runProc(&w.plan.Procs[i], uint64(i)) })
 	}
@@ -111,7 +146,10 @@ func Run(seed uint64, opts Options) Result {
 	time.Sleep(partitionCap + Duration)
 	w.bg.Wait()
 	hs := w.rec.history()
-	return Result{Plan: w.plan, History: hs, Violations: Check(hs, w.plan.Bounds(w.released))}
+	b := w.plan.Bounds(w.released)
+	b.Free, b.Cands = w.log.spans(b.End), w.cands.list()
+	b.Broken = w.log.broken
+	return Result{Plan: w.plan, History: hs, Violations: Check(hs, b), Free: b.Free, Cands: b.Cands}
 }
 
 // groupID is the first process number of the group's processes, so that
@@ -130,9 +168,10 @@ func (w *world) groupLease(name string) *leasetest.Container {
 	return c
 }
 
-// runProc runs one process: incarnations separated by its crashes, until
-// the end of the run.
+// runProc runs one process: incarnations separated by its crashes and
+// graceful stops, from its start until the end of the run.
 func (w *world) runProc(pp *procPlan, id uint64) {
+	sleepUntil(w.at(pp.Start))
 	for inc := uint64(0); ; inc++ {
 		dead := new(atomic.Bool)
 		wrap := func(l *link) renewer.Leaser {
@@ -141,48 +180,96 @@ func (w *world) runProc(pp *procPlan, id uint64) {
 			}
 			return l
 		}
-		lr := wrap(&link{store: w.store, w: w, p: pp, id: id, inc: inc, dead: dead})
-		// The elections' next-in-line lease (Plan.Standby), through a link
+		lr := wrap(&link{store: w.store, w: w, p: pp, id: id, inc: inc, dead: dead, log: w.log})
+		// The elections' next-in-line seats (Plan.Standby), through links
 		// of this incarnation too.
-		ln := &link{store: w.next, w: w, p: pp, id: id, inc: inc, dead: dead, salt: nextSalt, next: true}
+		ln := &link{store: w.next, w: w, p: pp, id: id, inc: inc, dead: dead, salt: nextSalt, next: true, seat: "next-in-line", log: w.nextLog}
+		l2 := &link{store: w.second, w: w, p: pp, id: id, inc: inc, dead: dead, salt: secondSalt, next: true, seat: "second"}
 		// The group's leases, each through a link of this incarnation.
 		leasers := func(name string) (renewer.Leaser, error) {
 			return wrap(&link{store: w.groupLease(name), w: w, p: pp, id: id, inc: inc, dead: dead, salt: hash(0x1ea5e) ^ strHash(name)}), nil
 		}
 		ctx, cancel := context.WithCancelCause(context.Background())
 		ctx = wait.WithSeed(ctx, hash(w.plan.Seed, id, inc, 0x5eed))
+		if w.opts.NoReask {
+			ctx = putback.With(ctx, putback.NoReask)
+		}
+		group := pp.Kind == KindSemaphore || pp.Kind == KindShard
+		me := Holder{pp.Name, int(inc)}
+		born := w.since()
+		if !group {
+			w.cands.do(me, pp.Kind, func(c *Cand) { c.Born = born })
+		}
 		var done sync.WaitGroup
 		done.Go(func() {
-			if pp.Kind == KindSemaphore || pp.Kind == KindShard {
+			if group {
 				w.groupWork(ctx, pp, leasers, id, inc)
 				return
 			}
-			w.work(ctx, pp, lr, ln, id, inc)
+			w.work(ctx, pp, lr, ln, l2, id, inc)
 		})
 
-		// Sleep until this incarnation's crash, or the end.
-		stop, crash := w.plan.end(), window{}
+		// Sleep until this incarnation's crash or stop, or the end.
+		stop, down, graceful := w.plan.end(), window{}, false
 		for _, c := range pp.Crashes {
-			if c.From >= w.since() {
-				stop, crash = c.From, c
+			if c.From >= born {
+				stop, down = c.From, c
 				break
 			}
 		}
-		sleepUntil(w.at(stop))
-		if stop == w.plan.end() {
+		for _, c := range pp.Stops {
+			if c.From >= born && c.From < stop {
+				stop, down, graceful = c.From, c, true
+				break
+			}
+		}
+		var kill chan time.Duration
+		if id < uint64(len(w.kills)) {
+			kill = w.kills[id]
+		}
+		t := time.NewTimer(time.Until(w.at(stop)))
+		select {
+		case <-t.C:
+		case d := <-kill:
+			t.Stop()
+			stop = w.since()
+			down, graceful = window{stop, stop + d}, false
+		}
+		end := stop == w.plan.end()
+		switch {
+		case end || graceful:
 			cancel(errStop)
-			done.Wait()
+		default:
+			dead.Store(true) // nothing more is sent; requests in flight still land
+			cancel(errCrash)
+		}
+		done.Wait()
+		if !group {
+			w.cands.do(me, pp.Kind, func(c *Cand) {
+				c.Died, c.Crashed, c.Stopped = stop, !end && !graceful, !end && graceful
+				// A dead incarnation waits for nothing, whatever its
+				// goroutines still do while they wind down.
+				c.Waits = minus(merge(c.Waits), []Span{{stop, forever}})
+				// Its pauses and partitions, within its life.
+				for _, ws := range [][]window{pp.Pauses, pp.Partitions} {
+					for _, x := range ws {
+						if x.To > born && x.From < stop {
+							c.Faulty = append(c.Faulty, x)
+							c.SeatFaulty = append(c.SeatFaulty, x)
+						}
+					}
+				}
+			})
+		}
+		if end || down.To >= w.plan.end() {
 			return
 		}
-		dead.Store(true) // nothing more is sent; requests in flight still land
-		cancel(errCrash)
-		done.Wait()
-		sleepUntil(w.at(crash.To))
+		sleepUntil(w.at(down.To))
 	}
 }
 
 // work runs one incarnation's holder until ctx ends.
-func (w *world) work(ctx context.Context, pp *procPlan, l, next renewer.Leaser, id, inc uint64) {
+func (w *world) work(ctx context.Context, pp *procPlan, l, next, second renewer.Leaser, id, inc uint64) {
 	// Goroutines that start at one instant would race for their first
 	// step; the scheduler, not the seed, would pick the winner. Stagger
 	// them.
@@ -192,7 +279,7 @@ func (w *world) work(ctx context.Context, pp *procPlan, l, next renewer.Leaser, 
 	case KindRenewer:
 		w.renewerLoop(ctx, l, base, newRand(w.plan.Seed, id, inc, 1))
 	case KindElection:
-		w.elect(ctx, l, next, base, newRand(w.plan.Seed, id, inc, 2), newRand(w.plan.Seed, id, inc, 3))
+		w.elect(ctx, l, next, second, base, id, newRand(w.plan.Seed, id, inc, 2), newRand(w.plan.Seed, id, inc, 3))
 	case KindMutex:
 		ropts := []renewer.Option{renewer.WithIdentity(pp.Name), renewer.WithPollInterval(Poll)}
 		opts := []mutex.Option{mutex.WithMaxHold(pp.MaxHold)}
@@ -295,7 +382,11 @@ func (w *world) renewerLoop(ctx context.Context, l renewer.Leaser, base Holding,
 		panic(err) // a fixed, valid configuration
 	}
 	for ctx.Err() == nil {
-		acquire := func(ctx context.Context) (*renewer.Lease, error) { return rn.Acquire(ctx) }
+		acquire := func(ctx context.Context) (*renewer.Lease, error) {
+			from := w.since()
+			defer w.waited(base, from)
+			return rn.Acquire(ctx)
+		}
 		if r.IntN(4) == 0 {
 			acquire = rn.TryAcquire
 		}
@@ -322,11 +413,13 @@ func (w *world) renewerLoop(ctx context.Context, l renewer.Leaser, base Holding,
 	}
 }
 
-func (w *world) elect(ctx context.Context, l, next renewer.Leaser, base Holding, r, rr *mrand.Rand) {
+func (w *world) elect(ctx context.Context, l, next, second renewer.Leaser, base Holding, id uint64, r, rr *mrand.Rand) {
 	ropts := []renewer.Option{renewer.WithIdentity(base.Proc), renewer.WithPollInterval(Poll)}
-	eopts := []election.Option{election.WithReleaseOnCancel(r.IntN(4) != 0)}
+	scenario := w.plan.Scenario != ScenarioNone
+	eopts := []election.Option{election.WithReleaseOnCancel(r.IntN(4) != 0 || scenario)}
 	if w.plan.Standby != StandbyPlain {
 		s := election.Standby{Next: next, NextDuration: NextDuration, NextRenew: NextRenew, Retry: NextRetry, Check: NextCheck}
+		seatStandby(&s, second, w.opts.Seats)
 		if w.plan.Standby == StandbyHeartbeats {
 			s.Heartbeats = true
 			ropts = append(ropts, renewer.WithHeartbeat(true), renewer.WithRenewInterval(HeartbeatRenew))
@@ -341,28 +434,123 @@ func (w *world) elect(ctx context.Context, l, next renewer.Leaser, base Holding,
 	if err != nil {
 		panic(err) // a fixed, valid configuration
 	}
+	w.leadMu.Lock()
+	w.resigners[id] = func() { _ = e.Resign(context.Background()) }
+	w.leadMu.Unlock()
 	var g sync.WaitGroup
-	g.Go(func() { // resign now and then
-		for wait.Sleep(ctx, between(rr, 3*time.Second, 30*time.Second)) {
+	g.Go(func() { // resign now and then (not in a scenario: it resigns when the scenario says)
+		for !scenario && wait.Sleep(ctx, between(rr, 3*time.Second, 30*time.Second)) {
 			_ = e.Resign(context.Background())
 		}
 	})
+	var mu sync.Mutex // guards from
+	from := w.since() // the campaign waits from here
 	_ = e.Run(ctx, election.Callbacks{
 		OnElected: func(lctx context.Context, term int64) {
+			mu.Lock()
+			w.waited(base, from)
+			mu.Unlock()
 			h := base
 			h.Term = term
 			w.track(lctx, h)
+			w.lead(id, true)
 			<-lctx.Done()
+			w.lead(id, false)
+			mu.Lock()
+			from = w.since() + 2*Poll // Run stands aside two poll intervals after a Resign
+			mu.Unlock()
 		},
 		OnDemoted:   func() {},
 		OnNewLeader: func(string, int64) {},
 	})
+	mu.Lock()
+	if w.since() > from {
+		w.waited(base, from)
+	}
+	mu.Unlock()
 	g.Wait()
+}
+
+// waited records that h's incarnation waited for the main lease from from
+// until now.
+func (w *world) waited(h Holding, from time.Duration) {
+	now := w.since()
+	w.cands.do(Holder{h.Proc, h.Inc}, h.Kind, func(c *Cand) { c.Waits = append(c.Waits, Span{from, now}) })
+}
+
+// lead records that process id's election began (or ended) a term, for a
+// scenario that crashes or resigns the leader.
+func (w *world) lead(id uint64, leading bool) {
+	w.leadMu.Lock()
+	defer w.leadMu.Unlock()
+	w.leading[id] = leading
+	if leading && w.elected != nil {
+		select {
+		case w.elected <- id:
+		default:
+		}
+	}
+}
+
+// crashThenResign is the crash-then-resign scenario: at Plan.CrashAt it
+// crashes the process that leads, for CrashDown; once another is elected,
+// it waits ResignAfter and makes that one resign. Without ResignAfter (the
+// crash-two scenario) it crashes the next-in-line seat's holder with the
+// leader instead.
+func (w *world) crashThenResign() {
+	end := w.at(w.plan.end())
+	sleepUntil(w.at(w.plan.CrashAt))
+	w.leadMu.Lock()
+	crashed := -1
+	for id := range w.plan.Procs {
+		if w.leading[uint64(id)] {
+			crashed = id
+			break
+		}
+	}
+	w.leadMu.Unlock()
+	if crashed < 0 {
+		return
+	}
+	w.kills[crashed] <- w.plan.CrashDown
+	if w.plan.ResignAfter == 0 { // the next in line crashes too
+		if h, ok := w.nextLog.heldBy(w.since()); ok {
+			for id, pp := range w.plan.Procs {
+				if pp.Name == h.Proc && id != crashed {
+					w.kills[id] <- w.plan.CrashDown
+				}
+			}
+		}
+		return
+	}
+	at := w.since()
+	for {
+		t := time.NewTimer(time.Until(end))
+		select {
+		case id := <-w.elected:
+			t.Stop()
+			if w.since() <= at || int(id) == crashed {
+				continue
+			}
+			sleepUntil(w.at(w.since() + w.plan.ResignAfter))
+			w.leadMu.Lock()
+			resign := w.resigners[id]
+			w.leadMu.Unlock()
+			resign()
+			return
+		case <-t.C:
+			return
+		}
+	}
 }
 
 func (w *world) lockLoop(ctx context.Context, m *mutex.Mutex, base Holding, r *mrand.Rand) {
 	for ctx.Err() == nil {
-		lock := m.Lock
+		lock := func(ctx context.Context) (*mutex.Held, error) {
+			from := w.since()
+			defer w.waited(base, from)
+			return m.Lock(ctx)
+		}
 		if r.IntN(4) == 0 && !w.plan.Infinite { // with infinite leases a Lock always waits, watching for signs of life
 			lock = m.TryLock
 		}
