@@ -32,10 +32,15 @@
 //   - Resign and the end of Run's context stop the leader first (cancel its
 //     context; under Run, the release also waits for OnElected to return,
 //     whoever ended the term) and release the lease after, so a standby
-//     takes over at its next poll: handoff takes
-//     up to one poll interval P (750 ms by default, jittered to at most 900 ms), plus a few round trips.
+//     takes over at its next poll: with the default standbys (two
+//     next-in-line seats whose holders poll in turns) hand-over takes up
+//     to one poll interval P (750 ms by default), and up to 2P right
+//     after a take-over, plus a few round trips; with every standby
+//     polling on its own (WithStandby(Standby{})), up to 1.2 P.
 //   - A leader that dies without releasing is replaced after its lease
-//     expires: up to L + 1.2 P (15 s + 0.9 s by default).
+//     expires: up to L + 2P by default (15 s + 1.5 s), L + 1.2 P with
+//     every standby polling. The bounds of every other state (both seat
+//     holders gone, a seat holder dead with the leader) are in [Standby].
 //   - A Campaign that fails or is cancelled leaves nothing held. Run's
 //     callbacks come in the documented order (see [Callbacks]): OnDemoted
 //     only after an OnElected has returned.
@@ -60,12 +65,13 @@
 //   - Failover times measured against Azurite are a floor: Azurite lets
 //     another candidate acquire the instant a lease expires, where the cloud
 //     may refuse for up to about a minute after expiry.
-//   - Standbys poll: without WithStandby each standby makes one billed
+//   - Standbys poll: a standby polling on its own makes one billed
 //     storage call per poll interval (4,800 an hour at the default 750 ms:
 //     3600 s / 0.75 s), and a leader one per renew interval (720 an hour
-//     at L = 15 s, R = 5 s). With a profile ([Profile], [WithStandby]) one
-//     standby, the next in line, polls; the others try a second lease
-//     every 30 s and read the leader's every 60 s, about 180 calls an hour
+//     at L = 15 s, R = 5 s). By default (and with a [Profile]) the two
+//     holders of the next-in-line seats poll in turns, 2,400 calls an hour
+//     each plus about 150 for their seats; the others try a seat every
+//     30 s and read the leader's lease every 60 s, about 180 calls an hour
 //     each, and learn of a new leader (OnNewLeader, KnownLeader) that much
 //     later.
 //

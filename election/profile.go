@@ -43,31 +43,35 @@ type Profile struct {
 // The profiles. Each needs a next-in-line lease (Options' argument);
 // without one, every standby polls the leader's lease itself every P.
 var (
-	// ProfileDefault: the next in line polls every 750 ms; backbenchers
-	// try the next-in-line lease every 30 s and read the leader's lease
-	// every 60 s. Graceful hand-over within about 1.2 P (p95 under 1 s),
-	// crash failover within L + 1.2 P. About 6,200 calls an hour for a
-	// leader and 4 standbys (leader 720, next in line about 4,900,
-	// backbenchers about 180 each), each further standby about 180.
+	// ProfileDefault: two seat holders poll in turns, once per 750 ms
+	// between them; backbenchers try a seat every 30 s and read the
+	// leader's lease every 60 s. Graceful hand-over within P (2P right
+	// after a take-over), crash failover within L + 2P. About 6,200
+	// calls an hour for a leader and 4 standbys (leader 720, seat holders
+	// about 2,550 each, backbenchers about 180 each), each further
+	// standby about 180.
 	ProfileDefault = Profile{Name: "default", PollInterval: renewer.DefaultPollInterval,
 		Standby: Standby{Retry: DefaultRetry, Check: DefaultCheck}}
-	// ProfileFastHandover: as the default, with the next in line polling
-	// every 100 ms: hand-over within about 150 ms, at about 36,000
-	// calls an hour for the next in line (the backbenchers cost the same
-	// as in the default).
+	// ProfileFastHandover: as the default, with the seat holders polling
+	// once per 100 ms between them: hand-over within about 150 ms, at
+	// about 18,000 calls an hour for each seat holder (the backbenchers
+	// cost the same as in the default).
 	ProfileFastHandover = Profile{Name: "fast-handover", PollInterval: 100 * time.Millisecond,
 		Standby: Standby{Retry: DefaultRetry, Check: DefaultCheck}}
 	// ProfileLowCost: the leader renews every 6 s and writes a heartbeat
-	// after each renew; the next in line sleeps until the leader's lease
+	// after each renew; one seat (a second would double the predicted
+	// reads): the next in line sleeps until the leader's lease
 	// would expire had it died, then polls every 250 ms around that
 	// moment (every 2 s once a predicted expiry passed with no new
-	// heartbeat); backbenchers try the next-in-line lease every 60 s and
-	// read the leader's lease every 5 minutes. Crash failover within
-	// about L + 1 s, but a graceful hand-over waits for the next
-	// predicted expiry: up to about L. About 1,850 calls an hour for a
-	// leader and 4 standbys, each further standby about 70.
+	// heartbeat); backbenchers try the seat every 60 s and read the
+	// leader's lease every 5 minutes. Crash failover within about L + 1
+	// s, but a graceful hand-over waits for the next predicted expiry: up
+	// to about L; and right after a take-over the seat is empty until a
+	// backbencher takes it (up to 72 s), and a failover then waits for a
+	// backbencher's read (up to 6 minutes). About 1,800 calls an hour for
+	// a leader and 4 standbys, each further standby about 70.
 	ProfileLowCost = Profile{Name: "low-cost", PollInterval: 2 * time.Second, RenewInterval: 6 * time.Second, Heartbeat: true,
-		Standby: Standby{Retry: time.Minute, Check: 5 * time.Minute, Heartbeats: true}}
+		Standby: Standby{Seats: 1, Retry: time.Minute, Check: 5 * time.Minute, Heartbeats: true}}
 )
 
 // Profiles lists the profiles, ProfileDefault first.

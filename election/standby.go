@@ -2,7 +2,9 @@ package election
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync/atomic"
 	"time"
 
@@ -13,69 +15,100 @@ import (
 )
 
 // Standby says how a candidate that does not lead waits for the lease:
-// which standby polls the leader's lease, and how often. It decides only
+// which standbys poll the leader's lease, and how often. It decides only
 // WHEN a standby asks; taking the lease is always the renewer's acquire
 // with a fresh lease ID, checked against the ID storage answers, so
 // nothing here can make two leaders. The zero Standby is the plain
 // behaviour: every standby reads the lease every poll interval P.
 //
-// Next in line. With Next set, the standbys compete for a second lease,
-// Next (over Azure, a blob in the same container: azlease's
-// Leaser.Blob("next-in-line"); a container lease does not block the
-// leases of its blobs). The one that holds it, the next in line, polls the
-// leader's lease every P (or by heartbeat, below) and takes over on a
-// release or an expiry; when it wins it releases Next at once. The others,
-// the backbenchers, read Next every Retry (taking it if free) and read the
-// leader's lease themselves only every Check, so a standby beyond the
-// first costs about 3600/Retry + 3600/Check calls an hour, whatever P is;
-// a read of Next that fails, or that finds it free, is followed by
-// another after P, so that a timeout or a lost race does not leave the
-// seat empty for a Retry (while storage fails, every standby pays 3600/P
-// an hour for Next, as a plain standby does for the lease). Bounds (plus
-// a few round trips): a dead next in line is replaced within NextDuration
-// + 1.2 Retry; after the next in line takes over, a backbencher becomes
-// next in line within 1.2 Retry, and until then a freed lease waits for a
-// backbencher's read (1.2 Check); if the leader and the next in line die
-// together, a new leader is elected within min(L + 1.2 Check,
-// max(L, NextDuration + 1.2 Retry) + 1.2 P): nobody is stranded, as every
-// backbencher still reads the leader's lease every Check.
+// Next in line. With Next set, the standbys compete for next-in-line
+// seats: leases of their own (over Azure, blobs in the same container:
+// azlease's Leaser.Blob("next-in-line"); a container lease does not block
+// the leases of its blobs). Two seats by default (Next and Second), one
+// with Seats: 1. A seat holder polls the leader's lease and takes over on
+// a release or an expiry; when it wins it releases its seat at once.
+// The two seat holders take turns on the wall clock: time is cut into
+// slots of length P, seat 0 polls in the even slots and seat 1 in the odd
+// ones, so the election is polled once per P at the price of one poller,
+// and when one seat holder takes over, the other is already polling. A
+// seat holder that finds the other seat empty polls in every slot; it
+// reads the other seat when it takes its own, every Check after that, and
+// at once when a poll shows a new leader (the other seat holder may have
+// won: until that read answers, it polls in every slot). Clocks only set
+// the phase: two hosts whose clocks disagree poll at other moments, never
+// less often than each one's own slots. The others, the backbenchers,
+// try one seat every Retry, the two in turn (taking it if free), and read
+// the leader's lease themselves only every Check; a new campaign tries
+// both seats at its first poll that finds the lease held, so a restarted
+// candidate fills an empty seat at once. A standby beyond the third costs
+// about 3600/Retry + 3600/Check calls an hour, whatever P is. A seat try
+// that fails (a timeout, an error) is followed by another after P.
+//
+// Bounds at the defaults, plus a few round trips (each is stated as a
+// formula in the project's design notes):
+//   - graceful hand-over: within P while both seats are held; within 2P
+//     right after a take-over (one seat held, until the other seat holder
+//     has seen the new leader), and within P again once it has;
+//   - crash: the lease's expiry (L after the last renewal) plus the same;
+//   - the leader and one seat holder dying together: L + 2P;
+//   - a dead seat holder's seat is free again NextDuration after its last
+//     renewal and filled within 2 x 1.2 Retry (1.2 Retry with a joiner);
+//   - two take-overs in a row with no candidate joining leave both seats
+//     empty until a backbencher fills one (within 2 x 1.2 Retry) or reads
+//     the leader's lease (within 1.2 Check): nobody is stranded.
+//
+// With one seat (Seats: 1) the seat is empty after every take-over until a
+// backbencher fills it (up to 2 x 1.2 Retry), and a hand-over in that
+// window waits for a backbencher's read (up to 1.2 Check).
 //
 // Heartbeats. With Heartbeats, the leader advances a heartbeat in the
 // metadata after every renew (every candidate must be built with
 // renewer.WithHeartbeat(true); New checks), so a poll's Last-Modified and
 // the answer's Date (both storage's clock, compared only with each other)
 // say when the lease would expire had the leader died after its last
-// heartbeat. The polling standby (the next in line, or every standby
-// without Next) sleeps until then and polls every Burst around that
-// moment instead of every P: a crash is caught within about Burst of the
-// expiry, at one read per 2R or so (about 300 an hour at R = 6 s), while
-// the leader pays one more call per renew. A graceful release is not
-// predictable this way: a hand-over waits for the standby's next
-// predicted expiry, up to about L. A leader that writes no heartbeat
-// leaves no prediction, and the standby then polls every P.
+// heartbeat. The polling standbys (the seat holders, or every standby
+// without Next) sleep until then and poll every Burst around that moment
+// (two seat holders: each every 2 Burst, taking turns) instead of every
+// P: a crash is caught within about Burst of the expiry, at one read per
+// 2R or so (about 300 an hour at R = 6 s), while the leader pays one more
+// call per renew. A graceful release is not predictable this way: a
+// hand-over waits for the standby's next predicted expiry, up to about L.
+// A leader that writes no heartbeat leaves no prediction, and the standby
+// then polls every P.
 //
 // With WithObserver on the renewer, the Observer's shared list sets the
 // pace of every waiter instead (see renewer.Verdict.Next).
 type Standby struct {
-	// Next is the next-in-line lease, on storage the candidates share
-	// (the same for every candidate of the election). nil: no next in
-	// line, every standby polls the leader's lease itself.
+	// Next is the first next-in-line seat's lease, on storage the
+	// candidates share (the same for every candidate of the election).
+	// nil: no next in line, every standby polls the leader's lease itself.
 	Next renewer.Leaser
-	// NextDuration is the next-in-line lease's duration: whole seconds
-	// from 15 s to 60 s. It bounds how long a dead next in line blocks
-	// the backbenchers. Default 60 s.
+	// Second is the second seat's lease. nil: Next's lease called
+	// SecondSeatSuffix beside it, when Next is a renewer.Besider
+	// (azlease's and leasetest.Named's leases are).
+	Second renewer.Leaser
+	// Seats is how many next-in-line seats there are: 1 or 2. 0: 2 when
+	// a second seat's lease is at hand (Second, or a Next that is a
+	// renewer.Besider), else 1.
+	Seats int
+	// NextDuration is the seat leases' duration: whole seconds from 15 s
+	// to 60 s. It bounds how long a dead seat holder keeps its seat.
+	// Default 60 s.
 	NextDuration time.Duration
-	// NextRenew is how often the next in line renews Next (less than
+	// NextRenew is how often a seat holder renews its seat (less than
 	// NextDuration minus its margin of NextDuration/5). Default
-	// NextDuration/2: 30 s at the default duration.
+	// NextDuration*2/3: 40 s at the default duration. (A seat decides
+	// nothing about who leads: a seat lost to a late renew costs only
+	// polls, and its holder tries the seats again at once.)
 	NextRenew time.Duration
-	// Retry is how often (jittered) a backbencher reads Next, to take it
-	// if free: one call each (two when it is free). Default 30 s.
+	// Retry is how often (jittered) a backbencher tries a seat (the two
+	// in turn): one call each (a few more when it takes it). Default 30 s.
 	Retry time.Duration
 	// Check is how often (jittered) a backbencher reads the leader's
-	// lease itself (and takes it if free): one call each. Default 60 s.
+	// lease itself (and takes it if free), and a seat holder the other
+	// seat: one call each. Default 60 s.
 	Check time.Duration
-	// Heartbeats makes the polling standby sleep until the leader's
+	// Heartbeats makes the polling standbys sleep until the leader's
 	// lease would expire if the leader had died after its last heartbeat,
 	// and poll every Burst around then. Every candidate's renewer must
 	// write heartbeats (renewer.WithHeartbeat(true)).
@@ -85,9 +118,9 @@ type Standby struct {
 	Burst time.Duration
 }
 
-// Defaults of Standby's fields (NextRenew's is NextDuration/2). The next
-// in line holds Next through a renewer of its own, whose metrics (lease
-// held, storage calls) carry Next's name and this candidate's identity.
+// Defaults of Standby's fields (NextRenew's is NextDuration*2/3). A seat
+// holder holds its seat through a renewer of its own, whose metrics (lease
+// held, storage calls) carry the seat's name and this candidate's identity.
 const (
 	DefaultNextDuration = 60 * time.Second
 	DefaultRetry        = 30 * time.Second
@@ -105,29 +138,36 @@ const (
 	burstTail = time.Second
 )
 
-// NextInLineSuffix names the default next-in-line lease beside the
-// election's own (renewer.Besider): over azlease, the blob
+// NextInLineSuffix names the default first next-in-line seat beside the
+// election's lease (renewer.Besider): over azlease, the blob
 // ".next-in-line" in the election's container, or "NAME/next-in-line"
 // beside a named lock NAME.
 const NextInLineSuffix = "next-in-line"
 
+// SecondSeatSuffix names the default second seat beside the first (see
+// Standby.Second): over azlease, the blob ".next-in-line/second", or
+// "NAME/next-in-line/second" beside a named lock NAME.
+const SecondSeatSuffix = "second"
+
 // WithStandby sets how this candidate waits while another leads (see
 // Standby). Every candidate of one election should use the same Standby.
 // Without WithStandby, New uses Standby{Next: the lease beside the
-// election's called NextInLineSuffix} (ProfileDefault's standby) when the
-// renewer's Leaser can name one (renewer.Besider: azlease's Leasers can),
-// so standbys cost about 180 calls an hour each beyond the first; with a
-// Leaser that cannot, and with WithStandby(Standby{}) (no Next), every
-// standby polls the leader's lease itself every P and costs 3600/P calls
-// an hour. The next-in-line lease needs the same credentials as a named
-// lock (over a SAS: blob permissions too; see docs/credentials.md); if
-// they are refused, standbys fall back to polling the leader's lease.
-// Profiles bundle tested settings: see Profile.
+// election's called NextInLineSuffix} (ProfileDefault's standby: two
+// seats, the second beside the first) when the renewer's Leaser can name
+// one (renewer.Besider: azlease's Leasers can), so standbys beyond the
+// third cost about 180 calls an hour each; with a Leaser that cannot, and
+// with WithStandby(Standby{}) (no Next), every standby polls the leader's
+// lease itself every P and costs 3600/P calls an hour. The seats need the
+// same credentials as a named lock (over a SAS: blob permissions too; see
+// docs/credentials.md); if they are refused, standbys fall back to
+// polling the leader's lease. Profiles bundle tested settings: see
+// Profile.
 func WithStandby(s Standby) Option {
 	return func(c *config) { c.standby, c.standbySet = s, true }
 }
 
-// checkStandby fills s's defaults and checks it against r.
+// checkStandby fills s's defaults (the second seat among them) and checks
+// it against r.
 func checkStandby(r *renewer.Renewer, s Standby) (Standby, error) {
 	bad := func(field string, v any, rule string) error {
 		return &renewer.OptionError{Pkg: "election", Field: "standby " + field, Value: v, Rule: rule}
@@ -138,7 +178,7 @@ func checkStandby(r *renewer.Renewer, s Standby) (Standby, error) {
 		}
 	}
 	def(&s.NextDuration, DefaultNextDuration)
-	def(&s.NextRenew, s.NextDuration/2)
+	def(&s.NextRenew, s.NextDuration*2/3)
 	def(&s.Retry, DefaultRetry)
 	def(&s.Check, DefaultCheck)
 	def(&s.Burst, DefaultBurst)
@@ -153,23 +193,60 @@ func checkStandby(r *renewer.Renewer, s Standby) (Standby, error) {
 	if s.Heartbeats && !r.Heartbeats() {
 		return s, bad("heartbeats", true, "the leader must write heartbeats: build every candidate's renewer with renewer.WithHeartbeat(true)")
 	}
+	switch {
+	case s.Seats < 0 || s.Seats > 2:
+		return s, bad("seats", s.Seats, "want 1 or 2 (0: 2 when a second seat's lease is at hand)")
+	case s.Next == nil && s.Second != nil:
+		return s, bad("next", nil, "a second seat needs a first seat's lease (Next)")
+	case s.Next == nil:
+		s.Seats = 0 // no seats: every standby polls
+		return s, nil
+	case s.Seats == 1:
+		s.Second = nil
+		return s, nil
+	}
+	if s.Second == nil {
+		if b, ok := s.Next.(renewer.Besider); ok {
+			second, err := b.Beside(SecondSeatSuffix)
+			if err != nil && s.Seats == 2 {
+				return s, bad("second", nil, "the second seat's lease beside Next: "+err.Error())
+			}
+			s.Second = second
+		}
+	}
+	switch {
+	case s.Second != nil:
+		s.Seats = 2
+	case s.Seats == 2:
+		return s, bad("second", nil, "two seats need a second seat's lease: set Second, or give a Next that is a renewer.Besider")
+	default:
+		s.Seats = 1
+	}
 	return s, nil
 }
 
 // standby is a candidate's waiting machinery while it does not lead: the
-// next-in-line lease's loop and the pacing of its polls.
+// seats' loop and the pacing of its polls.
 type standby struct {
 	cfg    Standby
 	window time.Duration // the leader's lease duration L
 	poll   time.Duration // the leader's lease's poll interval P
-	nr     *renewer.Renewer
+	phase  time.Duration // where this election's slots start, in [0, P)
+	seats  []*renewer.Renewer
 	log    *zap.Logger
-	wake   chan struct{} // a backbencher that became next in line polls at once
-	isNext atomic.Bool   // this candidate holds the next-in-line lease
-	noNext atomic.Bool   // the next-in-line lease was refused for good: poll the leader's lease every P, as without one
-	done   chan struct{} // closed when the last next-in-line loop ended; nil before the first
+	wake   chan struct{} // a backbencher that took a seat, or a seat holder left alone, polls at once
+	// recheck makes a seat holder read the other seat at once (a poll
+	// showed a new leader: the other seat holder may have won).
+	recheck chan struct{}
+	seat    atomic.Int32  // the seat this candidate holds, -1 if none
+	alone   atomic.Bool   // the other seat was read as empty (or there is one seat): poll in every slot
+	leader  atomic.Value  // string: the holder the last poll of the leader's lease read
+	noNext  atomic.Bool   // the seats were refused for good: poll the leader's lease every P, as without them
+	done    chan struct{} // closed when the last seats loop ended; nil before the first
 
-	// The heartbeat prediction: on the campaign's goroutine only.
+	// On the campaign's goroutine only: the last term a poll read, and
+	// the heartbeat prediction.
+	term       int64
 	key        hbKey
 	from, till time.Time // the burst, on the local clock
 }
@@ -183,42 +260,78 @@ type hbKey struct {
 }
 
 func newStandby(r *renewer.Renewer, s Standby, log *zap.Logger) (*standby, error) {
-	sb := &standby{cfg: s, window: r.Timing().Duration, poll: r.Timing().PollInterval, log: log, wake: make(chan struct{}, 1)}
-	if s.Next == nil {
-		return sb, nil
-	}
-	nr, err := renewer.New(s.Next,
-		renewer.WithIdentity(r.Identity()),
-		renewer.WithDuration(s.NextDuration),
-		renewer.WithRenewInterval(s.NextRenew),
-		renewer.WithPollInterval(s.Retry),
-		renewer.WithLogger(log.With(zap.String("lease", "next-in-line"))),
-		renewer.WithMeterProvider(r.MeterProvider()))
-	if err != nil {
-		if oe, ok := err.(*renewer.OptionError); ok {
-			return nil, &renewer.OptionError{Pkg: "election", Field: "standby next-in-line " + oe.Field, Value: oe.Value, Rule: oe.Rule}
+	sb := &standby{cfg: s, window: r.Timing().Duration, poll: r.Timing().PollInterval, log: log,
+		wake: make(chan struct{}, 1), recheck: make(chan struct{}, 1)}
+	sb.seat.Store(-1)
+	sb.phase = phaseOf(r.Leaser(), sb.poll)
+	for i, l := range []renewer.Leaser{s.Next, s.Second} {
+		if l == nil || i >= s.Seats {
+			break
 		}
-		return nil, err
+		name := "next-in-line"
+		if i > 0 {
+			name = "next-in-line-2"
+		}
+		nr, err := renewer.New(l,
+			renewer.WithIdentity(r.Identity()),
+			renewer.WithDuration(s.NextDuration),
+			renewer.WithRenewInterval(s.NextRenew),
+			renewer.WithPollInterval(s.Retry),
+			renewer.WithLogger(log.With(zap.String("lease", name))),
+			renewer.WithMeterProvider(r.MeterProvider()))
+		if err != nil {
+			if oe, ok := err.(*renewer.OptionError); ok {
+				return nil, &renewer.OptionError{Pkg: "election", Field: "standby next-in-line " + oe.Field, Value: oe.Value, Rule: oe.Rule}
+			}
+			return nil, err
+		}
+		sb.seats = append(sb.seats, nr)
 	}
-	sb.nr = nr
+	sb.alone.Store(len(sb.seats) < 2)
 	return sb, nil
 }
 
+// phaseOf places an election's slots on the wall clock: by a hash of its
+// lease's name when the Leaser has one (fmt.Stringer: azlease's give the
+// URL), so that the elections of one storage account do not all poll at
+// the same instants; 0 otherwise.
+func phaseOf(l renewer.Leaser, p time.Duration) time.Duration {
+	n, ok := l.(fmt.Stringer)
+	if !ok || p <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(n.String()))
+	return time.Duration(h.Sum64() % uint64(p))
+}
+
+// slotted returns the pause from now until the start of this seat
+// holder's next slot of length slot: every slot when it is alone, else
+// the slots of its seat's parity (seat 0 even, seat 1 odd), counted on
+// the wall clock from the election's phase.
+func (s *standby) slotted(now time.Time, slot time.Duration, seat int) time.Duration {
+	n := now.Add(-s.phase).UnixNano()
+	k := n/int64(slot) + 1 // the next slot
+	if !s.alone.Load() && int(k&1) != seat&1 {
+		k++
+	}
+	return time.Duration(k*int64(slot) - n)
+}
+
 // standbyCampaign is one campaign's use of the standby machinery: its
-// next-in-line loop, started at the first poll that finds the lease held
-// by another (a candidate that wins at once, or whose reads fail, never
-// competes for the next-in-line lease, and never delays the standbys'
-// first try).
+// seats loop, started at the first poll that finds the lease held by
+// another (a candidate that wins at once, or whose reads fail, never
+// competes for a seat, and never delays the standbys' first try).
 type standbyCampaign struct {
 	s      *standby
 	ctx    context.Context
 	cancel context.CancelFunc
-	done   chan struct{} // closed when this campaign's next-in-line loop ended; nil if none started
+	done   chan struct{} // closed when this campaign's seats loop ended; nil if none started
 }
 
 // begin starts a campaign's use of s. It waits for the previous
-// campaign's next-in-line loop to end (its release is bounded by the
-// call timeout), or for ctx.
+// campaign's seats loop to end (its release is bounded by the call
+// timeout), or for ctx.
 func (s *standby) begin(ctx context.Context) *standbyCampaign {
 	if s.done != nil {
 		select {
@@ -226,121 +339,235 @@ func (s *standby) begin(ctx context.Context) *standbyCampaign {
 		case <-ctx.Done():
 		}
 	}
+	s.term = 0
 	lctx, cancel := context.WithCancel(ctx)
 	return &standbyCampaign{s: s, ctx: lctx, cancel: cancel}
 }
 
-// end ends the campaign's next-in-line loop, without waiting: the loop
-// releases the next-in-line lease on its own goroutine (Run waits for it
-// before it returns, and the next campaign's begin).
+// end ends the campaign's seats loop, without waiting: the loop releases
+// its seat on its own goroutine (Run waits for it before it returns, and
+// the next campaign's begin).
 func (c *standbyCampaign) end() {
-	c.s.isNext.Store(false) // a candidate that leads is not next in line
+	c.s.seat.Store(-1) // a candidate that leads holds no seat
 	c.cancel()
 }
 
-// verdict paces one poll (see standby.verdict), and starts the
-// next-in-line loop at the first poll that did not find the lease free.
+// verdict paces one poll (see standby.verdict), and starts the seats loop
+// at the first poll that did not find the lease free.
 func (c *standbyCampaign) verdict(st renewer.Status, err error) renewer.Verdict {
-	// Compete for the seat only once a read has shown the lease held by
+	// Compete for a seat only once a read has shown the lease held by
 	// another: a candidate whose read failed (or found the lease free)
 	// tries the leader's lease itself, polling every P, and would
-	// otherwise take the seat just as it wins, leaving it empty for the
+	// otherwise take a seat just as it wins, leaving it empty for the
 	// others' Retry.
-	if c.s.nr != nil && c.done == nil && err == nil && st.Held() && c.ctx.Err() == nil {
+	if c.s.seats != nil && c.done == nil && err == nil && st.Held() && c.ctx.Err() == nil {
 		c.done = make(chan struct{})
 		c.s.done = c.done
 		go c.s.loop(c.ctx, c.done)
 	}
-	if c.s.nr != nil && c.done == nil {
-		// Not competing for the seat yet (the lease looked free: this
-		// poll tries to acquire it): if it loses the race, the next poll,
-		// at P, finds the lease held and joins the competition. A
+	if c.s.seats != nil && c.done == nil {
+		// Not competing for a seat yet (the lease looked free: this poll
+		// tries to acquire it): if it loses the race, the next poll, at
+		// P, finds the lease held and joins the competition. A
 		// backbencher's pause here would leave a leader that dies at once
 		// without a fast poller.
 		return renewer.Verdict{Wake: c.s.wake}
 	}
+	if err == nil && st.Term != 0 {
+		if c.s.term != 0 && st.Term != c.s.term && c.s.seat.Load() >= 0 && len(c.s.seats) > 1 {
+			// A new leader: perhaps the other seat holder, whose seat is
+			// then empty. Poll in every slot until a read of that seat
+			// says otherwise.
+			c.s.alone.Store(true)
+			select {
+			case c.s.recheck <- struct{}{}:
+			default:
+			}
+		}
+		c.s.term = st.Term
+	}
+	if err == nil && st.Held() {
+		c.s.leader.Store(st.Holder)
+	}
 	return c.s.verdict(c.ctx, st, err)
 }
 
-// wait waits for the last next-in-line loop to end (its release of the
-// next-in-line lease is bounded by the call timeout and a few retries).
-// Only the campaigning goroutine (Run) may call it: it reads s.done.
+// wait waits for the last seats loop to end (its release of a seat is
+// bounded by the call timeout and a few retries). Only the campaigning
+// goroutine (Run) may call it: it reads s.done.
 func (s *standby) wait() {
 	if s != nil && s.done != nil {
 		<-s.done
 	}
 }
 
-// loop competes for the next-in-line lease until ctx ends, holding it
-// while it can, and releases it at the end.
+// poke ends a pause of the campaign under way, if any.
+func (s *standby) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// loop competes for a seat until ctx ends, holding one while it can, and
+// releases it at the end. Its first round tries every seat; later rounds,
+// a backbencher's, try one seat each, the seats in turn, every Retry
+// (jittered). A round whose try failed (a timeout, an error: the seat may
+// be free) is followed by another after P, not Retry, so that one timeout
+// does not leave a seat empty for a Retry. A try is one acquire call
+// (refused when the seat is held), so a backbencher's round costs what a
+// read would; an acquire whose answer was lost is released by the
+// renewer (renewer.Renewer.TryAcquire), and at worst that seat stays
+// taken by no one for NextDuration, while the other seat serves.
 func (s *standby) loop(ctx context.Context, done chan struct{}) {
 	defer close(done)
-	// A read of the next-in-line lease every Retry (jittered) while it is
-	// held, one call, as many as the acquire attempts it replaces; a read
-	// that finds it free is followed by an acquire. After a read that
-	// failed, or one that found it free (the acquire may lose the race,
-	// or its answer be lost), the next read comes after P, not Retry: one
-	// timeout would otherwise leave the election without a next in line,
-	// and a dead leader's successor to a backbencher's Check, for a whole
-	// Retry. (An acquire whose answer was lost is asked again when the
-	// lease reads as held: see renewer.Acquire.)
-	seat := renewer.Watching(func(st renewer.Status, err error) renewer.Verdict {
-		if err == nil && st.Held() {
-			return renewer.Verdict{}
-		}
-		return renewer.Verdict{Next: wait.From(ctx).Jitter(s.poll)}
-	})
+	rnd := wait.From(ctx)
+	turn, all := 0, true // the seat to try next; try every seat this round
 	for ctx.Err() == nil {
-		ls, err := s.nr.Acquire(ctx, seat)
-		if err != nil {
-			if ctx.Err() != nil {
+		got, failed := -1, false
+		var ls *renewer.Lease
+	tries:
+		for k := range s.tries(all) {
+			i := (turn + k) % len(s.seats)
+			l, err := s.seats[i].TryAcquire(ctx)
+			if err == nil {
+				ls, got = l, i
+				break
+			}
+			switch {
+			case ctx.Err() != nil:
 				return
-			}
-			// An answer polling cannot get past (refused credentials, a
-			// SAS without blob permissions, a missing container): poll the
-			// leader's lease every P, as a standby without a next-in-line
-			// lease does (failover is not slowed, only dearer), and try
-			// the next-in-line lease again after Check.
-			if !s.noNext.Swap(true) {
-				s.log.Warn("next-in-line lease cannot be taken; polling the leader's lease every poll interval instead", zap.Error(err))
-				select { // end the backbencher's pause under way
-				case s.wake <- struct{}{}:
-				default:
+			case errors.Is(err, renewer.ErrLeaseHeld):
+			case renewer.Permanent(err):
+				// An answer no retry can get past (refused credentials, a
+				// SAS without blob permissions, a missing container): poll
+				// the leader's lease every P, as a standby without seats
+				// does (failover is not slowed, only dearer), and try the
+				// seats again after Check.
+				if !s.noNext.Swap(true) {
+					s.log.Warn("next-in-line seat cannot be taken; polling the leader's lease every poll interval instead", zap.Error(err))
+					s.poke() // end the backbencher's pause under way
 				}
+				if !wait.Sleep(ctx, rnd.Jitter(s.cfg.Check)) {
+					return
+				}
+				failed = true
+				break tries
+			default:
+				failed = true
 			}
-			if !wait.Sleep(ctx, wait.From(ctx).Jitter(s.cfg.Check)) {
+		}
+		turn = (turn + 1) % len(s.seats)
+		if ls == nil {
+			pause := rnd.Jitter(s.cfg.Retry)
+			if failed {
+				pause = rnd.Jitter(s.poll)
+			}
+			all = failed
+			if !wait.Sleep(ctx, pause) {
 				return
 			}
 			continue
 		}
 		s.noNext.Store(false)
-		if ctx.Err() == nil {
-			s.isNext.Store(true)
-		}
-		s.log.Debug("next in line", zap.Int64("next-in-line term", ls.Term()))
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+		s.hold(ctx, ls, got, rnd)
+		all = true // a seat lost: try every seat at once
+	}
+}
+
+// tries returns how many seats a round tries.
+func (s *standby) tries(all bool) int {
+	if all {
+		return len(s.seats)
+	}
+	return 1
+}
+
+// hold holds seat i through ls until it ends or ctx does, reading the
+// other seat (if any) when it takes its own, every Check, and when a poll
+// saw a new leader; then it releases the seat.
+func (s *standby) hold(ctx context.Context, ls *renewer.Lease, i int, rnd wait.Source) {
+	if ctx.Err() == nil {
+		s.seat.Store(int32(i))
+	}
+	s.log.Debug("next in line", zap.Int("seat", i), zap.Int64("seat term", ls.Term()))
+	var other *renewer.Renewer
+	if len(s.seats) > 1 {
+		other = s.seats[1-i]
+		s.readOther(ctx, other)
+	}
+	s.poke()
+	check := time.NewTimer(s.otherEvery(rnd))
+	defer check.Stop()
+	for held := true; held; {
 		select {
 		case <-ls.Done():
+			held = false
 		case <-ctx.Done():
+			held = false
+		case <-check.C:
+			s.readOther(ctx, other)
+			check.Reset(s.otherEvery(rnd))
+		case <-s.recheck:
+			s.readOther(ctx, other)
 		}
-		s.isNext.Store(false)
-		_ = ls.Release(context.WithoutCancel(ctx))
+	}
+	s.seat.Store(-1)
+	_ = ls.Release(context.WithoutCancel(ctx))
+}
+
+// otherEvery is the pause before a seat holder's next read of the other
+// seat: Check, or Retry while the other seat is empty (the seat holder
+// then polls in every slot, 3600/P calls an hour: a read every Retry adds
+// little, and the sooner it sees the seat filled, the sooner it goes back
+// to polling in its own slots only).
+func (s *standby) otherEvery(rnd wait.Source) time.Duration {
+	if s.alone.Load() {
+		return rnd.Jitter(s.cfg.Retry)
+	}
+	return rnd.Jitter(s.cfg.Check)
+}
+
+// readOther reads the other seat and sets whether this seat holder polls
+// alone: in every slot while the other seat is empty. A read that fails
+// changes nothing.
+func (s *standby) readOther(ctx context.Context, other *renewer.Renewer) {
+	if other == nil {
+		return
+	}
+	st, err := other.Inspect(ctx)
+	if err != nil {
+		return
+	}
+	// A seat held by the leader is being released: its holder has just
+	// won, and its release may not have landed yet.
+	leader, _ := s.leader.Load().(string)
+	if alone := !st.Held() || st.Holder == leader; s.alone.Swap(alone) != alone && alone {
+		s.poke() // poll in every slot from now, not at the end of a long pause
 	}
 }
 
 // verdict paces a campaign's polls of the leader's lease: a backbencher
 // waits Check, a heartbeat-guided standby waits for the predicted expiry
-// and bursts around it, the rest poll every P.
+// and bursts around it, a seat holder polls in its slots, the rest poll
+// every P.
 func (s *standby) verdict(ctx context.Context, st renewer.Status, err error) renewer.Verdict {
 	v := renewer.Verdict{Wake: s.wake}
+	seat := int(s.seat.Load())
+	now := time.Now()
 	switch {
-	case s.nr != nil && !s.isNext.Load() && !s.noNext.Load():
+	case s.seats != nil && seat < 0 && !s.noNext.Load():
 		v.Next = wait.From(ctx).Jitter(s.cfg.Check)
 	case s.cfg.Heartbeats && err == nil && st.Held():
-		v.Next = s.predict(st, time.Now())
+		v.Next = s.predict(st, now)
+		switch {
+		case v.Next == s.cfg.Burst && seat >= 0:
+			v.Next = s.slotted(now, s.cfg.Burst, seat)
+		case v.Next == 0 && seat >= 0:
+			v.Next = s.slotted(now, s.poll, seat)
+		}
+	case seat >= 0:
+		v.Next = s.slotted(now, s.poll, seat)
 	}
 	return v
 }
@@ -375,14 +602,15 @@ func (s *standby) predict(st renewer.Status, now time.Time) time.Duration {
 }
 
 // maxPause is the longest a campaigning standby goes without a storage
-// answer when all is well (for Check): the poll interval, or a
-// backbencher's Retry, or a heartbeat-guided standby's sleep (about L).
+// answer when all is well (for Check): the poll interval (a seat holder:
+// two), or a backbencher's Retry, or a heartbeat-guided standby's sleep
+// (about L).
 func (s *standby) maxPause(p time.Duration) time.Duration {
 	if s == nil {
 		return p
 	}
-	if s.nr != nil {
-		p = max(p, s.cfg.Retry)
+	if s.seats != nil {
+		p = max(2*p, s.cfg.Retry)
 	}
 	if s.cfg.Heartbeats {
 		p = max(p, s.window)
@@ -390,18 +618,24 @@ func (s *standby) maxPause(p time.Duration) time.Duration {
 	return p
 }
 
-// lastContact is when storage last answered this standby's next-in-line
-// renewer (zero without one).
+// lastContact is when storage last answered one of this standby's seat
+// renewers (zero without seats).
 func (s *standby) lastContact() time.Time {
-	if s == nil || s.nr == nil {
-		return time.Time{}
+	var last time.Time
+	if s == nil {
+		return last
 	}
-	return s.nr.LastContact()
+	for _, nr := range s.seats {
+		if t := nr.LastContact(); t.After(last) {
+			last = t
+		}
+	}
+	return last
 }
 
-// IsNextInLine reports whether this candidate holds the next-in-line
-// lease (see Standby): it is the standby that polls the leader's lease
-// and takes over first. It makes no storage call.
+// IsNextInLine reports whether this candidate holds a next-in-line seat
+// (see Standby): it is one of the standbys that poll the leader's lease
+// and take over first. It makes no storage call.
 func (e *Election) IsNextInLine() bool {
-	return e.sb != nil && e.sb.isNext.Load()
+	return e.sb != nil && e.sb.seat.Load() >= 0
 }

@@ -1,9 +1,11 @@
 package election_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,8 +27,9 @@ var errDead = errors.New("test: this candidate is dead")
 // calls by operation, remembers when its last renew reached storage, and
 // can be cut (the candidate "dies": nothing more reaches storage).
 type link struct {
-	l    renewer.Leaser
-	dead atomic.Bool
+	l      renewer.Leaser
+	dead   atomic.Bool
+	onRead func() // if not nil, called at every read that is sent
 
 	mu        sync.Mutex
 	calls     map[string]int
@@ -109,6 +112,9 @@ func (k *link) Properties(ctx context.Context) (renewer.Properties, error) {
 	if err := k.count("properties"); err != nil {
 		return renewer.Properties{}, err
 	}
+	if k.onRead != nil {
+		k.onRead()
+	}
 	return k.l.Properties(ctx)
 }
 
@@ -122,43 +128,58 @@ func (k *link) SetMetadata(ctx context.Context, id string, md map[string]string)
 // cand is a candidate of a standby test: its election, its links to the
 // leader's lease and the next-in-line lease, and its Run.
 type cand struct {
-	id         string
-	e          *election.Election
-	main, next *link
-	stop       func()
+	id                string
+	e                 *election.Election
+	main, next, next2 *link
+	stop              func()
 }
 
 // die cuts the candidate off from storage, as a crash would: no release,
 // nothing more reaches storage.
-func (c *cand) die() { c.main.dead.Store(true); c.next.dead.Store(true) }
+func (c *cand) die() { c.main.dead.Store(true); c.next.dead.Store(true); c.next2.dead.Store(true) }
+
+// seatCalls returns the candidate's calls on both seats.
+func (c *cand) seatCalls() int {
+	a, _ := c.next.total("")
+	b, _ := c.next2.total("")
+	return a + b
+}
 
 // world is the leader's lease, the next-in-line lease, and who was
 // elected when.
 type world struct {
-	t          *testing.T
-	main, next *leasetest.Container
-	elected    chan string // the identity of each candidate elected, in order
-	at         sync.Map    // identity -> time of its last election
+	t                 *testing.T
+	main, next, next2 *leasetest.Container
+	seats             int             // the Standby's Seats: 0 (two) unless a test says
+	onRead            func(id string) // if not nil, called at every read of the leader's lease, with the reader
+	elected           chan string     // the identity of each candidate elected, in order
+	at                sync.Map        // identity -> time of its last election
 }
 
 func newWorld(t *testing.T) *world {
-	return &world{t: t, main: leasetest.New(), next: leasetest.New(), elected: make(chan string, 100)}
+	return &world{t: t, main: leasetest.New(), next: leasetest.New(), next2: leasetest.New(), elected: make(chan string, 100)}
 }
 
 // add starts candidate id with profile p (withNext: with the next-in-line
 // lease) running Run.
 func (w *world) add(id string, p election.Profile, withNext bool) *cand {
 	t := w.t
-	c := &cand{id: id, main: newLink(w.main), next: newLink(w.next)}
+	c := &cand{id: id, main: newLink(w.main), next: newLink(w.next), next2: newLink(w.next2)}
+	if w.onRead != nil {
+		c.main.onRead = func() { w.onRead(id) }
+	}
 	r, err := renewer.New(c.main, p.RenewerOptions(renewer.WithIdentity(id), renewer.WithLogger(zap.NewNop()))...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var next renewer.Leaser
+	s := p.Standby // the profile's, with this candidate's links to the seats
 	if withNext {
-		next = c.next
+		s.Next, s.Seats = c.next, cmp.Or(w.seats, s.Seats, 2)
+		if s.Seats == 2 {
+			s.Second = c.next2
+		}
 	}
-	c.e, err = election.New(r, p.Options(next)...)
+	c.e, err = election.New(r, election.WithStandby(s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +204,7 @@ func (w *world) electedAt(id string) time.Time {
 }
 
 // startElection starts a leader and n standbys with profile p, waits for
-// the leader, then for one standby to be next in line.
+// the leader, then for a standby to hold a seat.
 func (w *world) startElection(p election.Profile, n int, withNext bool) (leader *cand, standbys []*cand) {
 	leader = w.add("leader", p, withNext)
 	if got := recv(w.t, w.elected, time.Second); got != "leader" {
@@ -193,25 +214,45 @@ func (w *world) startElection(p election.Profile, n int, withNext bool) (leader 
 		standbys = append(standbys, w.add(fmt.Sprintf("s%d", i), p, withNext))
 	}
 	time.Sleep(time.Second)
-	if withNext && nextInLine(standbys) == nil {
-		w.t.Fatalf("no standby is next in line a second after they started")
+	if withNext && len(seated(standbys)) == 0 {
+		w.t.Fatalf("no standby holds a seat a second after they started")
 	}
 	return leader, standbys
 }
 
-// nextInLine returns the one candidate that is next in line, or nil; it
-// fails if several are.
-func nextInLine(cs []*cand) *cand {
-	var got *cand
+// seated returns the candidates of cs that hold a next-in-line seat.
+func seated(cs []*cand) []*cand {
+	var got []*cand
 	for _, c := range cs {
 		if c.e.IsNextInLine() {
-			if got != nil {
-				panic(fmt.Sprintf("%s and %s are both next in line", got.id, c.id))
-			}
-			got = c
+			got = append(got, c)
 		}
 	}
 	return got
+}
+
+// nextInLine returns the one candidate that holds a seat, or nil; it
+// panics if several do (for one-seat elections).
+func nextInLine(cs []*cand) *cand {
+	got := seated(cs)
+	switch len(got) {
+	case 0:
+		return nil
+	case 1:
+		return got[0]
+	}
+	panic(fmt.Sprintf("%s and %s are both next in line", got[0].id, got[1].id))
+}
+
+// without returns cs less the candidates in drop.
+func without(cs []*cand, drop ...*cand) []*cand {
+	var rest []*cand
+	for _, c := range cs {
+		if !slices.Contains(drop, c) {
+			rest = append(rest, c)
+		}
+	}
+	return rest
 }
 
 func stopAll(cs ...*cand) {
@@ -250,20 +291,21 @@ func TestStandbyCallsPerHour(t *testing.T) {
 				for _, c := range all {
 					c.main.reset()
 					c.next.reset()
+					c.next2.reset()
 				}
 				time.Sleep(time.Hour)
-				nil1 := nextInLine(standbys)
+				seats := seated(standbys)
 				total := 0
 				var rows []string
 				for _, c := range all {
 					m, reads := c.main.total("properties")
-					n, _ := c.next.total("")
+					n := c.seatCalls()
 					total += m + n
 					role := "backbencher"
 					switch {
 					case c == leader:
 						role = "leader"
-					case c == nil1:
+					case slices.Contains(seats, c):
 						role = "next in line"
 					}
 					rows = append(rows, fmt.Sprintf("%s (%s): leader's lease %d (reads %d), next-in-line lease %d", c.id, role, m, reads, n))
@@ -276,8 +318,8 @@ func TestStandbyCallsPerHour(t *testing.T) {
 				if total > tc.maxTotal {
 					t.Errorf("%d calls an hour, want at most %d", total, tc.maxTotal)
 				}
-				if nil1 == nil {
-					t.Errorf("no standby is next in line after an hour")
+				if want := min(tc.n, cmp.Or(tc.p.Standby.Seats, 2)); len(seats) != want {
+					t.Errorf("%d standbys hold a seat after an hour, want %d", len(seats), want)
 				}
 				stopAll(all...)
 			})
@@ -305,104 +347,245 @@ func TestStandbyPlainPollsOnItsOwn(t *testing.T) {
 	})
 }
 
-// TestStandbyHandOverGoesToNextInLine: a resigning leader's lease goes to
-// the next in line within about 1.2 P, and another standby becomes next
-// in line within about 1.2 Retry.
+// TestStandbyHandOverGoesToNextInLine: with two seats held, a resigning
+// leader's lease goes to a seat holder within P (the two poll in turns,
+// once per P between them), and the other seat holder is still seated, so
+// the next hand-over is as quick; a backbencher fills the empty seat
+// within 2 x 1.2 Retry.
 func TestStandbyHandOverGoesToNextInLine(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t)
 		leader, standbys := w.startElection(election.ProfileDefault, 3, true)
-		nl := nextInLine(standbys)
+		seats := seated(standbys)
+		if len(seats) != 2 {
+			t.Fatalf("%d standbys hold a seat, want 2", len(seats))
+		}
 		resigned := time.Now()
 		if err := leader.e.Resign(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		if got := recv(t, w.elected, 2*time.Second); got != nl.id {
-			t.Fatalf("elected %s after the resign, want the next in line %s", got, nl.id)
+		got := recv(t, w.elected, 2*time.Second)
+		var nl *cand
+		for _, c := range seats {
+			if c.id == got {
+				nl = c
+			}
 		}
-		if d := w.electedAt(nl.id).Sub(resigned); d > pollP*6/5+100*time.Millisecond {
-			t.Errorf("hand-over took %v, want at most 1.2 P", d)
+		if nl == nil {
+			t.Fatalf("elected %s after the resign, want a seat holder", got)
+		}
+		if d := w.electedAt(nl.id).Sub(resigned); d > pollP+100*time.Millisecond {
+			t.Errorf("hand-over took %v, want at most P", d)
 		}
 		if nl.e.IsNextInLine() {
-			t.Errorf("the new leader %s is still next in line", nl.id)
+			t.Errorf("the new leader %s still holds a seat", nl.id)
 		}
-		time.Sleep(election.DefaultRetry * 6 / 5)
-		rest := append([]*cand{leader}, standbys...)
-		if n := nextInLine(rest); n == nil || n == nl {
-			t.Errorf("no other candidate is next in line %v after the hand-over (got %v)", election.DefaultRetry*6/5, n)
+		if rest := seated(without(standbys, nl)); len(rest) != 1 {
+			t.Errorf("%d seat holders right after the take-over, want the other one", len(rest))
+		}
+		time.Sleep(election.DefaultRetry * 12 / 5)
+		rest := append([]*cand{leader}, without(standbys, nl)...)
+		if n := seated(rest); len(n) != 2 {
+			t.Errorf("%d candidates hold a seat %v after the hand-over, want 2", len(n), election.DefaultRetry*12/5)
 		}
 		stopAll(rest...)
+		stopAll(nl)
 	})
 }
 
-// TestStandbyDeadNextReplaced: a next in line that dies blocks the
-// backbenchers for at most the next-in-line lease's duration plus a
-// Retry; then one of them polls the leader's lease every P again, and the
-// other still does not.
-func TestStandbyDeadNextReplaced(t *testing.T) {
+// TestStandbyHandOverRightAfterTakeOver is the state the single seat left
+// without a fast poller: a leader takes over, and resigns (or is stopped)
+// at once or a few seconds later. The other seat holder already polls, so
+// the hand-over takes at most 2 P at once (it polls in its own slots until
+// a read shows it the new leader) and at most P once it has seen it. With
+// one seat (the case "one seat") the seat is empty then, and the hand-over
+// waits for a backbencher: the test shows that gap, so that the bound
+// checked above can fail.
+func TestStandbyHandOverRightAfterTakeOver(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		seats int
+		after time.Duration // from the first take-over to the second resign
+		bound time.Duration // the second hand-over's
+	}{
+		{"at once", 2, 10 * time.Millisecond, 2*pollP + 100*time.Millisecond},
+		{"after 1s", 2, time.Second, 2*pollP + 100*time.Millisecond},
+		{"after 5s", 2, 5 * time.Second, pollP + 100*time.Millisecond},
+		{"one seat", 1, 5 * time.Second, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(t)
+				w.seats = tc.seats
+				leader, standbys := w.startElection(election.ProfileDefault, 3, true)
+				time.Sleep(5 * time.Second)
+				leader.stop() // its process exits: it does not campaign again
+				first := recv(t, w.elected, 2*time.Second)
+				var nl *cand
+				for _, c := range standbys {
+					if c.id == first {
+						nl = c
+					}
+				}
+				if nl == nil {
+					t.Fatalf("elected %s, want a standby", first)
+				}
+				time.Sleep(tc.after)
+				resigned := time.Now()
+				nl.stop() // a graceful stop: Run's context ends, the lease is released
+				second := recv(t, w.elected, 3*time.Minute)
+				d := w.electedAt(second).Sub(resigned)
+				t.Logf("%s: %s took over, stopped %v later, %s led %v after", tc.name, first, tc.after, second, d)
+				if tc.bound > 0 && d > tc.bound {
+					t.Errorf("the second hand-over took %v, want at most %v", d, tc.bound)
+				}
+				if tc.bound == 0 && d < 5*time.Second {
+					t.Errorf("with one seat the second hand-over took %v, want the backbenchers' seconds (this case shows the gap the second seat closes)", d)
+				}
+				stopAll(append(standbys, leader)...)
+			})
+		})
+	}
+}
+
+// TestStandbyDeadSeatHolderReplaced: a seat holder that dies keeps its
+// seat for at most its lease's duration; then a backbencher takes it
+// within 2 x 1.2 Retry. Meanwhile the other seat holder polls, so a
+// hand-over stays quick.
+func TestStandbyDeadSeatHolderReplaced(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t)
 		leader, standbys := w.startElection(election.ProfileDefault, 3, true)
-		dead := nextInLine(standbys)
+		dead := seated(standbys)[0]
 		died := time.Now()
 		dead.die()
-		var others []*cand
-		for _, c := range standbys {
-			if c != dead {
-				others = append(others, c)
-			}
-		}
-		bound := election.DefaultNextDuration + election.DefaultRetry*6/5 + time.Second
-		for nextInLine(others) == nil && time.Since(died) <= bound+time.Minute {
+		others := without(standbys, dead)
+		bound := election.DefaultNextDuration + election.DefaultRetry*12/5 + time.Second
+		for len(seated(others)) < 2 && time.Since(died) <= bound+time.Minute {
 			time.Sleep(100 * time.Millisecond)
 		}
-		if d := time.Since(died); nextInLine(others) == nil || d > bound {
-			t.Fatalf("a backbencher became next in line %v after it died, want within %v", d, bound)
+		if d := time.Since(died); len(seated(others)) < 2 || d > bound {
+			t.Fatalf("both seats held by live standbys %v after a seat holder died, want within %v", d, bound)
 		}
-		// The new next in line polls the leader's lease every P; the other
-		// backbencher does not. (Who wins a hand-over right now is not
-		// asserted: the backbenchers' own reads, every Check from their
-		// start, are due about now too.)
-		nl := nextInLine(others)
-		t.Logf("%v after the death: %s is next in line", time.Since(died), nl.id)
+		t.Logf("%v after the death both seats are held again", time.Since(died))
+		// The seat holder that was alone reads the other seat every Retry.
+		time.Sleep(election.DefaultRetry * 6 / 5)
 		for _, c := range others {
 			c.main.reset()
 		}
-		time.Sleep(10 * time.Second)
+		time.Sleep(15 * time.Second)
 		for _, c := range others {
 			reads, _ := c.main.total("")
-			switch {
-			case c == nl && reads < 10:
-				t.Errorf("new next in line %s read the leader's lease %d times in 10 s, want about 13 (every P)", c.id, reads)
-			case c != nl && reads > 1:
-				t.Errorf("backbencher %s read the leader's lease %d times in 10 s, want at most 1", c.id, reads)
+			if reads < 8 || reads > 12 {
+				t.Errorf("seat holder %s read the leader's lease %d times in 15 s, want about 10 (every 2P, in turns)", c.id, reads)
 			}
 		}
 		stopAll(append(others, leader, dead)...)
 	})
 }
 
-// TestStandbyLeaderAndNextDieTogether: nobody is stranded: with the leader
-// and the next in line dead at once, a backbencher leads within
-// min(L + 1.2 Check, max(L, NextDuration + 1.2 Retry) + 1.2 P) and a few
-// round trips.
-func TestStandbyLeaderAndNextDieTogether(t *testing.T) {
+// TestStandbySeatHoldersTakeTurns: the two seat holders poll the leader's
+// lease in alternate slots of P: each every 2P, and the election once
+// per P between them (the polls, sorted in time, alternate between the
+// two). A seat holder alone (the other seat empty) polls every P.
+func TestStandbySeatHoldersTakeTurns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		var mu sync.Mutex
+		var reads []string // the candidate of each read of the leader's lease, in order
+		w.onRead = func(id string) {
+			mu.Lock()
+			reads = append(reads, id)
+			mu.Unlock()
+		}
+		leader, standbys := w.startElection(election.ProfileDefault, 2, true)
+		leader.main.onRead = nil
+		// The first to sit found the other seat empty; it reads it again
+		// within 1.2 Retry while alone.
+		time.Sleep(election.DefaultRetry*6/5 + time.Second)
+		if len(seated(standbys)) != 2 {
+			t.Fatalf("%d seat holders, want 2", len(seated(standbys)))
+		}
+		mu.Lock()
+		reads = nil
+		mu.Unlock()
+		time.Sleep(30 * time.Second)
+		mu.Lock()
+		got := slices.Clone(reads)
+		mu.Unlock()
+		if n := len(got); n < 38 || n > 42 {
+			t.Errorf("%d reads of the leader's lease in 30 s, want 40 (one per P between the two)", n)
+		}
+		repeats := 0
+		for i := 1; i < len(got); i++ {
+			if got[i] == got[i-1] {
+				repeats++
+			}
+		}
+		if repeats > 1 {
+			t.Errorf("the seat holders' reads do not alternate: %d of %d follow one of the same candidate: %v", repeats, len(got), got)
+		}
+		// Alone: the other seat holder stops; the remaining one polls every
+		// P once it has read the empty seat (at its next Check, at most
+		// 1.2 Check; then every Retry while alone).
+		standbys[0].stop()
+		time.Sleep(election.DefaultCheck * 6 / 5)
+		standbys[1].main.reset()
+		time.Sleep(30 * time.Second)
+		if n, _ := standbys[1].main.total("properties"); n < 38 || n > 42 {
+			t.Errorf("a seat holder alone read the leader's lease %d times in 30 s, want 40 (every P)", n)
+		}
+		stopAll(append(standbys, leader)...)
+	})
+}
+
+// TestStandbyLeaderAndSeatHolderDieTogether: with the leader and one seat
+// holder dead at once, the other seat holder leads within L + 2P and a
+// few round trips.
+func TestStandbyLeaderAndSeatHolderDieTogether(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t)
 		leader, standbys := w.startElection(election.ProfileDefault, 3, true)
-		nl := nextInLine(standbys)
+		nl := seated(standbys)[0]
 		died := time.Now()
 		leader.die()
 		nl.die()
-		bound := min(leaseL+election.DefaultCheck*6/5, max(leaseL, election.DefaultNextDuration+election.DefaultRetry*6/5)+pollP*6/5) + time.Second
-		got := recv(t, w.elected, bound+time.Minute)
+		bound := leaseL + 2*pollP + time.Second
+		got := recv(t, w.elected, bound+2*time.Minute)
 		if got == nl.id || got == leader.id {
+			t.Fatalf("elected %s, want a live standby", got)
+		}
+		if d := w.electedAt(got).Sub(died); d > bound {
+			t.Errorf("%s led %v after the leader and a seat holder died, want within %v", got, d, bound)
+		}
+		stopAll(append(standbys, leader)...)
+	})
+}
+
+// TestStandbyLeaderAndBothSeatsDie: nobody is stranded: with the leader
+// and both seat holders dead at once, a backbencher leads within
+// min(L + 1.2 Check, max(L, NextDuration + 2 x 1.2 Retry) + 2P) and a few
+// round trips.
+func TestStandbyLeaderAndBothSeatsDie(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		leader, standbys := w.startElection(election.ProfileDefault, 3, true)
+		died := time.Now()
+		leader.die()
+		for _, c := range seated(standbys) {
+			c.die()
+		}
+		bound := min(leaseL+election.DefaultCheck*6/5, max(leaseL, election.DefaultNextDuration+election.DefaultRetry*12/5)+2*pollP) + time.Second
+		got := recv(t, w.elected, bound+time.Minute)
+		if got == leader.id {
 			t.Fatalf("elected %s, want a backbencher", got)
 		}
 		if d := w.electedAt(got).Sub(died); d > bound {
-			t.Errorf("a backbencher led %v after the leader and the next in line died, want within %v", d, bound)
+			t.Errorf("a backbencher led %v after the leader and both seat holders died, want within %v", d, bound)
 		}
 		stopAll(append(standbys, leader)...)
 	})
@@ -473,7 +656,7 @@ func TestStandbyHeartbeatsWithoutLeaderHeartbeat(t *testing.T) {
 func TestStandbyHealth(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t)
-		leader, standbys := w.startElection(election.ProfileDefault, 2, true)
+		leader, standbys := w.startElection(election.ProfileDefault, 3, true)
 		for range 10 {
 			time.Sleep(30 * time.Second)
 			for _, c := range standbys {
@@ -511,14 +694,15 @@ func TestStandbyNextLeaseRefused(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t)
 		w.next.SetBefore(func(context.Context, leasetest.Call) error { return renewer.ErrForbidden })
+		w.next2.SetBefore(func(context.Context, leasetest.Call) error { return renewer.ErrForbidden })
 		leader := w.add("leader", election.ProfileDefault, true)
 		if got := recv(t, w.elected, time.Second); got != "leader" {
 			t.Fatalf("elected %q first, want leader", got)
 		}
 		standbys := []*cand{w.add("s0", election.ProfileDefault, true), w.add("s1", election.ProfileDefault, true)}
 		time.Sleep(10 * time.Second)
-		if n := nextInLine(standbys); n != nil {
-			t.Fatalf("%s is next in line on a refused lease", n.id)
+		if n := seated(standbys); len(n) != 0 {
+			t.Fatalf("%s holds a seat on a refused lease", n[0].id)
 		}
 		died := time.Now()
 		leader.die()
@@ -600,7 +784,7 @@ func TestStandbySeatFreedByTheWinner(t *testing.T) {
 			}
 		}
 		time.Sleep(3 * renewer.DefaultPollInterval)
-		if n := nextInLine(others); n == nil {
+		if len(seated(others)) == 0 {
 			t.Errorf("no standby next in line %v after %s won", 3*renewer.DefaultPollInterval, first)
 		}
 		stopAll(cs...)
@@ -630,8 +814,8 @@ func TestStandbySeatRetriedAfterATransientError(t *testing.T) {
 		}
 		standbys := []*cand{w.add("s0", election.ProfileDefault, true), w.add("s1", election.ProfileDefault, true)}
 		time.Sleep(3*time.Second - time.Since(start))
-		if nextInLine(standbys) == nil {
-			t.Errorf("no standby next in line a second after the next-in-line lease answered again")
+		if len(seated(standbys)) == 0 {
+			t.Errorf("no standby holds a seat a second after the seats answered again")
 		}
 		died := time.Now()
 		leader.die()

@@ -1,9 +1,11 @@
 package integration_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -101,13 +103,17 @@ func (k *cutLink) SetMetadata(ctx context.Context, id string, md map[string]stri
 // client, links to the leader's lease (the container's) and to the
 // next-in-line lease (a blob in the same container).
 type standbyCand struct {
-	id         string
-	e          *election.Election
-	main, next *cutLink
-	stop       func()
+	id                string
+	e                 *election.Election
+	main, next, next2 *cutLink
+	stop              func()
 }
 
-func (c *standbyCand) crash() { c.main.cut.Store(true); c.next.cut.Store(true) }
+func (c *standbyCand) crash() {
+	c.main.cut.Store(true)
+	c.next.cut.Store(true)
+	c.next2.cut.Store(true)
+}
 
 type standbyRun struct {
 	t       *testing.T
@@ -119,7 +125,8 @@ type standbyRun struct {
 }
 
 // add starts candidate id on container name with profile p, whose
-// next-in-line lease is the blob lock "next-in-line" of the container.
+// next-in-line seats are the blob locks "next-in-line" and
+// "next-in-line/second" of the container (stby.Seats: 1, the first only).
 func (s *standbyRun) add(id string, p election.Profile, stby election.Standby) *standbyCand {
 	t := s.t
 	l := newLeaser(t, s.name)
@@ -136,12 +143,19 @@ func (s *standbyRun) add(id string, p election.Profile, stby election.Standby) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &standbyCand{id: id, main: &cutLink{Leaser: main}, next: &cutLink{Leaser: nb}}
+	nb2, err := nb.Beside(election.SecondSeatSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &standbyCand{id: id, main: &cutLink{Leaser: main}, next: &cutLink{Leaser: nb}, next2: &cutLink{Leaser: nb2}}
 	r, err := renewer.New(c.main, p.RenewerOptions(renewer.WithIdentity(id), renewer.WithLogger(zap.NewNop()))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stby.Next = c.next
+	if stby.Seats != 1 {
+		stby.Second = c.next2
+	}
 	if c.e, err = election.New(r, election.WithStandby(stby)); err != nil {
 		t.Fatal(err)
 	}
@@ -202,35 +216,47 @@ func startStandbys(t *testing.T, prefix string, blob bool, p election.Profile, s
 		standbys = append(standbys, s.add(fmt.Sprintf("s%d", i), p, stby))
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for standbyNext(standbys) == nil && time.Now().Before(deadline) {
+	want := min(n, cmp.Or(stby.Seats, 2))
+	for len(standbySeated(standbys)) < want && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if standbyNext(standbys) == nil {
-		t.Fatal("no standby next in line 10 s after they started")
+	if got := len(standbySeated(standbys)); got != want {
+		t.Fatalf("%d standbys hold a seat 10 s after they started, want %d", got, want)
 	}
 	return s, leader, standbys
 }
 
-func standbyNext(cs []*standbyCand) *standbyCand {
-	var got *standbyCand
+// standbySeated returns the candidates of cs that hold a seat.
+func standbySeated(cs []*standbyCand) []*standbyCand {
+	var got []*standbyCand
 	for _, c := range cs {
 		if c.e.IsNextInLine() {
-			if got != nil {
-				panic(fmt.Sprintf("%s and %s are both next in line", got.id, c.id))
-			}
-			got = c
+			got = append(got, c)
 		}
 	}
 	return got
 }
 
-// TestStandbyNextInLineAzurite: on Azurite, with the next-in-line lease a
-// blob lease in the election's container, and the election's lease the
-// container's (a container lease does not block its blobs' leases) or
-// another blob's: one standby is next in line and reads the leader's
-// lease every P, the backbenchers only at their start; a resigning
-// leader's lease goes to the next in line, and another standby becomes
-// next in line.
+// standbyNext returns the one candidate of a one-seat election that
+// holds its seat, or nil.
+func standbyNext(cs []*standbyCand) *standbyCand {
+	got := standbySeated(cs)
+	if len(got) > 1 {
+		panic(fmt.Sprintf("%s and %s are both next in line", got[0].id, got[1].id))
+	}
+	if len(got) == 0 {
+		return nil
+	}
+	return got[0]
+}
+
+// TestStandbyNextInLineAzurite: on Azurite, with the seats blob leases in
+// the election's container, and the election's lease the container's (a
+// container lease does not block its blobs' leases) or another blob's:
+// two standbys hold the seats and read the leader's lease in turns (each
+// every 2P), the backbencher only at its start; a resigning leader's
+// lease goes to a seat holder, the other keeps its seat, and a
+// backbencher takes the empty one.
 func TestStandbyNextInLineAzurite(t *testing.T) {
 	t.Parallel()
 	for _, blob := range []bool{false, true} {
@@ -243,20 +269,22 @@ func TestStandbyNextInLineAzurite(t *testing.T) {
 
 func testStandbyNextInLine(t *testing.T, blob bool) {
 	stby := election.ProfileDefault.Standby
-	stby.Retry = 2 * time.Second // a backbencher takes the freed next-in-line lease soon
+	stby.Retry = 2 * time.Second // a backbencher takes the freed seat soon
 	s, leader, standbys := startStandbys(t, "standby-nil", blob, election.ProfileDefault, stby, 3)
-	nl := standbyNext(standbys)
+	time.Sleep(stby.Retry * 6 / 5) // the first seated reads the other seat again, now held
+	seats := standbySeated(standbys)
 	for _, c := range standbys {
 		c.main.reads.Store(0)
 	}
 	time.Sleep(10 * time.Second)
 	for _, c := range standbys {
 		reads := c.main.reads.Load()
-		t.Logf("%s (next in line %v): %d reads of the leader's lease in 10 s", c.id, c == nl, reads)
+		seated := slices.Contains(seats, c)
+		t.Logf("%s (seat holder %v): %d reads of the leader's lease in 10 s", c.id, seated, reads)
 		switch {
-		case c == nl && reads < 8:
-			t.Errorf("next in line %s read the leader's lease %d times in 10 s, want about 13 (every P)", c.id, reads)
-		case c != nl && reads > 1:
+		case seated && (reads < 4 || reads > 9):
+			t.Errorf("seat holder %s read the leader's lease %d times in 10 s, want about 7 (every 2P)", c.id, reads)
+		case !seated && reads > 1:
 			t.Errorf("backbencher %s read the leader's lease %d times in 10 s, want at most 1 (every %v)", c.id, reads, stby.Check)
 		}
 	}
@@ -264,29 +292,40 @@ func testStandbyNextInLine(t *testing.T, blob bool) {
 	if err := leader.e.Resign(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.waitElected(5 * time.Second); got != nl.id {
-		t.Fatalf("elected %s after the resign, want the next in line %s", got, nl.id)
+	got := s.waitElected(5 * time.Second)
+	var nl *standbyCand
+	for _, c := range seats {
+		if c.id == got {
+			nl = c
+		}
 	}
-	t.Logf("hand-over to the next in line: %v", s.electedAt(nl.id).Sub(resigned))
+	if nl == nil {
+		t.Fatalf("elected %s after the resign, want a seat holder", got)
+	}
+	t.Logf("hand-over to a seat holder: %v", s.electedAt(nl.id).Sub(resigned))
+	if n := len(standbySeated(standbys)); n < 1 {
+		t.Errorf("no seat holder right after the take-over, want the other one")
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	all := append([]*standbyCand{leader}, standbys...)
 	for time.Now().Before(deadline) {
-		if n := standbyNext(all); n != nil && n != nl {
+		if n := standbySeated(all); len(n) == 2 && !slices.Contains(n, nl) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Errorf("no other candidate next in line 10 s after the hand-over")
+	t.Errorf("both seats not held again 10 s after the hand-over")
 }
 
-// TestStandbyDeadNextAzurite: a next in line that crashes is replaced by a
-// backbencher within the next-in-line lease's duration and a Retry.
+// TestStandbyDeadNextAzurite: a seat holder that crashes keeps its seat
+// for the seat lease's duration; then a backbencher takes it within
+// 2 x 1.2 Retry.
 func TestStandbyDeadNextAzurite(t *testing.T) {
 	t.Parallel()
 	stby := election.ProfileDefault.Standby
 	stby.NextDuration, stby.NextRenew, stby.Retry = 15*time.Second, 5*time.Second, 2*time.Second
 	_, _, standbys := startStandbys(t, "standby-dead", false, election.ProfileDefault, stby, 3)
-	dead := standbyNext(standbys)
+	dead := standbySeated(standbys)[0]
 	died := time.Now()
 	dead.crash()
 	var others []*standbyCand
@@ -295,15 +334,15 @@ func TestStandbyDeadNextAzurite(t *testing.T) {
 			others = append(others, c)
 		}
 	}
-	bound := stby.NextDuration + stby.Retry*6/5 + 2*time.Second
-	for standbyNext(others) == nil && time.Since(died) < bound+10*time.Second {
+	bound := stby.NextDuration + stby.Retry*12/5 + 2*time.Second
+	for len(standbySeated(others)) < 2 && time.Since(died) < bound+10*time.Second {
 		time.Sleep(50 * time.Millisecond)
 	}
 	d := time.Since(died)
-	if standbyNext(others) == nil || d > bound {
-		t.Fatalf("a backbencher next in line %v after the next in line crashed, want within %v", d, bound)
+	if len(standbySeated(others)) < 2 || d > bound {
+		t.Fatalf("both seats held by live standbys %v after a seat holder crashed, want within %v", d, bound)
 	}
-	t.Logf("dead next in line replaced after %v (bound %v)", d, bound)
+	t.Logf("dead seat holder replaced after %v (bound %v)", d, bound)
 }
 
 // TestStandbyHeartbeatBurstAzurite: in the low-cost profile, on a

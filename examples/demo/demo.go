@@ -171,7 +171,7 @@ func (d *demo) show(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("no leader within %v: %w", electTimeout, err)
 	}
-	d.out.now("demo", "%s leads; one standby, the next in line, polls its lease every %v, the others check every minute", leader.name, d.timing.PollInterval)
+	d.out.now("demo", "%s leads; the standbys in the two next-in-line seats poll its lease in turns, one read every %v between them; any others check every minute", leader.name, d.timing.PollInterval)
 	if _, err := d.until(ctx, d.hold, func(update) bool { return false }); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

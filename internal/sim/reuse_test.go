@@ -84,8 +84,9 @@ func TestSimFindsOneIDBug(t *testing.T) {
 	t.Fatalf("no violation in %d seeds with one lease ID per holder: the simulation cannot see the bug", budget)
 }
 
-// refuseLate is a Leaser wrapper whose acquires all fail once faults have
-// stopped (a storage that never grants the lease again): no one can hold.
+// refuseLate is a Leaser wrapper whose acquires and renews all fail once
+// faults have stopped (a storage that never grants the lease again): no
+// one can hold, and a holder of that moment loses its lease.
 type refuseLate struct {
 	renewer.Leaser
 	start time.Time
@@ -96,6 +97,13 @@ func (r refuseLate) Acquire(ctx context.Context, id string, d time.Duration) (st
 		return "", fmt.Errorf("refused: %w", renewer.ErrLeaseHeld)
 	}
 	return r.Leaser.Acquire(ctx, id, d)
+}
+
+func (r refuseLate) Renew(ctx context.Context, id string) (string, error) {
+	if time.Since(r.start) > sim.FaultPhase {
+		return "", fmt.Errorf("refused: %w", renewer.ErrNoLease)
+	}
+	return r.Leaser.Renew(ctx, id)
 }
 
 // TestSimSeesNoHolder runs a seed whose storage stops granting the lease
