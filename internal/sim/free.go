@@ -12,30 +12,35 @@ import (
 // docs/simulation.md), in terms of L, P and the next-in-line settings of
 // the simulation (NextRetry, NextCheck, NextDuration).
 const (
+	// FreeSlack is what a bound on a free span allows beyond the moment a
+	// candidate's poll is due: the span ends when storage applies the
+	// acquire, so one read's round trip and the acquire's way there, at
+	// most 3 x tailDelay, plus 200 ms to spare.
+	FreeSlack = 3*tailDelay + 200*time.Millisecond
 	// PollBound: a candidate that polls every P (jittered up to 1.2 P)
-	// asks within 1.2 P, and holds a round trip or four later.
-	PollBound = Poll*12/10 + Slack
+	// reads within 1.2 P.
+	PollBound = Poll*12/10 + FreeSlack
 	// MutexBound: a mutex that let its lease go at max-hold, or lost it,
 	// stands aside for 2 P after it first sees the lock free: one poll to
 	// see it, 2 P, one poll to take it.
-	MutexBound = 2*Poll*12/10 + 2*Poll + Slack
+	MutexBound = 2*Poll*12/10 + 2*Poll + FreeSlack
 	// SteadyBound: two seat holders, healthy and seated, poll the leader's
 	// lease on alternate slots of P: together once every P.
-	SteadyBound = Poll + Slack
+	SteadyBound = Poll + FreeSlack
 	// TakeoverBound: one seat empty (a take-over in the last Refill, a
 	// seat holder dead, stopped, or cut off, or only one healthy
 	// standby): the other seat holder polls every 2 P, every P once it
 	// has seen the seat empty.
-	TakeoverBound = 2*Poll + Slack
+	TakeoverBound = 2*Poll + FreeSlack
 	// BenchBound: both seats may be empty: a backbencher reads the
 	// leader's lease every NextCheck (jittered), and refills a seat within
 	// 2.4 NextRetry, whichever comes first.
-	BenchBound = NextCheck*12/10 + Slack
+	BenchBound = NextCheck*12/10 + FreeSlack
 	// HeartbeatBound: a heartbeat-guided seat holder sleeps until the
 	// leader's lease would expire had the leader died after its last
 	// heartbeat (up to L after its last read), so a graceful release
 	// waits up to L, then the burst; or, seats empty, BenchBound.
-	HeartbeatBound = Duration + 2*Poll + Slack
+	HeartbeatBound = Duration + 2*Poll + FreeSlack
 	// Refill is how long a campaigning candidate takes to sit in a free
 	// seat: a joiner at its first poll, a backbencher reading one seat per
 	// NextRetry, alternating (each seat every 2 NextRetry, jittered).
@@ -147,8 +152,15 @@ func bound(b Bounds, c Cand, starts []time.Duration, cs []Cand, healthy map[Hold
 
 // ownBound is the longest c may wait healthily, in the waiting that sent
 // the acquire that took the lease, without holding what it took: its next
-// poll asks again with the same lease ID.
+// poll asks again with the same lease ID, and holds once the set-up's
+// round trips are done (Slack, not FreeSlack: the holding starts then).
 func ownBound(b Bounds, c Cand) time.Duration {
+	return pollBound(b, c) - FreeSlack + Slack
+}
+
+// pollBound is how long c may take to ask again: its poll interval's
+// bound, plus FreeSlack.
+func pollBound(b Bounds, c Cand) time.Duration {
 	switch {
 	case c.Kind == KindMutex:
 		return MutexBound
@@ -164,8 +176,9 @@ func ownBound(b Bounds, c Cand) time.Duration {
 // lease: (a) "free": while the lease is free at storage, no candidate
 // waits, with a healthy network, longer than its bound (see bound) without
 // the lease being taken; (b) "ghost": a candidate whose acquire took the
-// lease (its answer lost or late, say) holds it within its own next poll
-// (ownBound) once its network is healthy again, if it still waits; (c)
+// lease without its learning it (its answer lost, or too late) holds it
+// within its own next poll (ownBound) once its network is healthy again,
+// if it still waits in the Acquire (or Lock, or campaign) that sent it; (c)
 // "handover", in the scenario seeds (b.Strict): a graceful release is
 // answered within TakeoverBound, or SteadyBound in the steady state,
 // whatever the seats.
@@ -201,11 +214,12 @@ func checkFree(hs History, b Bounds) []Violation {
 			continue
 		}
 		vs = append(vs, judgeFree(b, f, to, starts, healthy)...)
-		if f.To >= b.End {
+		if f.To >= b.End || !f.Unknown {
 			continue
 		}
-		// The taker's acquire took the lease at f.To: it holds, unless it
-		// does not know (lost answer): then its next poll asks again.
+		// The taker's acquire took the lease at f.To, and the taker did
+		// not learn it (its answer lost, or too late): its next poll asks
+		// again with the same lease ID, and holds.
 		end := b.End
 		if i+1 < len(b.Free) {
 			end = min(end, b.Free[i+1].From)

@@ -40,6 +40,12 @@ type link struct {
 	log   *leaseLog // the main lease's log at storage (nil for the other leases)
 }
 
+// unknownKey marks, in the context a request is applied with, that its
+// sender will not learn what it did (its answer lost or too late). A
+// duplicate's copy is applied without it: its sender had the first copy's
+// answer.
+type unknownKey struct{}
+
 // secondSalt salts the draws of the second seat's requests.
 const secondSalt = 0x7365636f6e64
 
@@ -67,7 +73,8 @@ func (l *link) call(ctx context.Context, op uint64, d time.Duration, apply func(
 	if l.log != nil {
 		sent, inner := l.w.since(), apply
 		apply = func(c context.Context) (any, error) {
-			return l.log.apply(op, l.holder(), sent, d, func() (any, error) { return inner(c) })
+			unknown, _ := c.Value(unknownKey{}).(bool)
+			return l.log.apply(op, l.holder(), sent, d, unknown, func() (any, error) { return inner(c) })
 		}
 	}
 	a, err := l.send(ctx, op, apply)
@@ -174,10 +181,16 @@ func (l *link) send(ctx context.Context, op uint64, apply func(context.Context) 
 	if fault || lost {
 		l.tainted(now, taint)
 	}
+	// Whether the caller will learn what this request did: not if its
+	// answer is lost, or comes after the caller gave up.
+	unknown := lost
+	if dl, ok := ctx.Deadline(); ok && l.w.at(back).After(dl) {
+		unknown = true
+	}
 	ch := make(chan answer, 1)
 	l.w.spawn(func() {
 		sleepUntil(l.w.at(arrive))
-		v, err := apply(context.Background())
+		v, err := apply(context.WithValue(context.Background(), unknownKey{}, unknown))
 		l.w.trace("%s %s sent at %v applied: %v (answer lost: %v)", l.name(), opNames[op], now, err, lost)
 		if lost {
 			v, err = nil, errLost
@@ -254,6 +267,11 @@ func (l *link) Release(ctx context.Context, leaseID string) error {
 		}
 		return nil, err
 	})
+	if l.log != nil && !l.next {
+		l.w.relMu.Lock()
+		l.w.relReturned[l.holder()] = l.w.since()
+		l.w.relMu.Unlock()
+	}
 	return err
 }
 

@@ -157,7 +157,9 @@ type Plan struct {
 	// CrashAt, in a crash-then-resign seed, is when the process leading
 	// then crashes, for CrashDown; ResignAfter after the next election,
 	// the new leader resigns. In a crash-two seed the holder of the
-	// next-in-line seat crashes with the leader, and no one resigns.
+	// next-in-line seat crashes with the leader, and no one resigns; in a
+	// next-crash seed the seat's holder crashes and the leader resigns
+	// ResignAfter later.
 	CrashAt, CrashDown, ResignAfter time.Duration
 }
 
@@ -172,10 +174,11 @@ const (
 	ScenarioScale                // four of five candidates stopped in turn, then started again in turn: in to one, out to five
 	ScenarioDeploy               // five new candidates started and the five old ones stopped, interleaved: every candidate replaced
 	ScenarioCrashTwo             // the leader and the next in line (the next-in-line seat's holder at storage) crash together
+	ScenarioNextCrash            // the next in line crashes; a few seconds later the leader resigns
 )
 
 func (s Scenario) String() string {
-	return [...]string{"none", "rolling restart", "crash then resign", "scale in and out", "deploy", "leader and next in line crash"}[s]
+	return [...]string{"none", "rolling restart", "crash then resign", "scale in and out", "deploy", "leader and next in line crash", "next in line crashes, then the leader resigns"}[s]
 }
 
 // end is when the run stops its holders.
@@ -249,7 +252,7 @@ func scenario(p *Plan, r *mrand.Rand) {
 	if r.IntN(8) != 0 {
 		return
 	}
-	p.Scenario = Scenario(1 + r.IntN(5))
+	p.Scenario = Scenario(1 + r.IntN(6))
 	p.Infinite, p.BreakTimeout, p.Tail, p.Storms, p.Standby = false, 0, Tail, nil, StandbyNext
 	p.Procs = nil
 	n := 5
@@ -267,10 +270,10 @@ func scenario(p *Plan, r *mrand.Rand) {
 			p.Procs[i].Stops = []window{{t, t + d}}
 			t += d + between(r, 500*time.Millisecond, 4*time.Second)
 		}
-	case ScenarioCrashResign, ScenarioCrashTwo:
+	case ScenarioCrashResign, ScenarioCrashTwo, ScenarioNextCrash:
 		p.CrashAt = t + between(r, 0, 25*time.Second)
 		p.CrashDown = between(r, time.Second, 15*time.Second)
-		if p.Scenario == ScenarioCrashResign {
+		if p.Scenario != ScenarioCrashTwo {
 			p.ResignAfter = between(r, time.Second, 5*time.Second)
 		} else {
 			p.CrashDown += Duration // back after the take-over, not as backbenchers before it
@@ -356,11 +359,13 @@ func (p Plan) String() string {
 		p.Seed, lease, Poll, FaultPhase, p.Tail, p.Drift*1e6, p.Storms, p.Standby)
 	if p.Scenario != ScenarioNone {
 		fmt.Fprintf(&b, "  scenario: %v, no faults", p.Scenario)
-		switch {
-		case p.ResignAfter > 0:
+		switch p.Scenario {
+		case ScenarioCrashResign:
 			fmt.Fprintf(&b, "; the leader crashes at %v for %v, the next leader resigns %v after its election", p.CrashAt, p.CrashDown, p.ResignAfter)
-		case p.CrashAt > 0:
+		case ScenarioCrashTwo:
 			fmt.Fprintf(&b, "; the leader and the next in line crash at %v for %v", p.CrashAt, p.CrashDown)
+		case ScenarioNextCrash:
+			fmt.Fprintf(&b, "; the next in line crashes at %v for %v, the leader resigns %v later", p.CrashAt, p.CrashDown, p.ResignAfter)
 		}
 		b.WriteString("\n")
 	}

@@ -82,8 +82,9 @@ type world struct {
 
 	traceMu sync.Mutex // serializes opts.Trace
 
-	relMu    sync.Mutex                 // guards released
-	released map[Holder][]time.Duration // successful releases applied, per incarnation
+	relMu       sync.Mutex                 // guards released, relReturned
+	released    map[Holder][]time.Duration // successful releases applied, per incarnation
+	relReturned map[Holder]time.Duration   // when the last Release call on the main lease returned, per incarnation
 }
 
 // releasedBy records a successful release of p's incarnation inc, now.
@@ -121,7 +122,7 @@ func (w *world) spawn(f func()) {
 // time, then waits for every request in flight.
 func Run(seed uint64, opts Options) Result {
 	w := &world{plan: NewPlan(seed), start: time.Now(), store: leasetest.New(), next: leasetest.New(), second: leasetest.New(), opts: opts,
-		released: map[Holder][]time.Duration{}, group: map[string]*leasetest.Container{},
+		released: map[Holder][]time.Duration{}, relReturned: map[Holder]time.Duration{}, group: map[string]*leasetest.Container{},
 		leading: map[uint64]bool{}, resigners: map[uint64]func(){}}
 	w.rec.w = w
 	w.log, w.nextLog = newLeaseLog(w, w.store), newLeaseLog(w, w.next)
@@ -131,7 +132,7 @@ func Run(seed uint64, opts Options) Result {
 	var procs sync.WaitGroup
 	if w.plan.CrashAt > 0 {
 		w.elected = make(chan uint64, 1024)
-		procs.Go(w.crashThenResign)
+		procs.Go(w.crashes)
 	}
 	for i := range w.plan.Procs {
 		procs.Go(func() { w.runProc(&w.plan.Procs[i], uint64(i)) })
@@ -443,13 +444,25 @@ func (w *world) elect(ctx context.Context, l, next, second renewer.Leaser, base 
 			_ = e.Resign(context.Background())
 		}
 	})
-	var mu sync.Mutex // guards from
-	from := w.since() // the campaign waits from here
+	// The campaign waits from Run's start, and after a term from two poll
+	// intervals after the term's release returned (Run stands aside so
+	// long after a Resign).
+	var mu sync.Mutex // guards from, ended
+	from, ended := w.since(), time.Duration(-1)
+	waitedUntilNow := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if ended >= 0 {
+			from = max(ended, w.releaseReturned(Holder{base.Proc, base.Inc})) + 2*Poll
+			ended = -1
+		}
+		if w.since() > from {
+			w.waited(base, from)
+		}
+	}
 	_ = e.Run(ctx, election.Callbacks{
 		OnElected: func(lctx context.Context, term int64) {
-			mu.Lock()
-			w.waited(base, from)
-			mu.Unlock()
+			waitedUntilNow()
 			h := base
 			h.Term = term
 			w.track(lctx, h)
@@ -457,18 +470,25 @@ func (w *world) elect(ctx context.Context, l, next, second renewer.Leaser, base 
 			<-lctx.Done()
 			w.lead(id, false)
 			mu.Lock()
-			from = w.since() + 2*Poll // Run stands aside two poll intervals after a Resign
+			ended = w.since()
 			mu.Unlock()
 		},
 		OnDemoted:   func() {},
 		OnNewLeader: func(string, int64) {},
 	})
-	mu.Lock()
-	if w.since() > from {
-		w.waited(base, from)
-	}
-	mu.Unlock()
+	waitedUntilNow()
 	g.Wait()
+}
+
+// releaseReturned is when the last Release call of h's incarnation on the
+// main lease returned, or -1.
+func (w *world) releaseReturned(h Holder) time.Duration {
+	w.relMu.Lock()
+	defer w.relMu.Unlock()
+	if t, ok := w.relReturned[h]; ok {
+		return t
+	}
+	return -1
 }
 
 // waited records that h's incarnation waited for the main lease from from
@@ -492,51 +512,68 @@ func (w *world) lead(id uint64, leading bool) {
 	}
 }
 
-// crashThenResign is the crash-then-resign scenario: at Plan.CrashAt it
-// crashes the process that leads, for CrashDown; once another is elected,
-// it waits ResignAfter and makes that one resign. Without ResignAfter (the
-// crash-two scenario) it crashes the next-in-line seat's holder with the
-// leader instead.
-func (w *world) crashThenResign() {
+// crashes drives the scenarios that crash (Plan.CrashAt): crash then
+// resign crashes the process that leads at CrashAt, for CrashDown, and
+// once another is elected waits ResignAfter and makes that one resign;
+// crash two crashes the leader and the next-in-line seat's holder (at
+// storage) together; next in line crash crashes the seat's holder and
+// makes the leader resign ResignAfter later.
+func (w *world) crashes() {
 	end := w.at(w.plan.end())
 	sleepUntil(w.at(w.plan.CrashAt))
 	w.leadMu.Lock()
-	crashed := -1
+	leader := -1
 	for id := range w.plan.Procs {
 		if w.leading[uint64(id)] {
-			crashed = id
+			leader = id
 			break
 		}
 	}
 	w.leadMu.Unlock()
-	if crashed < 0 {
+	if leader < 0 {
 		return
 	}
-	w.kills[crashed] <- w.plan.CrashDown
-	if w.plan.ResignAfter == 0 { // the next in line crashes too
-		if h, ok := w.nextLog.heldBy(w.since()); ok {
-			for id, pp := range w.plan.Procs {
-				if pp.Name == h.Proc && id != crashed {
-					w.kills[id] <- w.plan.CrashDown
-				}
+	seat := -1
+	if h, ok := w.nextLog.heldBy(w.since()); ok {
+		for id, pp := range w.plan.Procs {
+			if pp.Name == h.Proc && id != leader {
+				seat = id
 			}
 		}
+	}
+	resign := func(id int) {
+		w.leadMu.Lock()
+		f := w.resigners[uint64(id)]
+		w.leadMu.Unlock()
+		f()
+	}
+	switch w.plan.Scenario {
+	case ScenarioCrashTwo:
+		w.kills[leader] <- w.plan.CrashDown
+		if seat >= 0 {
+			w.kills[seat] <- w.plan.CrashDown
+		}
+		return
+	case ScenarioNextCrash:
+		if seat >= 0 {
+			w.kills[seat] <- w.plan.CrashDown
+		}
+		sleepUntil(w.at(w.since() + w.plan.ResignAfter))
+		resign(leader)
 		return
 	}
+	w.kills[leader] <- w.plan.CrashDown
 	at := w.since()
 	for {
 		t := time.NewTimer(time.Until(end))
 		select {
 		case id := <-w.elected:
 			t.Stop()
-			if w.since() <= at || int(id) == crashed {
+			if w.since() <= at || int(id) == leader {
 				continue
 			}
 			sleepUntil(w.at(w.since() + w.plan.ResignAfter))
-			w.leadMu.Lock()
-			resign := w.resigners[id]
-			w.leadMu.Unlock()
-			resign()
+			resign(int(id))
 			return
 		case <-t.C:
 			return

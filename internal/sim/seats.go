@@ -6,8 +6,7 @@ import (
 )
 
 // seatStandby gives s the second seat's lease and the number of seats
-// (Options.Seats: 0 the library's default).
+// (Options.Seats: 0 the library's default, two seats).
 func seatStandby(s *election.Standby, second renewer.Leaser, seats int) {
-	// Before the two-seat election: one seat, always.
-	_, _, _ = s, second, seats
+	s.Second, s.Seats = second, seats
 }

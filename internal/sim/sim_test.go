@@ -101,9 +101,10 @@ func TestSim(t *testing.T) {
 		mu         sync.Mutex
 		holdings   int
 		violations int
-		first      = map[string]uint64{} // violation kind -> first seed showing it
-		count      = map[string]int{}    // violation kind -> violations
-		seeds      = map[string]int{}    // violation kind -> seeds showing it
+		first      = map[string]uint64{}   // violation kind -> first seed showing it
+		count      = map[string]int{}      // violation kind -> violations
+		seeds      = map[string]int{}      // violation kind -> seeds showing it
+		some       = map[string][]uint64{} // violation kind -> the first seeds showing it
 	)
 	opts := options(t)
 	t.Run("seeds", func(t *testing.T) {
@@ -125,6 +126,7 @@ func TestSim(t *testing.T) {
 					if !seen[v.Kind] {
 						seen[v.Kind] = true
 						seeds[v.Kind]++
+						some[v.Kind] = append(some[v.Kind], seed)
 					}
 				}
 			})
@@ -135,8 +137,9 @@ func TestSim(t *testing.T) {
 		if f := replayFlags(); f != "" {
 			replay = fmt.Sprintf("go test ./internal/sim -run '^TestSim$' -v -args %s -seed %d", f, first[kind])
 		}
-		t.Errorf("%s: %d violations in %d seeds; first seed %d (replay: %s)",
-			kind, count[kind], seeds[kind], first[kind], replay)
+		slices.Sort(some[kind])
+		t.Errorf("%s: %d violations in %d seeds; first seed %d (replay: %s); seeds %v",
+			kind, count[kind], seeds[kind], first[kind], replay, some[kind][:min(len(some[kind]), 20)])
 	}
 	s := fmt.Sprintf("sim: seeds=%d holdings=%d violations=%d", *flagSeeds, holdings, violations)
 	summary.Store(&s)

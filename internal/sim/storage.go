@@ -24,6 +24,11 @@ type FreeSpan struct {
 	Released bool          // it began with a release storage applied (a graceful release), not an expiry or a break
 	Taker    Holder        // the process incarnation whose acquire ended it
 	Sent     time.Duration // when Taker sent that acquire
+	// Unknown: Taker did not learn that its acquire took the lease (the
+	// answer was lost, or came after Taker had given up). Not so for a
+	// duplicate's copy: its sender had the first copy's answer, and
+	// cannot know of the second.
+	Unknown bool
 }
 
 func (f FreeSpan) String() string {
@@ -34,7 +39,11 @@ func (f FreeSpan) String() string {
 	if f.To == forever {
 		return fmt.Sprintf("free [%v, end) (%s)", f.From, how)
 	}
-	return fmt.Sprintf("free [%v, %v) (%s; taken by %s/%d's acquire sent at %v)", f.From, f.To, how, f.Taker.Proc, f.Taker.Inc, f.Sent)
+	unknown := ""
+	if f.Unknown {
+		unknown = ", whose answer it did not get"
+	}
+	return fmt.Sprintf("free [%v, %v) (%s; taken by %s/%d's acquire sent at %v%s)", f.From, f.To, how, f.Taker.Proc, f.Taker.Inc, f.Sent, unknown)
 }
 
 // leaseLog follows one lease at storage from the requests storage applied:
@@ -64,7 +73,7 @@ func isFree(s renewer.LeaseState) bool {
 
 // apply runs one request on the lease and logs its effect: op, by who, sent
 // at sent, with the duration of an acquire or the period of a break.
-func (g *leaseLog) apply(op uint64, who Holder, sent, d time.Duration, f func() (any, error)) (any, error) {
+func (g *leaseLog) apply(op uint64, who Holder, sent, d time.Duration, unknown bool, f func() (any, error)) (any, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.w.since()
@@ -86,7 +95,7 @@ func (g *leaseLog) apply(op uint64, who Holder, sent, d time.Duration, f func() 
 			g.dur = d
 		}
 		if wasFree {
-			g.free = append(g.free, FreeSpan{From: g.busyUntil, To: now, Released: g.released, Taker: who, Sent: sent})
+			g.free = append(g.free, FreeSpan{From: g.busyUntil, To: now, Released: g.released, Taker: who, Sent: sent, Unknown: unknown && op == opAcquire})
 			g.holder = who
 		} else if op == opAcquire && who != g.holder {
 			g.note(now, "acquire by %v of a lease held by %v succeeded", who, g.holder)
