@@ -53,6 +53,9 @@ type Result struct {
 var (
 	errCrash = errors.New("sim: process crashed")
 	errStop  = errors.New("sim: run over")
+	// errStopped is a scenario's graceful stop: as at the run's end, the
+	// holder releases what it holds.
+	errStopped = fmt.Errorf("sim: stopped: %w", errStop)
 )
 
 // world is one run's shared state.
@@ -238,8 +241,10 @@ func (w *world) runProc(pp *procPlan, id uint64) {
 		}
 		end := stop == w.plan.end()
 		switch {
-		case end || graceful:
+		case end:
 			cancel(errStop)
+		case graceful:
+			cancel(errStopped)
 		default:
 			dead.Store(true) // nothing more is sent; requests in flight still land
 			cancel(errCrash)
@@ -357,6 +362,8 @@ func describe(cause error) string {
 	switch {
 	case errors.Is(cause, errCrash):
 		why += " (crash)"
+	case errors.Is(cause, errStopped):
+		why += " (stopped)"
 	case errors.Is(cause, errStop):
 		why += " (run over)"
 	}
