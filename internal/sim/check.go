@@ -46,9 +46,12 @@ type Bounds struct {
 	//
 	// Free is when the main lease was free at storage, in order.
 	Free []FreeSpan
-	// Cands are the candidates for the main lease: each process
-	// incarnation's life, waits and faulty spans.
+	// Cands are the candidates: each process incarnation's life, waits
+	// and faulty spans (the main lease's kinds, and the semaphores').
 	Cands []Cand
+	// SlotFree is when each semaphore slot was free at storage, by the
+	// slot's lease name.
+	SlotFree map[string][]FreeSpan
 	// Storms are storage's storms: every candidate's network is faulty
 	// then.
 	Storms []Span

@@ -210,6 +210,7 @@ func TestCheckFree(t *testing.T) {
 		storms  []sim.Span
 		hs      sim.History
 		free    []sim.FreeSpan
+		slots   map[string][]sim.FreeSpan
 		cands   []sim.Cand
 		want    []string
 	}{
@@ -319,11 +320,30 @@ func TestCheckFree(t *testing.T) {
 				{Holder: sim.Holder{Proc: "c"}, Kind: sim.KindElection, Died: s(20), Crashed: true, Waits: []sim.Span{span(0, 20)}}},
 			want: []string{"free"},
 		},
+		{
+			name:  "a semaphore slot free 4 s while a semaphore waiter waits, healthy",
+			hs:    around(30),
+			slots: map[string][]sim.FreeSpan{"sem-slot-1": {free(30, 34, "s1")}},
+			cands: []sim.Cand{cand("s0", sim.KindSemaphore, span(20, 40))},
+			want:  []string{"free"},
+		},
+		{
+			name:  "a semaphore slot taken within 2.5 s (the waiter may stand aside 2 P from a slot it released)",
+			hs:    around(30),
+			slots: map[string][]sim.FreeSpan{"sem-slot-1": {free(30, 32.5, "s1")}},
+			cands: []sim.Cand{cand("s0", sim.KindSemaphore, span(20, 40))},
+		},
+		{
+			name:  "a semaphore slot free while no semaphore waiter waits; the renewer waiting is for the main lease",
+			hs:    around(30),
+			slots: map[string][]sim.FreeSpan{"sem-slot-1": {free(30, 34, "s1")}},
+			cands: []sim.Cand{cand("s0", sim.KindSemaphore, span(20, 29)), cand("r", sim.KindRenewer, span(20, 40))},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := sim.Bounds{Quiet: s(100), End: s(160), Gap: s(17), ShardGap: s(18), Standby: tt.standby, Strict: tt.strict,
-				Storms: tt.storms, Free: tt.free, Cands: tt.cands}
+				Storms: tt.storms, Free: tt.free, SlotFree: tt.slots, Cands: tt.cands}
 			var got []string
 			vs := sim.Check(tt.hs, b)
 			for _, v := range vs {

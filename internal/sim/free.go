@@ -3,6 +3,7 @@ package sim
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -36,6 +37,10 @@ const (
 	// leader's lease every NextCheck (jittered), and refills a seat within
 	// 2.4 NextRetry, whichever comes first.
 	BenchBound = NextCheck*12/10 + FreeSlack
+	// SemBound: a semaphore waiter tries every slot every P (jittered),
+	// but stands aside for 2 P from a slot it released: one poll, 2 P,
+	// one poll.
+	SemBound = 2*Poll*12/10 + 2*Poll + FreeSlack
 	// HeartbeatBound: a heartbeat-guided seat holder sleeps until the
 	// leader's lease would expire had the leader died after its last
 	// heartbeat (up to L after its last read), so a graceful release
@@ -136,6 +141,8 @@ func (c Cand) leading(b Bounds, t time.Duration) bool {
 // storage, from a, and the state it was judged in.
 func bound(b Bounds, c Cand, starts []time.Duration, cs []Cand, healthy map[Holder][]Span, a time.Duration, strict bool) (time.Duration, string) {
 	switch c.Kind {
+	case KindSemaphore:
+		return SemBound, "a semaphore waiter tries every slot every P, standing aside 2 P from one it released"
 	case KindRenewer:
 		return PollBound, "a renewer polls every P"
 	case KindMutex:
@@ -208,12 +215,34 @@ func checkFree(hs History, b Bounds) []Violation {
 	for _, c := range b.Cands {
 		healthy[c.Holder] = minus(merge(c.Waits), append(slices.Clone(c.Faulty), b.Storms...))
 	}
+	var mainCands, semCands []Cand
+	for _, c := range b.Cands {
+		switch c.Kind {
+		case KindSemaphore:
+			semCands = append(semCands, c)
+		case KindRenewer, KindElection, KindMutex:
+			mainCands = append(mainCands, c)
+		}
+	}
+	// A semaphore's slots: a slot free at storage while a semaphore
+	// waiter waits healthily.
+	for _, name := range slices.Sorted(maps.Keys(b.SlotFree)) {
+		for _, f := range b.SlotFree[name] {
+			if to := min(f.To, b.End); f.From < to {
+				for _, v := range judgeFree(b, semCands, f, to, nil, healthy) {
+					v.Detail = name + ": " + v.Detail
+					vs = append(vs, v)
+				}
+			}
+		}
+	}
+	b.Cands = mainCands
 	for i, f := range b.Free {
 		to := min(f.To, b.End)
 		if f.From >= to {
 			continue
 		}
-		vs = append(vs, judgeFree(b, f, to, starts, healthy)...)
+		vs = append(vs, judgeFree(b, mainCands, f, to, starts, healthy)...)
 		if f.To >= b.End || !f.Unknown {
 			continue
 		}
@@ -252,10 +281,10 @@ func checkFree(hs History, b Bounds) []Violation {
 // judgeFree judges one free span [f.From, to): at its start and at each
 // moment a candidate's healthy waiting begins within it, every candidate
 // waiting healthily then must not wait longer than its bound.
-func judgeFree(b Bounds, f FreeSpan, to time.Duration, starts []time.Duration, healthy map[Holder][]Span) []Violation {
+func judgeFree(b Bounds, cands []Cand, f FreeSpan, to time.Duration, starts []time.Duration, healthy map[Holder][]Span) []Violation {
 	at := []time.Duration{f.From}
-	for _, ws := range healthy {
-		for _, w := range ws {
+	for _, c := range cands {
+		for _, w := range healthy[c.Holder] {
 			if w.From > f.From && w.From < to {
 				at = append(at, w.From)
 			}
@@ -265,7 +294,7 @@ func judgeFree(b Bounds, f FreeSpan, to time.Duration, starts []time.Duration, h
 	at = slices.Compact(at)
 	strict := b.Strict && f.Released
 	for _, a := range at {
-		for _, c := range b.Cands {
+		for _, c := range cands {
 			for _, w := range healthy[c.Holder] {
 				if w.From > a || w.To <= a {
 					continue

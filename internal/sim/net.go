@@ -37,7 +37,7 @@ type link struct {
 	salt  uint64    // a group lease's: tells the draws of its requests from those of the incarnation's other leases; 0 for the main container
 	next  bool      // the link to one of the elections' next-in-line seats (Plan.Standby)
 	seat  string    // the seat's name in traces: "next-in-line" or "second"
-	log   *leaseLog // the main lease's log at storage (nil for the other leases)
+	log   *leaseLog // the lease's log at storage: the main lease's, the first seat's, a semaphore slot's; nil for the others
 }
 
 // unknownKey marks, in the context a request is applied with, that its
@@ -90,7 +90,7 @@ func (l *link) holder() Holder { return Holder{l.p.Name, int(l.inc)} }
 // tainted records that a request of this link, sent at from, was faulty
 // until to (its answer's arrival or its last landing at storage, whichever
 // is later): the incarnation's network was not normal then. Only the
-// main lease's links and the seats' count (the candidates').
+// main lease's links, the seats' and the semaphore slots' count.
 func (l *link) tainted(from, to time.Duration) {
 	if l.log == nil && !l.next {
 		return
@@ -267,7 +267,7 @@ func (l *link) Release(ctx context.Context, leaseID string) error {
 		}
 		return nil, err
 	})
-	if l.log != nil && !l.next {
+	if l.log != nil && l.log == l.w.log {
 		l.w.relMu.Lock()
 		l.w.relReturned[l.holder()] = l.w.since()
 		l.w.relMu.Unlock()

@@ -78,8 +78,9 @@ type world struct {
 	resigners map[uint64]func() // each process's current election's Resign
 	elected   chan uint64       // a scenario's feed of OnElected, by process; nil if none listens
 
-	groupMu sync.Mutex                      // guards group
-	group   map[string]*leasetest.Container // the group's leases, by name
+	groupMu   sync.Mutex                      // guards group, groupLogs
+	group     map[string]*leasetest.Container // the group's leases, by name
+	groupLogs map[string]*leaseLog            // the semaphore slots at storage, by name
 
 	bg sync.WaitGroup // request goroutines, for Run to drain
 
@@ -153,6 +154,15 @@ func Run(seed uint64, opts Options) Result {
 	b := w.plan.Bounds(w.released)
 	b.Free, b.Cands = w.log.spans(b.End), w.cands.list()
 	b.Broken = w.log.broken
+	for name, g := range w.groupLogs {
+		if b.SlotFree == nil {
+			b.SlotFree = map[string][]FreeSpan{}
+		}
+		b.SlotFree[name] = g.spans(b.End)
+		if g.broken != "" && b.Broken == "" {
+			b.Broken = name + ": " + g.broken
+		}
+	}
 	return Result{Plan: w.plan, History: hs, Violations: Check(hs, b), Free: b.Free, Cands: b.Cands}
 }
 
@@ -160,16 +170,23 @@ func Run(seed uint64, opts Options) Result {
 // their draws never meet those of Procs.
 const groupID = 100
 
-// groupLease returns the container of the group's lease name.
-func (w *world) groupLease(name string) *leasetest.Container {
+// groupLease returns the container of the group's lease name, and its log
+// at storage if it is a semaphore's slot (nil otherwise).
+func (w *world) groupLease(name string, kind Kind) (*leasetest.Container, *leaseLog) {
 	w.groupMu.Lock()
 	defer w.groupMu.Unlock()
 	c, ok := w.group[name]
 	if !ok {
 		c = leasetest.New()
 		w.group[name] = c
+		if kind == KindSemaphore {
+			if w.groupLogs == nil {
+				w.groupLogs = map[string]*leaseLog{}
+			}
+			w.groupLogs[name] = newLeaseLog(w, c)
+		}
 	}
-	return c
+	return c, w.groupLogs[name]
 }
 
 // runProc runs one process: incarnations separated by its crashes and
@@ -191,7 +208,8 @@ func (w *world) runProc(pp *procPlan, id uint64) {
 		l2 := &link{store: w.second, w: w, p: pp, id: id, inc: inc, dead: dead, salt: secondSalt, next: true, seat: "second"}
 		// The group's leases, each through a link of this incarnation.
 		leasers := func(name string) (renewer.Leaser, error) {
-			return wrap(&link{store: w.groupLease(name), w: w, p: pp, id: id, inc: inc, dead: dead, salt: hash(0x1ea5e) ^ strHash(name)}), nil
+			c, log := w.groupLease(name, pp.Kind)
+			return wrap(&link{store: c, w: w, p: pp, id: id, inc: inc, dead: dead, salt: hash(0x1ea5e) ^ strHash(name), log: log}), nil
 		}
 		ctx, cancel := context.WithCancelCause(context.Background())
 		ctx = wait.WithSeed(ctx, hash(w.plan.Seed, id, inc, 0x5eed))
@@ -201,9 +219,7 @@ func (w *world) runProc(pp *procPlan, id uint64) {
 		group := pp.Kind == KindSemaphore || pp.Kind == KindShard
 		me := Holder{pp.Name, int(inc)}
 		born := w.since()
-		if !group {
-			w.cands.do(me, pp.Kind, func(c *Cand) { c.Born = born })
-		}
+		w.cands.do(me, pp.Kind, func(c *Cand) { c.Born = born })
 		var done sync.WaitGroup
 		done.Go(func() {
 			if group {
@@ -250,23 +266,21 @@ func (w *world) runProc(pp *procPlan, id uint64) {
 			cancel(errCrash)
 		}
 		done.Wait()
-		if !group {
-			w.cands.do(me, pp.Kind, func(c *Cand) {
-				c.Died, c.Crashed, c.Stopped = stop, !end && !graceful, !end && graceful
-				// A dead incarnation waits for nothing, whatever its
-				// goroutines still do while they wind down.
-				c.Waits = minus(merge(c.Waits), []Span{{stop, forever}})
-				// Its pauses and partitions, within its life.
-				for _, ws := range [][]window{pp.Pauses, pp.Partitions} {
-					for _, x := range ws {
-						if x.To > born && x.From < stop {
-							c.Faulty = append(c.Faulty, x)
-							c.SeatFaulty = append(c.SeatFaulty, x)
-						}
+		w.cands.do(me, pp.Kind, func(c *Cand) {
+			c.Died, c.Crashed, c.Stopped = stop, !end && !graceful, !end && graceful
+			// A dead incarnation waits for nothing, whatever its
+			// goroutines still do while they wind down.
+			c.Waits = minus(merge(c.Waits), []Span{{stop, forever}})
+			// Its pauses and partitions, within its life.
+			for _, ws := range [][]window{pp.Pauses, pp.Partitions} {
+				for _, x := range ws {
+					if x.To > born && x.From < stop {
+						c.Faulty = append(c.Faulty, x)
+						c.SeatFaulty = append(c.SeatFaulty, x)
 					}
 				}
-			})
-		}
+			}
+		})
 		if end || down.To >= w.plan.end() {
 			return
 		}
