@@ -1,6 +1,8 @@
 // Package election is leader election among replicas of a service, on the
 // lease of one Azure Blob Storage container: whoever holds the lease leads.
 //
+// How to use it: [docs/usage.md]; how it works: [docs/design.md].
+//
 // Each replica makes a candidate with [New] over a renewer.Renewer of its
 // own (which carries the replica's identity and the lease timing), then
 // either calls [Election.Run] with [Callbacks], or
@@ -78,4 +80,7 @@
 // Release on cancel is on by default (see [WithReleaseOnCancel]); turned
 // off, a leader whose Run ends leaves the lease to expire, and the service
 // has no leader for up to L + P.
+//
+// [docs/usage.md]: https://github.com/leasehold/leasehold/blob/main/docs/usage.md#elections
+// [docs/design.md]: https://github.com/leasehold/leasehold/blob/main/docs/design.md
 package election

@@ -32,10 +32,14 @@ type Election struct {
 	cur   *Leadership // the latest leadership won; live until its context ends
 	track tracker     // what Leader and KnownLeader have seen
 
-	began   time.Time // when the campaign under way began (for Check)
-	runs    int       // Runs under way (a second one returns ErrInUse at once)
-	known   Leader    // the leader the last read showed (KnownLeader)
-	knownAt time.Time // when that read was made; zero before the first
+	began    time.Time // when the campaign under way began (for Check)
+	ledUntil time.Time // when this candidate's latest term ended (for Check); zero if none has
+	runs     int       // Runs under way (a second one returns ErrInUse at once)
+	known    Leader    // the leader the last read showed (KnownLeader)
+	knownAt  time.Time // when that read was made; zero before the first
+
+	refresh   sync.Mutex // one Refresh read at a time
+	refreshed time.Time  // when Refresh last read the lease; guarded by refresh
 }
 
 // New returns a candidate in the election for the lease r holds, with r's

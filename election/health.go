@@ -14,21 +14,36 @@ import (
 var ErrStorageUnreachable = errors.New("election: storage not reached")
 
 // Check reports whether this candidate's view of the election is current,
-// with no storage call:
+// with no storage call. It follows the candidate's last contact with
+// storage (the last answer that showed storage works, to any of its
+// calls) across every change of role, and is never reset by a change of
+// role or a new campaign: a candidate cut off from storage stays
+// unhealthy until storage answers it again.
 //
 //   - leading: its last successful renewal is no older than the renew
-//     interval plus tolerance, else an error wrapping ErrRenewalOverdue. A
+//     interval R plus tolerance, else an error wrapping ErrRenewalOverdue. A
 //     leader whose renewals are overdue cannot reach storage and will lose
 //     the lease at its validity deadline.
+//   - a term that ended with no storage contact since (a leader cut off,
+//     whose term ran out): the leader's bound still holds, R plus
+//     tolerance from the last contact, else an error wrapping
+//     ErrStorageUnreachable, whether it campaigns again or not.
 //   - campaigning (a standby under Campaign or Run): storage answered one
-//     of its polls within the last 1.2 poll intervals (the most a jittered
-//     poll waits; with WithStandby, 1.2 times the longest of P, Retry and,
-//     with heartbeats, L, counting the next-in-line lease's calls too) + 2
-//     call timeouts (a read and an acquire) + tolerance,
-//     else an error wrapping ErrStorageUnreachable. Such a standby could not
-//     take over, and what it reports about the leader is stale.
-//   - neither (not campaigning, or between two terms under Run): nil;
-//     there is nothing to be late with. ReadyHandler tells this state apart.
+//     of its calls within its role's longest pause, times 1.2 (the most a
+//     jittered pause waits), plus 2 call timeouts (a read and an acquire)
+//     plus tolerance, else an error wrapping ErrStorageUnreachable. The
+//     longest pause is P for a standby polling on its own (WithStandby
+//     of no seats); 2P for a holder of a next-in-line seat, or one that
+//     held a seat since its last contact; a backbencher's Retry (its seat
+//     tries reach storage too); and with heartbeats, at least L. At the
+//     defaults: 6.8 s for a seat holder, 41 s for a backbencher, plus
+//     tolerance. Such a standby could not take over, and what it reports
+//     about the leader is stale. A campaign that began after a time
+//     without any (and without a term since its last contact) is given
+//     its first bound from its start.
+//   - neither (not campaigning, or between two terms under Run, with no
+//     term ended since its last contact): nil; there is nothing to be
+//     late with. ReadyHandler tells this state apart.
 //
 // The error says how long ago storage was last reached and the bound. A
 // probe that restarts a failing replica is a choice, like client-go's
@@ -46,42 +61,58 @@ func (e *Election) Check(tolerance time.Duration) error {
 		return nil
 	}
 	e.mu.Lock()
-	busy, began := e.busy, e.began
+	busy, began, ledUntil := e.busy, e.began, e.ledUntil
+	if e.cur != nil && e.cur.ctx.Err() != nil && ledUntil.Before(e.cur.won) {
+		ledUntil = time.Now() // the term has just ended; its end is not recorded yet
+	}
 	e.mu.Unlock()
+	last := e.r.LastContact()
+	if nl := e.sb.lastContact(); nl.After(last) {
+		last = nl // a backbencher reaches storage through the seats
+	}
+	seen := func() string {
+		if last.IsZero() {
+			return "never"
+		}
+		return time.Since(last).Round(time.Millisecond).String() + " ago"
+	}
+	// A term that ended after the last contact: this candidate was cut off
+	// as leader. The leader's bound holds until storage answers again,
+	// through every role that follows.
+	cut := !ledUntil.IsZero() && !ledUntil.Before(last)
+	if cut && time.Since(last) > e.timing.RenewInterval+tolerance {
+		return fmt.Errorf("%w: storage last reached %s, before this candidate's last term ended; bound %v (the renew interval %v + tolerance %v, as while leading)",
+			ErrStorageUnreachable, seen(), (e.timing.RenewInterval + tolerance).Round(time.Millisecond), e.timing.RenewInterval, tolerance)
+	}
 	if !busy {
 		return nil
 	}
-	last := e.r.LastContact()
-	if nl := e.sb.lastContact(); nl.After(last) {
-		last = nl // a backbencher reaches storage through the next-in-line lease
-	}
 	from := last
-	if from.Before(began) {
+	if from.Before(began) && !cut {
 		from = began // a campaign is given its first bound from its start
 	}
-	since := time.Since(from)
-	if bound := e.standbyBound() + tolerance; since > bound {
-		seen := "never"
-		if !last.IsZero() {
-			seen = time.Since(last).Round(time.Millisecond).String() + " ago"
-		}
+	seated := e.sb.seatedSince(last)
+	if since := time.Since(from); since > e.standbyBound(seated)+tolerance {
 		pause := "poll intervals"
-		if p := e.sb.maxPause(e.timing.PollInterval); p != e.timing.PollInterval {
-			pause = fmt.Sprintf("x %v, a standby's longest pause", p)
+		if p := e.sb.maxPause(e.timing.PollInterval, seated); p != e.timing.PollInterval {
+			pause = fmt.Sprintf("x %v, the longest pause of this standby's role", p)
+			if seated {
+				pause = fmt.Sprintf("x %v, a seat holder's longest pause", p)
+			}
 		}
-		return fmt.Errorf("%w: a standby's polls last reached storage %s; bound %v (1.2 %s + 2 call timeouts + tolerance %v)",
-			ErrStorageUnreachable, seen, bound.Round(time.Millisecond), pause, tolerance)
+		return fmt.Errorf("%w: a standby's calls last reached storage %s; bound %v (1.2 %s + 2 call timeouts + tolerance %v)",
+			ErrStorageUnreachable, seen(), (e.standbyBound(seated) + tolerance).Round(time.Millisecond), pause, tolerance)
 	}
 	return nil
 }
 
 // standbyBound is the most time that passes between two answers storage
-// gives a polling standby: a jittered poll interval (at most 1.2 P) and a
-// read and an acquire attempt, each bounded by the call timeout.
-// With WithStandby, the pause is the longest of P, a backbencher's Retry
-// (its tries of the next-in-line lease) and, with heartbeats, about L.
-func (e *Election) standbyBound() time.Duration {
-	return e.sb.maxPause(e.timing.PollInterval)*6/5 + 2*e.timing.CallTimeout
+// gives a campaigning standby: its role's longest pause, jittered (at
+// most 1.2 times), and a read and an acquire attempt, each bounded by the
+// call timeout. seated: the standby holds a next-in-line seat, or held
+// one since its last contact.
+func (e *Election) standbyBound(seated bool) time.Duration {
+	return e.sb.maxPause(e.timing.PollInterval, seated)*6/5 + 2*e.timing.CallTimeout
 }
 
 // HealthHandler returns an http.Handler for a liveness probe: it answers

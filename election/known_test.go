@@ -162,13 +162,16 @@ func TestReadinessAndStandbyHealth(t *testing.T) {
 			}
 		}
 
-		// Cut the standby's reads and acquires (the leader only renews).
+		// Cut the standby's reads, acquires and releases (the leader only
+		// renews). The releases too: a standby whose acquires go
+		// unanswered twice in a row releases their lease ID, and storage
+		// answering that release is contact.
 		var mu sync.Mutex
 		cut := true
 		c.SetBefore(func(_ context.Context, call leasetest.Call) error {
 			mu.Lock()
 			defer mu.Unlock()
-			if cut && (call.Op == leasetest.OpProperties || call.Op == leasetest.OpAcquire) {
+			if cut && (call.Op == leasetest.OpProperties || call.Op == leasetest.OpAcquire || call.Op == leasetest.OpRelease) {
 				return renewer.ErrThrottled
 			}
 			return nil

@@ -38,6 +38,7 @@ type Leadership struct {
 	// Leadership: Run, not Resign, then releases the lease, once OnElected
 	// has returned, and closes released after it.
 	byRun    bool
+	won      time.Time       // when it was handed out
 	seat     <-chan struct{} // closed once the next-in-line loop of the campaign that won ended (its seat released); nil if none ran
 	released chan struct{}
 }
@@ -50,10 +51,15 @@ type holdingKey struct{}
 // newLeadership wraps a lease just acquired. Its context follows the
 // lease's, and can end before it (Resign stops acting, then releases).
 func newLeadership(e *Election, ls *renewer.Lease) *Leadership {
-	ld := &Leadership{e: e, lease: ls, released: make(chan struct{})}
+	ld := &Leadership{e: e, lease: ls, released: make(chan struct{}), won: time.Now()}
 	ld.ctx, ld.cancel = context.WithCancelCause(context.WithValue(context.Background(), holdingKey{}, ld))
 	ld.unhook = context.AfterFunc(ls.Context(), func() {
 		ld.cancel(context.Cause(ls.Context())) // wraps renewer.ErrLeaseLost (or ends a term already ended)
+	})
+	context.AfterFunc(ld.ctx, func() { // for Check: a term that ended with no storage contact since
+		e.mu.Lock()
+		e.ledUntil = time.Now()
+		e.mu.Unlock()
 	})
 	return ld
 }

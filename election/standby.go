@@ -239,6 +239,7 @@ type standby struct {
 	// showed a new leader: the other seat holder may have won).
 	recheck chan struct{}
 	seat    atomic.Int32  // the seat this candidate holds, -1 if none
+	seatEnd atomic.Int64  // when this candidate last stopped holding a seat (UnixNano; for Check)
 	alone   atomic.Bool   // the other seat was read as empty (or there is one seat): poll in every slot
 	leader  atomic.Value  // string: the holder the last poll of the leader's lease read
 	noNext  atomic.Bool   // the seats were refused for good: poll the leader's lease every P, as without them
@@ -513,7 +514,17 @@ func (s *standby) hold(ctx context.Context, ls *renewer.Lease, i int, rnd wait.S
 		}
 	}
 	s.seat.Store(-1)
+	s.seatEnd.Store(time.Now().UnixNano())
 	_ = ls.Release(context.WithoutCancel(ctx))
+}
+
+// seatedSince reports whether this candidate has held a seat at any
+// moment since t: it holds one now, or gave one up after t.
+func (s *standby) seatedSince(t time.Time) bool {
+	if s == nil || s.seats == nil {
+		return false
+	}
+	return s.seat.Load() >= 0 || s.seatEnd.Load() > t.UnixNano()
 }
 
 // otherEvery is the pause before a seat holder's next read of the other
@@ -602,15 +613,19 @@ func (s *standby) predict(st renewer.Status, now time.Time) time.Duration {
 }
 
 // maxPause is the longest a campaigning standby goes without a storage
-// answer when all is well (for Check): the poll interval (a seat holder:
-// two), or a backbencher's Retry, or a heartbeat-guided standby's sleep
-// (about L).
-func (s *standby) maxPause(p time.Duration) time.Duration {
+// answer when all is well (for Check): the poll interval P of a standby
+// that polls on its own; two of them for a seat holder (seated), which
+// polls in its own slots; a backbencher's Retry; and a heartbeat-guided
+// standby's sleep (about L) where that is longer.
+func (s *standby) maxPause(p time.Duration, seated bool) time.Duration {
 	if s == nil {
 		return p
 	}
-	if s.seats != nil {
-		p = max(2*p, s.cfg.Retry)
+	switch {
+	case s.seats != nil && seated:
+		p = 2 * p
+	case s.seats != nil && !s.noNext.Load():
+		p = max(p, s.cfg.Retry)
 	}
 	if s.cfg.Heartbeats {
 		p = max(p, s.window)

@@ -163,12 +163,17 @@ func newWorld(t *testing.T) *world {
 // add starts candidate id with profile p (withNext: with the next-in-line
 // lease) running Run.
 func (w *world) add(id string, p election.Profile, withNext bool) *cand {
+	return w.addWith(id, p, withNext)
+}
+
+// addWith is add, with more renewer options (a payload).
+func (w *world) addWith(id string, p election.Profile, withNext bool, more ...renewer.Option) *cand {
 	t := w.t
 	c := &cand{id: id, main: newLink(w.main), next: newLink(w.next), next2: newLink(w.next2)}
 	if w.onRead != nil {
 		c.main.onRead = func() { w.onRead(id) }
 	}
-	r, err := renewer.New(c.main, p.RenewerOptions(renewer.WithIdentity(id), renewer.WithLogger(zap.NewNop()))...)
+	r, err := renewer.New(c.main, p.RenewerOptions(append([]renewer.Option{renewer.WithIdentity(id), renewer.WithLogger(zap.NewNop())}, more...)...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@
 // background and says, before anyone else could take it, when it no longer
 // holds it.
 //
+// How to use it: [docs/usage.md]; how it works: [docs/design.md].
+//
 // A [Renewer] acquires the lease ([Renewer.Acquire] polls until it gets it,
 // [Renewer.TryAcquire] tries once), writes the holder's identity and a new
 // term into the container's metadata under the lease, and hands out a
@@ -46,8 +48,9 @@
 // of that holding (acquire, renew, term write, heartbeat, release) carries
 // it; no other holding ever uses it. The acquire calls of one
 // [Renewer.Acquire] share one ID, so an acquire whose answer was lost is
-// repeated, not doubled. Once a release of an ID has been sent, or its
-// holding has ended, the ID is never proposed again. A request that reaches
+// repeated, not doubled (see "Late answers" below for when the Acquire
+// changes it). Once a release of an ID has been sent, or its holding has
+// ended, the ID is never proposed again. A request that reaches
 // storage late (a release sent after a lost answer, an SDK retry still in
 // flight, a delayed heartbeat) then finds a lease with another ID and is
 // refused. With one ID for every holding, such a late release freed a later
@@ -65,6 +68,34 @@
 // delivered late and in that order after a later holding ended. We know of
 // no network that does that; fencing stores that must survive it too should
 // also reject a term they have seen from another holder.
+//
+// # Late answers
+//
+// An acquire can be applied by the service while its answer is lost or
+// comes back after the call timeout C; the lease is then held under the
+// Acquire's ID with no one knowing. A poll of a waiting Acquire that reads
+// the lease as held within a lease duration (plus C) of such an acquire asks
+// again with the same ID: that takes the lease if it is ours, at once
+// instead of after its expiry, and is refused if it is another's, so it
+// cannot make two holders.
+//
+// Asking again with the same ID also starts the lease's duration again, so
+// a candidate whose requests reach storage but whose answers all come back
+// late (a slow link) would keep a lease that no one holds, and everyone
+// else out, for as long as its answers stayed late, then L more. An Acquire
+// therefore gives its ID up after two acquires of it in a row went
+// unanswered: it releases the ID and goes on with a fresh one. A release
+// under that ID can only end a lease of that ID, which no one holds, and
+// the ID is never proposed again; a late acquire of it can at most take a
+// free lease for one duration, held by no one, as any late acquire could.
+// The bound: a lease taken by such a candidate's acquire keeps others out
+// for at most T + C, where T is the time between two of its acquires (C,
+// another C for the read of a [Watcher] poll, and the pause of at most 1.2
+// P): 3C + 1.2P with a Watcher, 2C + 1.2P without (8.4 s and 5.9 s at the
+// defaults with L = 15 s: C = 2.5 s, P = 750 ms). The candidate then sends
+// no acquire for at least its release's call (C, when the answers are late)
+// and 0.8 P, so a healthy candidate polling meanwhile gets in. If the release is lost too, that
+// lease expires at most T + L after it was taken.
 //
 // For an infinite lease ([Infinite]), which only a break can end, each renew
 // proves the lease for one break period ([WithBreakPeriod]) instead of L:
@@ -146,4 +177,7 @@
 // holding's term for readers of the lease ([Status.Payload]).
 //
 // All types in this package are safe for concurrent use.
+//
+// [docs/usage.md]: https://github.com/leasehold/leasehold/blob/main/docs/usage.md#the-renewer-underneath
+// [docs/design.md]: https://github.com/leasehold/leasehold/blob/main/docs/design.md
 package renewer

@@ -95,9 +95,13 @@ func (r *Renewer) TryAcquire(ctx context.Context) (*Lease, error) {
 // only; a call that returns an error, or that wins the lease just as ctx
 // ends, leaves nothing held.
 //
-// All attempts of one Acquire propose the same fresh lease ID, so an
+// The attempts of one Acquire propose the same fresh lease ID, so an
 // attempt whose answer was lost is repeated, not doubled: if the service
-// had applied it, the next attempt finds the lease already ours.
+// had applied it, the next attempt finds the lease already ours. After two
+// attempts in a row without an answer, the Acquire releases that ID and
+// goes on with a fresh one, so that a candidate whose answers come back
+// late keeps a lease no one holds for at most 3C + 1.2P (C the call
+// timeout, P the poll interval; see "Late answers" in the package doc).
 //
 // This is the one acquire loop of the library: election's campaign and the
 // mutex's Lock are Acquire with a [Watcher] (see [Watching]), which makes
@@ -295,21 +299,36 @@ func (r *Renewer) end(ls *Lease) {
 }
 
 // An attempt is the series of acquire calls of one Acquire or TryAcquire.
-// Its calls all propose one lease ID, fresh for this series, so a retry of
-// an acquire whose answer was lost is idempotent. The ID is never proposed
-// again once a release of it has been sent or a holding made with it has
-// ended: every request of a holding carries that holding's ID, so a request
-// that reaches storage late, after its holding ended, finds a lease with
-// another ID and is refused. (Reusing one ID across holdings let a late
-// release free a later holding: two live holders.)
+// Its calls propose one lease ID, fresh for this series, so a retry of an
+// acquire whose answer was lost is idempotent; only after retireAfter
+// unanswered acquires in a row does it give that ID up for a fresh one (see
+// retire). An ID is never proposed again once a release of it has been sent
+// or a holding made with it has ended: every request of a holding carries
+// that holding's ID, so a request that reaches storage late, after its
+// holding ended, finds a lease with another ID and is refused. (Reusing one
+// ID across holdings let a late release free a later holding: two live
+// holders.)
 type attempt struct {
-	r         *Renewer
-	id        string
-	uncertain bool        // an acquire with id may have been applied without our knowing
-	lastSent  time.Time   // when the last acquire whose outcome is unknown was sent
-	rnd       wait.Source // jitter for the release's retries (seeded only in the simulation)
-	noReask   bool        // the simulation put the lost-acquire bug back (internal/putback)
+	r          *Renewer
+	id         string
+	uncertain  bool        // an acquire with id may have been applied without our knowing
+	unanswered int         // acquires with id in a row whose outcome is unknown
+	lastSent   time.Time   // when the last acquire whose outcome is unknown was sent
+	rnd        wait.Source // jitter for the release's retries (seeded only in the simulation)
+	noReask    bool        // putback.NoReask: the lost-acquire bug put back (simulation only)
 }
+
+// retireAfter is how many acquires in a row whose outcome is unknown one
+// lease ID gets before the attempt gives it up (see retire). Two keeps the
+// one re-ask that a single lost answer needs (see mayHold): the second
+// acquire of the ID takes the lease if the first had. A second unknown
+// outcome in a row says the answers are not coming back in time, and each
+// further acquire of the ID would only start again the duration of a lease
+// that no one knows is held; every acquire more per ID adds one time
+// between polls to how long such a lease can keep others out. Giving an ID
+// up when the answers were only unlucky costs a release call and the
+// lease, if it was ours, until the next poll takes it with the fresh ID.
+const retireAfter = 2
 
 func (r *Renewer) newAttempt(ctx context.Context) *attempt {
 	return &attempt{r: r, id: newLeaseID(), rnd: wait.From(ctx), noReask: putback.Has(ctx, putback.NoReask)}
@@ -323,14 +342,22 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 	sent := time.Now()
 	got, err := r.l.Acquire(cctx, a.id, r.cfg.Duration)
 	cancel()
+	noAnswer := err != nil && !definitive(err)
+	if !noAnswer {
+		a.unanswered = 0 // an answer came back
+	}
 	switch {
 	case errors.Is(err, ErrLeaseHeld):
 		return nil, fmt.Errorf("renewer: %w", err)
-	case err != nil && !definitive(err):
+	case noAnswer:
 		// The service may have applied the acquire and the answer been
 		// lost (a timeout, a reset, ctx cancelled in flight): the next
-		// attempt proposes the same ID, and giveUp releases it.
+		// attempt proposes the same ID, and giveUp releases it; after
+		// retireAfter of these in a row, retire does.
 		a.uncertain, a.lastSent = true, sent
+		if a.unanswered++; a.unanswered >= retireAfter && !a.noReask {
+			a.retire(ctx)
+		}
 		return nil, fmt.Errorf("renewer: %w", err)
 	case err != nil:
 		return nil, fmt.Errorf("renewer: %w", err)
@@ -342,7 +369,7 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 	// metadata write carries a.id.
 	ls := newLease(r, newLeaseID(), sent, wait.From(ctx))
 	if err := ls.setUp(ctx, "acquire", a.id); err != nil {
-		a.id, a.uncertain = newLeaseID(), false // released by setUp: spent
+		a.id, a.uncertain, a.unanswered = newLeaseID(), false, 0 // released by setUp: spent
 		return nil, err
 	}
 	go ls.run()
@@ -382,6 +409,44 @@ func (a *attempt) giveUp() {
 	if err := a.r.releaseRetired(a.id, a.rnd); err != nil && !errors.Is(err, ErrNoLease) {
 		a.r.log.Debug("release after an uncertain acquire failed", zap.Error(err))
 	}
+}
+
+// retire gives up the attempt's ID after retireAfter acquires of it in a
+// row went unanswered, and goes on with a fresh one. A candidate whose
+// requests reach storage but whose answers come back after the call
+// timeout (a slow link) never learns that its acquire took a free lease;
+// asking again with the same ID succeeds on that lease and starts its
+// duration again, so without this the lease stayed held by no one, and
+// everyone else out, for as long as the answers were late, then L more.
+// Now it lasts at most T + C from the first acquire that took it: T the
+// time to the next acquire (the call timeout C, another C for a Watcher's
+// read, the pause), C that acquire's timeout, after which the release is
+// sent; then the attempt sends no acquire for at least the release's call
+// and a pause, and a healthy candidate polling meanwhile gets in. (If the
+// release is lost too, the lease expires L after the last acquire that
+// reached it.)
+//
+// This cannot make two holders. The release carries the retired ID, so it
+// can only end a lease of that ID, which no one holds: this attempt never
+// counted it as held, and a holding is only ever made under a fresh ID
+// changed to after a successful answer. The retired ID is never proposed
+// again. A late acquire of it that lands after the release can take a free
+// lease for one duration, held by no one (it is refused on anyone else's),
+// as any late acquire could before; a late release of it that lands on
+// another's lease is refused.
+func (a *attempt) retire(ctx context.Context) {
+	a.r.log.Debug("acquire answers do not come back in time: giving the lease ID up", zap.Int("unanswered", a.unanswered))
+	// One try, bounded by the call timeout, not releaseRetired's three:
+	// the Acquire goes on polling, and while storage fails fast (an
+	// outage) retries would slow its polls down. A release that does not
+	// land leaves that lease to expire.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.r.cfg.CallTimeout)
+	err := a.r.l.Release(rctx, a.id)
+	cancel()
+	if err != nil && !errors.Is(err, ErrNoLease) {
+		a.r.log.Debug("release of a given-up lease ID failed", zap.Error(err))
+	}
+	a.id, a.uncertain, a.unanswered = newLeaseID(), false, 0
 }
 
 // releaseRetired releases the lease under id, an ID that no holding will

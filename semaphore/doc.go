@@ -5,6 +5,8 @@
 // mutex's shape: a context cancelled before anyone else can take the slot,
 // Done, Term (the slot's fencing number), Deadline and Release.
 //
+// How to use it: [docs/usage.md]; how it works: [docs/design.md].
+//
 //	s, err := semaphore.New("encoders", 4, leasers,             // leasers: a lease per name
 //		semaphore.WithRenewerOptions(renewer.WithIdentity(host)))
 //	held, err := s.Acquire(ctx)                                  // blocks until a slot is free
@@ -65,4 +67,7 @@
 //     poll intervals (a free slot is taken at once).
 //
 // Every Semaphore of one name must use the same K and the same timing.
+//
+// [docs/usage.md]: https://github.com/leasehold/leasehold/blob/main/docs/usage.md#the-semaphore
+// [docs/design.md]: https://github.com/leasehold/leasehold/blob/main/docs/design.md
 package semaphore

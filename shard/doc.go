@@ -5,6 +5,8 @@
 // every member holds a member lease (one of N member slots) for as long as
 // it is live.
 //
+// How to use it: [docs/usage.md]; how it works: [docs/design.md].
+//
 //	m, err := shard.New("orders", []string{"p0", "p1", "p2", "p3"}, leasers,
 //		shard.WithRenewerOptions(renewer.WithIdentity(podName)))
 //	err = m.Run(ctx, func(ctx context.Context, p shard.Partition) {
@@ -85,4 +87,7 @@
 //
 // Every member of a group must use the same partitions, N
 // ([WithMaxMembers]) and timing.
+//
+// [docs/usage.md]: https://github.com/leasehold/leasehold/blob/main/docs/usage.md#sharding
+// [docs/design.md]: https://github.com/leasehold/leasehold/blob/main/docs/design.md
 package shard

@@ -25,7 +25,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/signal"
@@ -121,8 +120,9 @@ func serve(ctx context.Context, l renewer.Leaser, o options, ln net.Listener) er
 	}
 	s := &replica{e: e, log: log, data: map[string]entry{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /kv/{key}", s.serveKV)
-	mux.HandleFunc("GET /kv/{key}", s.serveKV)
+	kv := s.kv()
+	mux.Handle("PUT /kv/{key}", kv)
+	mux.Handle("GET /kv/{key}", kv)
 	mux.HandleFunc("GET /leader", s.serveLeader)
 	mux.Handle("GET /readyz", e.ReadyHandler(5*time.Second))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -145,11 +145,6 @@ func serve(ctx context.Context, l renewer.Leaser, o options, ln net.Listener) er
 	return runErr
 }
 
-// forwardedHeader marks a forwarded request: a replica that gets one and
-// does not lead answers 503 rather than forward again (two replicas with
-// stale views could otherwise bounce a request between them).
-const forwardedHeader = "X-Forwarded-By"
-
 // replica is one replica's state. Its methods are safe for concurrent use.
 type replica struct {
 	e   *election.Election
@@ -166,33 +161,24 @@ type entry struct {
 	Term  int64  `json:"term"`
 }
 
+// kv serves the key-value API: the leader applies; a follower forwards to
+// the leader's published address (election.Route), and on a refusal (421:
+// that replica no longer leads) reads who leads now and forwards once
+// more. A forwarded request that reaches a replica that does not lead is
+// refused with 421 (LeaderOnly), never forwarded again.
+func (s *replica) kv() http.Handler {
+	return s.e.Route(s.e.LeaderOnly(http.HandlerFunc(s.serveKV)), leaderURL, nil)
+}
+
+// serveKV serves a request as the leader (LeaderOnly lets it through only
+// while this replica leads; the term can still end in between).
 func (s *replica) serveKV(w http.ResponseWriter, req *http.Request) {
-	if ld := s.e.Leadership(); ld != nil {
-		s.apply(w, req, ld)
+	ld := s.e.Leadership()
+	if ld == nil {
+		http.Error(w, "leadership ended; retry", http.StatusServiceUnavailable)
 		return
 	}
-	if by := req.Header.Get(forwardedHeader); by != "" {
-		http.Error(w, fmt.Sprintf("not the leader (forwarded by %s): retry", by), http.StatusServiceUnavailable)
-		return
-	}
-	leader, seen := s.e.KnownLeader()
-	target, err := leaderURL(leader)
-	if err != nil {
-		http.Error(w, "no leader to forward to: "+err.Error()+"; retry", http.StatusServiceUnavailable)
-		return
-	}
-	proxy := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.Out.Header.Set(forwardedHeader, s.e.Identity())
-		},
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
-			http.Error(w, fmt.Sprintf("forward to %q at %s: %v; retry", leader.Identity, target, err), http.StatusBadGateway)
-		},
-	}
-	s.log.Debug("forwarding", "to", leader.Identity, "term", leader.Term, "seen", time.Since(seen))
-	w.Header().Set("X-Leader", leader.Identity)
-	proxy.ServeHTTP(w, req)
+	s.apply(w, req, ld)
 }
 
 // leaderURL checks the leader's payload before anything is sent to it: a

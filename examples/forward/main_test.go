@@ -35,8 +35,8 @@ func TestLeaderURL(t *testing.T) {
 	}
 }
 
-// A replica that does not lead answers a forwarded request 503 instead of
-// forwarding it again.
+// A replica that does not lead answers a forwarded request 421 (not
+// leader) instead of forwarding it again.
 func TestNoSecondHop(t *testing.T) {
 	c := leasetest.New()
 	r, err := renewer.New(c, renewer.WithIdentity("b"))
@@ -50,10 +50,10 @@ func TestNoSecondHop(t *testing.T) {
 	s := &replica{e: e, log: slog.Default(), data: map[string]entry{}}
 	w := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodPut, "/kv/k", strings.NewReader("v"))
-	req.Header.Set(forwardedHeader, "a")
-	s.serveKV(w, req)
-	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "forwarded by a") {
-		t.Errorf("forwarded request to a non-leader: %d %q, want 503", w.Code, w.Body.String())
+	req.Header.Set(election.HeaderForwardedBy, "a")
+	s.kv().ServeHTTP(w, req)
+	if w.Code != http.StatusMisdirectedRequest || !strings.Contains(w.Body.String(), "not leader") {
+		t.Errorf("forwarded request to a non-leader: %d %q, want 421 not leader", w.Code, w.Body.String())
 	}
 }
 

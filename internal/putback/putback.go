@@ -1,38 +1,53 @@
-// Package putback puts fixed bugs back, for the deterministic simulation
-// (internal/sim) to show that its checker sees them. A bug is put back only
-// through a context made by [With]; the key is unexported and the package
-// internal, so no user of the library can set it, and production code never
-// does.
+// Package putback lets the deterministic simulation (internal/sim) put a
+// known bug back into the library, through the context, to prove that its
+// checkers can fail. It is for tests only: the key is unexported and the
+// package is internal, so no user of the module can set it, and production
+// code never does.
 package putback
 
 import "context"
 
-// Bug names a fixed bug that a context can put back.
-type Bug int
+// A Bug is a fixed bug that a test can put back.
+type Bug uint
 
 // The bugs that can be put back.
 const (
-	// NoReask: a waiting Acquire whose acquire's outcome is unknown (its
-	// answer lost, or it timed out) does not ask again when the lease
-	// reads as held; it waits for that lease, possibly its own, to expire.
-	NoReask Bug = 1 << iota
+	// NoReask is the lost-acquire bug: a waiting Acquire never asks again
+	// with the same lease ID after an acquire whose outcome is unknown
+	// (its mayHold is always false), and never gives that ID up early
+	// either. A lease it took without knowing is then waited out, and a
+	// candidate whose answers all come back late keeps one held by no one.
+	// Read once per attempt, from the Acquire's (or TryAcquire's) context.
+	NoReask Bug = iota + 1
 )
 
+// key is the context key of the set of bugs put back.
 type key struct{}
 
-// With returns a context that puts bug back, beside those ctx already
-// puts back.
+// With returns a context that carries bug put back, beside any already
+// carried by ctx. A nil ctx is taken as context.Background(). A Bug of 0 or
+// above 64 is ignored: Has never reports it.
 func With(ctx context.Context, bug Bug) context.Context {
-	return context.WithValue(ctx, key{}, bug|bugs(ctx))
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	set, _ := ctx.Value(key{}).(uint64)
+	return context.WithValue(ctx, key{}, set|bit(bug))
 }
 
-// Has reports whether ctx puts bug back.
-func Has(ctx context.Context, bug Bug) bool { return bugs(ctx)&bug != 0 }
-
-func bugs(ctx context.Context) Bug {
+// Has reports whether ctx carries bug put back.
+func Has(ctx context.Context, bug Bug) bool {
 	if ctx == nil {
+		return false
+	}
+	set, _ := ctx.Value(key{}).(uint64)
+	return set&bit(bug) != 0
+}
+
+// bit is bug's place in the set; 0 for a Bug out of range.
+func bit(bug Bug) uint64 {
+	if bug == 0 || bug > 64 {
 		return 0
 	}
-	b, _ := ctx.Value(key{}).(Bug)
-	return b
+	return 1 << (bug - 1)
 }

@@ -2,6 +2,8 @@
 // [renewer.Leaser] over the lease of one container, or over the lease of
 // one blob, a lock named by any text kept with others in one container.
 //
+// How to use it: [docs/usage.md]; which credential to use: [docs/credentials.md].
+//
 // Make a [Leaser] from a *container.Client ([New]), from an account URL and
 // an azcore.TokenCredential such as azidentity's DefaultAzureCredential
 // ([FromAccountURL]; preferred: a managed or workload identity with the
@@ -53,4 +55,7 @@
 // no lease logic of its own; the conformance suite of renewer/leasetest runs
 // against it on Azurite (integration/) to check that it behaves as the
 // in-memory fake does.
+//
+// [docs/usage.md]: https://github.com/leasehold/leasehold/blob/main/docs/usage.md#a-leaser-where-the-lease-is
+// [docs/credentials.md]: https://github.com/leasehold/leasehold/blob/main/docs/credentials.md
 package azlease

@@ -4,6 +4,8 @@
 // project's docs/lease-semantics.md), and [RunConformance] checks any Leaser
 // against that same table.
 //
+// How to test with it: [docs/testing.md]; the facts it models: [docs/lease-semantics.md].
+//
 // # What it models
 //
 //   - The five lease actions, Get Container Properties and Set Container
@@ -105,4 +107,7 @@
 // Faulty's Network on any backend, or through the Network the backend gives
 // (Backend.NewNetLeaser): the integration tests give one inside an HTTP
 // transport, so that on Azurite the SDK's own request arrives late.
+//
+// [docs/testing.md]: https://github.com/leasehold/leasehold/blob/main/docs/testing.md
+// [docs/lease-semantics.md]: https://github.com/leasehold/leasehold/blob/main/docs/lease-semantics.md
 package leasetest
