@@ -267,6 +267,17 @@ func TestCheckFree(t *testing.T) {
 			cands: []sim.Cand{faulty(cand("r", sim.KindRenewer, span(20, 31)), span(30.05, 30.2))},
 		},
 		{
+			name: "its own acquire took the lease, answer lost, but it had given that ID up for another",
+			hs:   around(40),
+			free: []sim.FreeSpan{func() sim.FreeSpan { f := unknown(free(30, 30.1, "r")); f.Sent, f.ID = s(29.9), 1; return f }()},
+			cands: []sim.Cand{func() sim.Cand {
+				c := faulty(cand("r", sim.KindRenewer, span(20, 40)), span(29.9, 30.2))
+				c.Acquires = []sim.AcquireSend{{At: s(29.9), ID: 1}, {At: s(30), ID: 2}}
+				return c
+			}()},
+			want: []string{"retired"},
+		},
+		{
 			name:  "a copy it could not know of took the lease",
 			hs:    around(40),
 			free:  []sim.FreeSpan{free(30, 30.1, "r")},

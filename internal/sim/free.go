@@ -266,13 +266,34 @@ func checkFree(hs History, b Bounds) []Violation {
 				waiting = w
 			}
 		}
-		for _, w := range healthy[c.Holder] {
-			lo, hi := max(f.To, w.From, waiting.From), min(end, w.To, waiting.To)
-			if ob := ownBound(b, c); hi-lo > ob {
-				vs = append(vs, Violation{"ghost", fmt.Sprintf("%s/%d's acquire (sent at %v) took the lease at %v and it waited healthily from %v to %v without holding it (bound %v); %v",
-					c.Proc, c.Inc, f.Sent, f.To, lo, hi, ob, f)})
+		// Did it give that ID up (a fresh one proposed) before the lease
+		// was taken, or within its bound after?
+		ob := ownBound(b, c)
+		moved := forever
+		for _, a := range c.Acquires {
+			if a.At > f.Sent && f.ID != 0 && a.ID != f.ID {
+				moved = a.At
 				break
 			}
+		}
+		for _, g := range c.GaveUp {
+			if g.At > f.Sent && g.ID == f.ID {
+				moved = min(moved, g.At)
+				break
+			}
+		}
+		for _, w := range healthy[c.Holder] {
+			lo, hi := max(f.To, w.From, waiting.From), min(end, w.To, waiting.To)
+			if hi-lo <= ob {
+				continue
+			}
+			kind, why := "ghost", ""
+			if moved < lo+ob {
+				kind, why = "retired", fmt.Sprintf("; it had given that lease ID up at %v", moved)
+			}
+			vs = append(vs, Violation{kind, fmt.Sprintf("%s/%d's acquire (sent at %v) took the lease at %v and it waited healthily from %v to %v without holding it (bound %v)%s; %v",
+				c.Proc, c.Inc, f.Sent, f.To, lo, hi, ob, why, f)})
+			break
 		}
 	}
 	return vs

@@ -31,6 +31,20 @@ type Cand struct {
 	// SeatFaulty are those of Faulty that can cost it a next-in-line seat:
 	// pauses, partitions, and faulty requests on a seat's lease.
 	SeatFaulty []Span
+	// Acquires are its acquires of the main lease, in order of sending,
+	// each with the number of its lease ID among those it proposed (1,
+	// 2, ...; the IDs themselves are random, the numbers are not).
+	Acquires []AcquireSend
+	// GaveUp are its releases of lease IDs it had proposed in acquires
+	// (an attempt giving its ID up), when sent.
+	GaveUp []AcquireSend
+}
+
+// AcquireSend is one acquire a candidate sent: when, and with which of
+// its lease IDs.
+type AcquireSend struct {
+	At time.Duration
+	ID int
 }
 
 // Span is a span of simulated time [From, To), counted from the start.
@@ -101,8 +115,41 @@ func overlaps(s []Span, from, to time.Duration) bool {
 
 // cands records the candidates of a run, from many goroutines.
 type cands struct {
-	mu sync.Mutex
-	m  map[Holder]*Cand
+	mu  sync.Mutex
+	m   map[Holder]*Cand
+	ids map[Holder]map[string]int // each incarnation's lease IDs, numbered
+}
+
+// releasing records that h sent a release of leaseID at t, if leaseID is
+// one it proposed in an acquire: it gives that ID up.
+func (c *cands) releasing(h Holder, k Kind, leaseID string, t time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.ids[h][leaseID]; ok {
+		x := c.get(h, k)
+		x.GaveUp = append(x.GaveUp, AcquireSend{t, n})
+	}
+}
+
+// acquired records that h sent an acquire with leaseID at t, and returns
+// the ID's number.
+func (c *cands) acquired(h Holder, k Kind, leaseID string, t time.Duration) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil {
+		c.ids = map[Holder]map[string]int{}
+	}
+	if c.ids[h] == nil {
+		c.ids[h] = map[string]int{}
+	}
+	n, ok := c.ids[h][leaseID]
+	if !ok {
+		n = len(c.ids[h]) + 1
+		c.ids[h][leaseID] = n
+	}
+	x := c.get(h, k)
+	x.Acquires = append(x.Acquires, AcquireSend{t, n})
+	return n
 }
 
 // get returns h's record, made with kind k if new. c.mu must be held.
@@ -133,6 +180,9 @@ func (c *cands) list() []Cand {
 	for _, x := range c.m {
 		y := *x
 		y.Waits, y.Faulty, y.SeatFaulty = merge(x.Waits), merge(x.Faulty), merge(x.SeatFaulty)
+		y.Acquires, y.GaveUp = slices.Clone(x.Acquires), slices.Clone(x.GaveUp)
+		slices.SortStableFunc(y.GaveUp, func(a, b AcquireSend) int { return cmp.Compare(a.At, b.At) })
+		slices.SortStableFunc(y.Acquires, func(a, b AcquireSend) int { return cmp.Compare(a.At, b.At) })
 		out = append(out, y)
 	}
 	slices.SortFunc(out, func(a, b Cand) int { return cmp.Or(cmp.Compare(a.Proc, b.Proc), cmp.Compare(a.Inc, b.Inc)) })

@@ -70,11 +70,17 @@ type answer struct {
 // call sends one request whose effect on storage is apply; d is an
 // acquire's duration or a break's period (for the lease's log).
 func (l *link) call(ctx context.Context, op uint64, d time.Duration, apply func(context.Context) (any, error)) (any, error) {
+	return l.callID(ctx, op, d, 0, apply)
+}
+
+// callID is call for an acquire of the incarnation's id-th lease ID (see
+// cands.acquired).
+func (l *link) callID(ctx context.Context, op uint64, d time.Duration, id int, apply func(context.Context) (any, error)) (any, error) {
 	if l.log != nil {
 		sent, inner := l.w.since(), apply
 		apply = func(c context.Context) (any, error) {
 			unknown, _ := c.Value(unknownKey{}).(bool)
-			return l.log.apply(op, l.holder(), sent, d, unknown, func() (any, error) { return inner(c) })
+			return l.log.apply(op, l.holder(), sent, d, unknown, id, func() (any, error) { return inner(c) })
 		}
 	}
 	a, err := l.send(ctx, op, apply)
@@ -239,7 +245,11 @@ var opNames = [...]string{"", "acquire", "renew", "change", "release", "break", 
 
 // Acquire implements renewer.Leaser.
 func (l *link) Acquire(ctx context.Context, leaseID string, d time.Duration) (string, error) {
-	v, err := l.call(ctx, opAcquire, d, func(c context.Context) (any, error) { return l.store.Acquire(c, leaseID, d) })
+	id := 0
+	if l.log != nil && l.log == l.w.log {
+		id = l.w.cands.acquired(l.holder(), l.p.Kind, leaseID, l.w.since())
+	}
+	v, err := l.callID(ctx, opAcquire, d, id, func(c context.Context) (any, error) { return l.store.Acquire(c, leaseID, d) })
 	s, _ := v.(string)
 	return s, err
 }
@@ -260,6 +270,9 @@ func (l *link) Change(ctx context.Context, leaseID, proposedID string) (string, 
 
 // Release implements renewer.Leaser.
 func (l *link) Release(ctx context.Context, leaseID string) error {
+	if l.log != nil && l.log == l.w.log {
+		l.w.cands.releasing(l.holder(), l.p.Kind, leaseID, l.w.since())
+	}
 	_, err := l.call(ctx, opRelease, 0, func(c context.Context) (any, error) {
 		err := l.store.Release(c, leaseID)
 		if err == nil && !l.next { // a next in line releases its seat as it starts to lead: not after a holding

@@ -29,6 +29,9 @@ type FreeSpan struct {
 	// duplicate's copy: its sender had the first copy's answer, and
 	// cannot know of the second.
 	Unknown bool
+	// ID numbers the lease ID of Taker's acquire among the IDs Taker's
+	// incarnation proposed (see Cand.Acquires); 0 if not known.
+	ID int
 }
 
 func (f FreeSpan) String() string {
@@ -73,7 +76,7 @@ func isFree(s renewer.LeaseState) bool {
 
 // apply runs one request on the lease and logs its effect: op, by who, sent
 // at sent, with the duration of an acquire or the period of a break.
-func (g *leaseLog) apply(op uint64, who Holder, sent, d time.Duration, unknown bool, f func() (any, error)) (any, error) {
+func (g *leaseLog) apply(op uint64, who Holder, sent, d time.Duration, unknown bool, id int, f func() (any, error)) (any, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.w.since()
@@ -95,7 +98,7 @@ func (g *leaseLog) apply(op uint64, who Holder, sent, d time.Duration, unknown b
 			g.dur = d
 		}
 		if wasFree {
-			g.free = append(g.free, FreeSpan{From: g.busyUntil, To: now, Released: g.released, Taker: who, Sent: sent, Unknown: unknown && op == opAcquire})
+			g.free = append(g.free, FreeSpan{From: g.busyUntil, To: now, Released: g.released, Taker: who, Sent: sent, Unknown: unknown && op == opAcquire, ID: id})
 			g.holder = who
 		} else if op == opAcquire && who != g.holder {
 			g.note(now, "acquire by %v of a lease held by %v succeeded", who, g.holder)
