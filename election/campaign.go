@@ -22,6 +22,11 @@ import (
 // (wrapping renewer.ErrForbidden, renewer.ErrContainerNotFound,
 // renewer.ErrBadRequest), and returns renewer.ErrInUse while this candidate
 // already campaigns or leads.
+//
+// The first campaign after this candidate's lease was broken (its last
+// term ended with a cause wrapping renewer.ErrBroken) makes no acquire
+// attempt for BrokenStandAside poll intervals from its first poll, so that
+// another live candidate leads.
 func (e *Election) Campaign(ctx context.Context) (*Leadership, error) {
 	return e.campaign(ctx, false, time.Time{}, func(renewer.Status, error) {})
 }
@@ -44,11 +49,16 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 		// before it returns).
 		defer sc.end()
 	}
+	aside := e.asideAfterBreak() // our lease was broken: let another candidate lead
 	// A standby cut off from storage says so through the renewer's
 	// Acquire (Warn at the third failed poll in a row, then every tenth).
 	watch := func(st renewer.Status, err error) renewer.Verdict {
 		if ctx.Err() != nil {
 			return renewer.Verdict{}
+		}
+		if aside > 0 { // from the first poll, which follows the broken lease's release
+			notBefore = later(notBefore, time.Now().Add(aside))
+			aside = 0
 		}
 		observe(st, err)
 		if err == nil {
@@ -59,7 +69,7 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 			v = sc.verdict(st, err) // when to poll next: next in line, backbencher, heartbeats
 		}
 		if time.Now().Before(notBefore) { // a held lease is waited for anyway
-			e.log.Debug("standing aside after resigning")
+			e.log.Debug("standing aside after resigning, or after our lease was broken")
 			v.StandAside = true
 		}
 		return v
@@ -72,6 +82,7 @@ func (e *Election) campaign(ctx context.Context, byRun bool, notBefore time.Time
 		return nil, err
 	}
 	won = newLeadership(e, ls)
+	e.leads.follow(won) // leasehold.election.leader: 1 now, 0 when the term ends
 	won.byRun = byRun
 	if sc != nil {
 		won.seat = sc.done

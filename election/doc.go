@@ -16,8 +16,20 @@
 // off from storage), [Election.ReadyHandler] (ready while leading or
 // following) and [Election.LeaderReadyHandler] (ready only while leading)
 // are for probes. The election logs through its renewer's logger unless
-// given its own ([WithLogger], [WithSlog]); its metrics are the renewer's
-// (leasehold.lease.held is 1 while this candidate leads).
+// given its own ([WithLogger], [WithSlog]). Its metrics are the renewer's
+// (on the election's own lease, leasehold.lease.held is 1 while this
+// candidate leads), its next-in-line seats' (labelled
+// leasehold.role=next_in_line and leasehold.election, under a lock name of
+// the election's), and leasehold.election.leader, 0 or 1: "this candidate
+// leads", the gauge to alert on (metrics.go).
+//
+// A leader whose lease an operator breaks (leasehold break, or
+// Renewer.Break elsewhere) learns of it at its next renew (a loss wrapping
+// renewer.ErrBroken), stops, and releases; its next campaign stands aside
+// for [BrokenStandAside] poll intervals so that another live candidate
+// leads. A lease that another client took after a release (the holder's
+// released marker, renewer.Status.Released) is no leader for
+// [Election.Leader], [Election.Observe] and [Election.KnownLeader].
 //
 // # What it guarantees
 //

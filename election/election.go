@@ -26,11 +26,13 @@ type Election struct {
 
 	timing renewer.Timing // the renewer's effective timing
 	sb     *standby       // WithStandby's machinery, or nil
+	leads  *leadsGauge    // leasehold.election.leader (metrics.go)
 
 	mu    sync.Mutex  // guards the fields below
 	busy  bool        // a Campaign (or Run) is under way
 	cur   *Leadership // the latest leadership won; live until its context ends
 	track tracker     // what Leader and KnownLeader have seen
+	aside breakAside  // a term that ended by a break (breakaside.go)
 
 	began    time.Time // when the campaign under way began (for Check)
 	ledUntil time.Time // when this candidate's latest term ended (for Check); zero if none has
@@ -38,8 +40,8 @@ type Election struct {
 	known    Leader    // the leader the last read showed (KnownLeader)
 	knownAt  time.Time // when that read was made; zero before the first
 
-	refresh   sync.Mutex // one Refresh read at a time
-	refreshed time.Time  // when Refresh last read the lease; guarded by refresh
+	refresh   chan struct{} // one Refresh read at a time (a token)
+	refreshed time.Time     // when Refresh last read the lease; guarded by refresh
 }
 
 // New returns a candidate in the election for the lease r holds, with r's
@@ -70,6 +72,8 @@ func New(r *renewer.Renewer, opts ...Option) (*Election, error) {
 		identity: r.Identity(),
 		cfg:      cfg,
 		log:      cfg.log,
+		leads:    newLeadsGauge(r),
+		refresh:  make(chan struct{}, 1),
 	}
 	if cfg.standbySet {
 		if e.sb, err = newStandby(r, cfg.standby, cfg.log); err != nil {

@@ -61,10 +61,7 @@ func (e *Election) Check(tolerance time.Duration) error {
 		return nil
 	}
 	e.mu.Lock()
-	busy, began, ledUntil := e.busy, e.began, e.ledUntil
-	if e.cur != nil && e.cur.ctx.Err() != nil && ledUntil.Before(e.cur.won) {
-		ledUntil = time.Now() // the term has just ended; its end is not recorded yet
-	}
+	busy, began, cur, ended := e.busy, e.began, e.cur, e.ledUntil
 	e.mu.Unlock()
 	last := e.r.LastContact()
 	if nl := e.sb.lastContact(); nl.After(last) {
@@ -76,10 +73,20 @@ func (e *Election) Check(tolerance time.Duration) error {
 		}
 		return time.Since(last).Round(time.Millisecond).String() + " ago"
 	}
-	// A term that ended after the last contact: this candidate was cut off
-	// as leader. The leader's bound holds until storage answers again,
-	// through every role that follows.
-	cut := !ledUntil.IsZero() && !ledUntil.Before(last)
+	// A term that ran out (ended at its validity deadline: no renewal
+	// succeeded for a whole window) with no storage answer since its
+	// deadline: this candidate was cut off as leader. The leader's bound
+	// holds until storage answers again, through every role that follows.
+	// A term that ended sooner (a resign, a break, another's ID: answers
+	// from storage) does not count.
+	cut := false
+	if cur != nil && cur.ctx.Err() != nil {
+		if ended.Before(cur.won) {
+			ended = time.Now() // the term has just ended; its end is not recorded yet
+		}
+		dl := cur.Deadline()
+		cut = !ended.Before(dl) && last.Before(dl)
+	}
 	if cut && time.Since(last) > e.timing.RenewInterval+tolerance {
 		return fmt.Errorf("%w: storage last reached %s, before this candidate's last term ended; bound %v (the renew interval %v + tolerance %v, as while leading)",
 			ErrStorageUnreachable, seen(), (e.timing.RenewInterval + tolerance).Round(time.Millisecond), e.timing.RenewInterval, tolerance)

@@ -53,7 +53,8 @@ func TestHealthCheck(t *testing.T) {
 		if err := e.Check(tolerance); !errors.Is(err, election.ErrRenewalOverdue) || status() != http.StatusInternalServerError {
 			t.Fatalf("leader not renewing: Check = %v, status %d; want ErrRenewalOverdue, 500", err, status())
 		}
-		<-ld.Done() // lost at the validity deadline: no longer leads
+		<-ld.Done()     // lost at the validity deadline: no longer leads
+		synctest.Wait() // and the release sent after the loss has been answered: storage works
 		if err := e.Check(tolerance); err != nil {
 			t.Fatalf("after the loss: Check = %v, want nil", err)
 		}

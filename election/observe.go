@@ -37,9 +37,11 @@ type tracker struct {
 	over int64 // highest term known to have ended
 }
 
-// leader returns who leads according to st.
+// leader returns who leads according to st. A term its holder marked
+// released (st.Released) has ended: a lease held under it is another
+// client's, or a new holder's before its term write, and no leader.
 func (t *tracker) leader(st renewer.Status) Leader {
-	if !st.Held() {
+	if !st.Held() || st.Released {
 		t.ended(st.Term)
 		return Leader{}
 	}

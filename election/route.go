@@ -22,6 +22,11 @@ const (
 	HeaderLeader = "Leasehold-Leader"
 	// HeaderTerm is that leader's term.
 	HeaderTerm = "Leasehold-Term"
+	// HeaderRefused marks a refusal made by LeaderOnly or Route (value
+	// "not-leader"): Route treats a 421 as a sign that the leader moved
+	// only when it carries this header, and passes any other 421 (the
+	// leader's own handler's, a proxy's) through as it came.
+	HeaderRefused = "Leasehold-Refused"
 	// HeaderForwardedBy marks a request forwarded by Route, with the
 	// forwarding candidate's identity: a candidate that does not lead
 	// refuses it rather than forward it again (two candidates with stale
@@ -51,6 +56,7 @@ func (e *Election) LeaderOnly(h http.Handler) http.Handler {
 // refuse answers a request that only the leader may serve: 421, with the
 // leader this candidate knows of.
 func (e *Election) refuse(w http.ResponseWriter) {
+	w.Header().Set(HeaderRefused, "not-leader")
 	l, _ := e.KnownLeader()
 	if l.Identity == "" {
 		http.Error(w, "not leader; leader unknown", http.StatusMisdirectedRequest)
@@ -64,16 +70,21 @@ func (e *Election) refuse(w http.ResponseWriter) {
 // Refresh reads who leads now, one storage call, and returns it as
 // Leader does (ErrNoLeader if no one does), updating KnownLeader. It reads
 // at most once per poll interval: a call within P of the last read Refresh
-// made returns what KnownLeader knows, with no call, and concurrent calls
-// share one read. It is for a follower whose view turned out stale (a
+// made (whatever it answered) returns what KnownLeader knows, with no
+// call, and concurrent calls share one read (a call waits for the read
+// under way, or for ctx). It is for a follower whose view turned out stale (a
 // forward refused by a candidate that no longer leads), not for polling:
 // Campaign, Run and Observe keep KnownLeader fresh.
 func (e *Election) Refresh(ctx context.Context) (Leader, error) {
 	if ld := e.current(); ld != nil {
 		return e.self(ld.Term()), nil
 	}
-	e.refresh.Lock()
-	defer e.refresh.Unlock()
+	select { // one read at a time; the others wait for it, or for ctx
+	case e.refresh <- struct{}{}:
+	case <-ctx.Done():
+		return Leader{}, fmt.Errorf("election: refresh: %w", context.Cause(ctx))
+	}
+	defer func() { <-e.refresh }()
 	if !e.refreshed.IsZero() && time.Since(e.refreshed) < e.timing.PollInterval {
 		l, _ := e.KnownLeader()
 		if l == (Leader{}) {
@@ -81,11 +92,8 @@ func (e *Election) Refresh(ctx context.Context) (Leader, error) {
 		}
 		return l, nil
 	}
-	l, err := e.Leader(ctx)
-	if err == nil || errors.Is(err, ErrNoLeader) {
-		e.refreshed = time.Now()
-	}
-	return l, err
+	e.refreshed = time.Now() // whatever the read answers: a failing storage is not asked more often
+	return e.Leader(ctx)
 }
 
 // RouteOptions are Route's options; the zero value, or nil, means the
@@ -106,19 +114,23 @@ type RouteOptions struct {
 // Payload, where leaders publish their address (renewer.WithPayload):
 // anyone who can write the container's metadata can write it.
 //
-// A forward refused with 421 by a candidate that no longer leads (its
-// LeaderOnly, or its own Route) makes this candidate read who leads now
-// (Refresh: one storage call, at most one per poll interval) and forward
-// the request once more if that names another leader. Until a read shows
-// another leader, requests are not forwarded again to the leader that
-// refused (503 "leader moving; retry"), so a follower sends at most one
-// request per hand-over to a leader that left, however stale its view
-// was (requests already on their way when the refusal came aside).
-// A candidate that knows of no leader reads who leads (Refresh, at most once
-// per poll interval) before it answers 503 "no leader known"; when addr
-// refuses the leader's payload, Route answers 503 with the reason; a forward that fails answers 502. A forwarded
-// request carries HeaderForwardedBy; a candidate that does not lead
-// refuses such a request with 421 rather than forward it again.
+// A forward refused by a candidate that no longer leads (a 421 carrying
+// HeaderRefused, from its LeaderOnly or its own Route) makes this
+// candidate read who leads now (Refresh: one storage call, at most one per
+// poll interval) and forward the request once more if that names another
+// leader. Until a read shows another leader (for a lease duration at
+// most), requests are not forwarded again to the leader that refused (503
+// "leader moving; retry"), so each Route handler sends at most one request
+// per hand-over to a leader that left, however stale its view was
+// (requests already on their way when the refusal came aside). Any other
+// answer, a 421 without HeaderRefused included, is passed on as it came.
+//
+// A candidate that knows of no leader reads who leads (Refresh, at most
+// once per poll interval) before it answers 503 "no leader known"; when
+// addr refuses the leader's payload, Route answers 503 with the reason; a
+// forward that fails answers 502. A forwarded request carries
+// HeaderForwardedBy; a candidate that does not lead refuses such a request
+// with 421 rather than forward it again.
 func (e *Election) Route(h http.Handler, addr func(Leader) (*url.URL, error), opts *RouteOptions) http.Handler {
 	rt := &router{e: e, h: h, addr: addr, transport: http.DefaultTransport, maxBody: 1 << 20}
 	if opts != nil {
@@ -140,8 +152,9 @@ type router struct {
 	transport http.RoundTripper
 	maxBody   int64
 
-	mu      sync.Mutex
-	refused Leader // the last leader that refused a forward as not leading
+	mu        sync.Mutex
+	refused   Leader    // the last leader that refused a forward as not leading
+	refusedAt time.Time // when; a refusal is forgotten a lease duration later
 }
 
 // errRefused marks a forward that the other candidate refused with 421.
@@ -196,14 +209,14 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 		rt.mu.Lock()
-		rt.refused = l
+		rt.refused, rt.refusedAt = l, time.Now()
 		rt.mu.Unlock()
 		if !again {
 			return // the refusal was passed on as it came
 		}
 		next, _ := rt.e.Refresh(req.Context())
 		if next == l || next == (Leader{}) {
-			http.Error(w, fmt.Sprintf("leader moving (%s, term %d, no longer leads); retry", l.Identity, l.Term), http.StatusServiceUnavailable)
+			http.Error(w, fmt.Sprintf("leader moving (%s, term %d, refused as not leading); retry", l.Identity, l.Term), http.StatusServiceUnavailable)
 			return
 		}
 		l = next
@@ -223,16 +236,24 @@ func (rt *router) known(ctx context.Context) Leader {
 	return l
 }
 
+// lastRefused returns the leader that last refused a forward, for a lease
+// duration after the refusal: by then a leader that left has lost its
+// lease, and one that refused in error (in the instant between winning
+// and counting itself leader) is forwarded to again.
 func (rt *router) lastRefused() Leader {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
+	if time.Since(rt.refusedAt) > rt.e.timing.Duration {
+		return Leader{}
+	}
 	return rt.refused
 }
 
 // forward sends req to the leader l at target and copies its answer to w.
-// With again, a 421 answer is not copied: forward returns errRefused, and
-// the request may be sent again. Without it, the 421 is copied as it came
-// (and errRefused still returned, so that the refusal is remembered).
+// With again, a refusal (a 421 carrying HeaderRefused) is not copied:
+// forward returns errRefused, and the request may be sent again. Without
+// it, the refusal is copied as it came (and errRefused still returned, so
+// that the refusal is remembered).
 func (rt *router) forward(w http.ResponseWriter, req *http.Request, l Leader, target *url.URL, again bool) error {
 	var result error
 	proxy := &httputil.ReverseProxy{
@@ -242,8 +263,8 @@ func (rt *router) forward(w http.ResponseWriter, req *http.Request, l Leader, ta
 			pr.Out.Header.Set(HeaderForwardedBy, rt.e.identity)
 		},
 		ModifyResponse: func(resp *http.Response) error {
-			if resp.StatusCode != http.StatusMisdirectedRequest {
-				return nil
+			if resp.StatusCode != http.StatusMisdirectedRequest || resp.Header.Get(HeaderRefused) == "" {
+				return nil // an answer like any other, passed on as it came
 			}
 			result = errRefused
 			if again {

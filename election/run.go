@@ -58,7 +58,10 @@ type Callbacks struct {
 //
 // After a term ends by Resign, Run waits two poll intervals before it
 // tries to acquire again, so that a standby polling at the same interval
-// takes over; after a loss it campaigns again at once.
+// takes over; after its lease was broken (renewer.ErrBroken), it stands
+// aside BrokenStandAside poll intervals, so that another live candidate
+// leads (with none, it leads again after that pause); after any other loss
+// it campaigns again at once.
 //
 // Run returns early with an error only when campaigning cannot go on:
 // renewer.ErrInUse, or storage answers that polling cannot get past (refused

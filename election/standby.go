@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"reflect"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -40,7 +42,10 @@ import (
 // try one seat every Retry, the two in turn (taking it if free), and read
 // the leader's lease themselves only every Check; a new campaign tries
 // both seats at its first poll that finds the lease held, so a restarted
-// candidate fills an empty seat at once. A standby beyond the third costs
+// candidate fills an empty seat at once, and polls the leader's lease
+// every P for its first NextDuration + Retry whatever it found (a seat
+// whose holder crashed stays held that long: after crash-restarts every
+// seat may be held by the dead), about 120 calls per campaign. A standby beyond the third costs
 // about 3600/Retry + 3600/Check calls an hour, whatever P is. A seat try
 // that fails (a timeout, an error) is followed by another after P.
 //
@@ -52,7 +57,11 @@ import (
 //   - crash: the lease's expiry (L after the last renewal) plus the same;
 //   - the leader and one seat holder dying together: L + 2P;
 //   - a dead seat holder's seat is free again NextDuration after its last
-//     renewal and filled within 2 x 1.2 Retry (1.2 Retry with a joiner);
+//     renewal and filled within 2 x 1.2 Retry (at once by a joiner);
+//   - seat holders that crashed and were restarted as new candidates (a
+//     crash-restart): their replacements poll every P for their first
+//     NextDuration + Retry, so a leader's crash then is caught within
+//     L + 1.2 P;
 //   - two take-overs in a row with no candidate joining leave both seats
 //     empty until a backbencher fills one (within 2 x 1.2 Retry) or reads
 //     the leader's lease (within 1.2 Check): nobody is stranded.
@@ -208,11 +217,16 @@ func checkStandby(r *renewer.Renewer, s Standby) (Standby, error) {
 	if s.Second == nil {
 		if b, ok := s.Next.(renewer.Besider); ok {
 			second, err := b.Beside(SecondSeatSuffix)
-			if err != nil && s.Seats == 2 {
+			switch {
+			case err != nil && s.Seats == 2:
 				return s, bad("second", nil, "the second seat's lease beside Next: "+err.Error())
+			case err == nil:
+				s.Second = second // else (a name too long for a lease beside it): one seat
 			}
-			s.Second = second
 		}
+	}
+	if s.Second != nil && sameLeaser(s.Second, s.Next) {
+		return s, bad("second", "the same Leaser as Next", "want the second seat's own lease")
 	}
 	switch {
 	case s.Second != nil:
@@ -223,6 +237,13 @@ func checkStandby(r *renewer.Renewer, s Standby) (Standby, error) {
 		s.Seats = 1
 	}
 	return s, nil
+}
+
+// sameLeaser reports whether a and b are the same Leaser value (never
+// panicking on a type that cannot be compared).
+func sameLeaser(a, b renewer.Leaser) bool {
+	ta := reflect.TypeOf(a)
+	return ta == reflect.TypeOf(b) && ta != nil && ta.Comparable() && a == b
 }
 
 // standby is a candidate's waiting machinery while it does not lead: the
@@ -237,16 +258,18 @@ type standby struct {
 	wake   chan struct{} // a backbencher that took a seat, or a seat holder left alone, polls at once
 	// recheck makes a seat holder read the other seat at once (a poll
 	// showed a new leader: the other seat holder may have won).
-	recheck chan struct{}
-	seat    atomic.Int32  // the seat this candidate holds, -1 if none
-	seatEnd atomic.Int64  // when this candidate last stopped holding a seat (UnixNano; for Check)
-	alone   atomic.Bool   // the other seat was read as empty (or there is one seat): poll in every slot
-	leader  atomic.Value  // string: the holder the last poll of the leader's lease read
-	noNext  atomic.Bool   // the seats were refused for good: poll the leader's lease every P, as without them
-	done    chan struct{} // closed when the last seats loop ended; nil before the first
+	recheck      chan struct{}
+	seat         atomic.Int32  // the seat this candidate holds, -1 if none
+	seatEnd      atomic.Int64  // when this candidate last stopped holding a seat (UnixNano; for Check)
+	alone        atomic.Bool   // the other seat was read as empty (or there is one seat): poll in every slot
+	leader       atomic.Value  // string: the holder the last poll of the leader's lease read
+	noNext       atomic.Bool   // the seats were refused for good: poll the leader's lease every P, as without them
+	refusedSeats atomic.Uint32 // a bit per seat storage refused for good (the seats loop retries it after Check)
+	done         chan struct{} // closed when the last seats loop ended; nil before the first
 
-	// On the campaign's goroutine only: the last term a poll read, and
-	// the heartbeat prediction.
+	// On the campaign's goroutine only: when the campaign began, the last
+	// term a poll read, and the heartbeat prediction.
+	began      time.Time
 	term       int64
 	key        hbKey
 	from, till time.Time // the burst, on the local clock
@@ -279,7 +302,8 @@ func newStandby(r *renewer.Renewer, s Standby, log *zap.Logger) (*standby, error
 			renewer.WithRenewInterval(s.NextRenew),
 			renewer.WithPollInterval(s.Retry),
 			renewer.WithLogger(log.With(zap.String("lease", name))),
-			renewer.WithMeterProvider(r.MeterProvider()))
+			renewer.WithMeterProvider(r.MeterProvider()),
+			seatMetricAttributes(r, l)) // leasehold.election, leasehold.role=next_in_line (metrics.go)
 		if err != nil {
 			if oe, ok := err.(*renewer.OptionError); ok {
 				return nil, &renewer.OptionError{Pkg: "election", Field: "standby next-in-line " + oe.Field, Value: oe.Value, Rule: oe.Rule}
@@ -340,7 +364,7 @@ func (s *standby) begin(ctx context.Context) *standbyCampaign {
 		case <-ctx.Done():
 		}
 	}
-	s.term = 0
+	s.term, s.began = 0, time.Now()
 	lctx, cancel := context.WithCancel(ctx)
 	return &standbyCampaign{s: s, ctx: lctx, cancel: cancel}
 }
@@ -374,6 +398,9 @@ func (c *standbyCampaign) verdict(st renewer.Status, err error) renewer.Verdict 
 		// without a fast poller.
 		return renewer.Verdict{Wake: c.s.wake}
 	}
+	if err == nil && st.Held() {
+		c.s.leader.Store(st.Holder) // before a recheck below reads it
+	}
 	if err == nil && st.Term != 0 {
 		if c.s.term != 0 && st.Term != c.s.term && c.s.seat.Load() >= 0 && len(c.s.seats) > 1 {
 			// A new leader: perhaps the other seat holder, whose seat is
@@ -386,9 +413,6 @@ func (c *standbyCampaign) verdict(st renewer.Status, err error) renewer.Verdict 
 			}
 		}
 		c.s.term = st.Term
-	}
-	if err == nil && st.Held() {
-		c.s.leader.Store(st.Holder)
 	}
 	return c.s.verdict(c.ctx, st, err)
 }
@@ -423,13 +447,16 @@ func (s *standby) poke() {
 func (s *standby) loop(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	rnd := wait.From(ctx)
-	turn, all := 0, true // the seat to try next; try every seat this round
+	turn, all := 0, true                       // the seat to try next; try every seat this round
+	refused := make([]time.Time, len(s.seats)) // a seat storage refused for good is not tried before this
 	for ctx.Err() == nil {
 		got, failed := -1, false
 		var ls *renewer.Lease
-	tries:
 		for k := range s.tries(all) {
 			i := (turn + k) % len(s.seats)
+			if time.Now().Before(refused[i]) {
+				continue
+			}
 			l, err := s.seats[i].TryAcquire(ctx)
 			if err == nil {
 				ls, got = l, i
@@ -441,19 +468,19 @@ func (s *standby) loop(ctx context.Context, done chan struct{}) {
 			case errors.Is(err, renewer.ErrLeaseHeld):
 			case renewer.Permanent(err):
 				// An answer no retry can get past (refused credentials, a
-				// SAS without blob permissions, a missing container): poll
-				// the leader's lease every P, as a standby without seats
-				// does (failover is not slowed, only dearer), and try the
-				// seats again after Check.
-				if !s.noNext.Swap(true) {
-					s.log.Warn("next-in-line seat cannot be taken; polling the leader's lease every poll interval instead", zap.Error(err))
+				// SAS without blob permissions, a missing container): that
+				// seat is left alone for a Check, as if it did not exist
+				// (a seat holder counts it empty). With every seat refused,
+				// poll the leader's lease every P, as a standby without
+				// seats does (failover is not slowed, only dearer).
+				refused[i] = time.Now().Add(rnd.Jitter(s.cfg.Check))
+				if !s.seatRefused(i, true) {
+					s.log.Warn("next-in-line seat cannot be taken; going on without it", zap.Int("seat", i), zap.Error(err))
+				}
+				if s.allRefused() && !s.noNext.Swap(true) {
+					s.log.Warn("no next-in-line seat can be taken; polling the leader's lease every poll interval instead", zap.Error(err))
 					s.poke() // end the backbencher's pause under way
 				}
-				if !wait.Sleep(ctx, rnd.Jitter(s.cfg.Check)) {
-					return
-				}
-				failed = true
-				break tries
 			default:
 				failed = true
 			}
@@ -461,7 +488,10 @@ func (s *standby) loop(ctx context.Context, done chan struct{}) {
 		turn = (turn + 1) % len(s.seats)
 		if ls == nil {
 			pause := rnd.Jitter(s.cfg.Retry)
-			if failed {
+			switch {
+			case s.allRefused():
+				pause = time.Until(slices.MinFunc(refused, func(a, b time.Time) int { return a.Compare(b) }))
+			case failed:
 				pause = rnd.Jitter(s.poll)
 			}
 			all = failed
@@ -471,9 +501,31 @@ func (s *standby) loop(ctx context.Context, done chan struct{}) {
 			continue
 		}
 		s.noNext.Store(false)
+		s.seatRefused(got, false)
 		s.hold(ctx, ls, got, rnd)
 		all = true // a seat lost: try every seat at once
 	}
+}
+
+// seatRefused records whether seat i was refused for good, and reports
+// whether it already was.
+func (s *standby) seatRefused(i int, refused bool) bool {
+	bit := uint32(1) << i
+	for {
+		old := s.refusedSeats.Load()
+		nu := old &^ bit
+		if refused {
+			nu = old | bit
+		}
+		if s.refusedSeats.CompareAndSwap(old, nu) {
+			return old&bit != 0
+		}
+	}
+}
+
+// allRefused reports whether storage refused every seat for good.
+func (s *standby) allRefused() bool {
+	return s.refusedSeats.Load() == uint32(1)<<len(s.seats)-1
 }
 
 // tries returns how many seats a round tries.
@@ -547,13 +599,17 @@ func (s *standby) readOther(ctx context.Context, other *renewer.Renewer) {
 		return
 	}
 	st, err := other.Inspect(ctx)
-	if err != nil {
-		return
+	if err != nil && !renewer.Permanent(err) {
+		return // a read that failed changes nothing
 	}
 	// A seat held by the leader is being released: its holder has just
 	// won, and its release may not have landed yet.
+	// A seat that cannot be read for good (refused credentials) counts as
+	// empty too, and so does one held under this candidate's own identity
+	// (a seat it lost to a late renew, whose release did not land).
 	leader, _ := s.leader.Load().(string)
-	if alone := !st.Held() || st.Holder == leader; s.alone.Swap(alone) != alone && alone {
+	alone := err != nil || !st.Held() || st.Holder == leader || st.Holder == other.Identity()
+	if s.alone.Swap(alone) != alone && alone {
 		s.poke() // poll in every slot from now, not at the end of a long pause
 	}
 }
@@ -567,6 +623,12 @@ func (s *standby) verdict(ctx context.Context, st renewer.Status, err error) ren
 	seat := int(s.seat.Load())
 	now := time.Now()
 	switch {
+	case s.seats != nil && seat < 0 && !s.noNext.Load() && now.Sub(s.began) < s.cfg.NextDuration+s.cfg.Retry:
+		// A new campaign that found every seat held polls every P for a
+		// seat lease's duration and a Retry: a seat held by a holder that
+		// crashed (a crash-restart, say) stays held that long, and the
+		// seats' holders may all be dead. About 120 reads per campaign.
+		v.Next = 0
 	case s.seats != nil && seat < 0 && !s.noNext.Load():
 		v.Next = wait.From(ctx).Jitter(s.cfg.Check)
 	case s.cfg.Heartbeats && err == nil && st.Held():

@@ -292,7 +292,7 @@ func TestStandbyCallsPerHour(t *testing.T) {
 				w := newWorld(t)
 				leader, standbys := w.startElection(tc.p, tc.n, tc.withNext)
 				all := append([]*cand{leader}, standbys...)
-				time.Sleep(time.Minute) // steady state
+				time.Sleep(2 * time.Minute) // steady state: past a new campaign's first NextDuration + Retry
 				for _, c := range all {
 					c.main.reset()
 					c.next.reset()
@@ -361,6 +361,7 @@ func TestStandbyHandOverGoesToNextInLine(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t)
 		leader, standbys := w.startElection(election.ProfileDefault, 3, true)
+		time.Sleep(election.DefaultNextDuration + election.DefaultRetry) // past the new campaigns' polling every P
 		seats := seated(standbys)
 		if len(seats) != 2 {
 			t.Fatalf("%d standbys hold a seat, want 2", len(seats))
@@ -417,14 +418,16 @@ func TestStandbyHandOverRightAfterTakeOver(t *testing.T) {
 		{"at once", 2, 10 * time.Millisecond, 2*pollP + 100*time.Millisecond},
 		{"after 1s", 2, time.Second, 2*pollP + 100*time.Millisecond},
 		{"after 5s", 2, 5 * time.Second, pollP + 100*time.Millisecond},
-		{"one seat", 1, 5 * time.Second, 0},
+		{"one seat", 1, 10 * time.Millisecond, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				w := newWorld(t)
 				w.seats = tc.seats
 				leader, standbys := w.startElection(election.ProfileDefault, 3, true)
-				time.Sleep(5 * time.Second)
+				// Past the standbys' first NextDuration + Retry, in which a
+				// new campaign polls every P whatever its seat.
+				time.Sleep(election.DefaultNextDuration + election.DefaultRetry + 5*time.Second)
 				leader.stop() // its process exits: it does not campaign again
 				first := recv(t, w.elected, 2*time.Second)
 				var nl *cand

@@ -88,8 +88,8 @@ func TestLocalHandOverIsAHolding(t *testing.T) {
 		if got := c.Calls(leasetest.OpChange); got != n+1 {
 			t.Errorf("change calls = %d, want %d (one right after the acquire, one per hand-over)", got, n+1)
 		}
-		if got := c.Calls(leasetest.OpSetMetadata) - writes; got != n {
-			t.Errorf("metadata writes during hand-overs = %d, want %d (one per hand-over)", got, n)
+		if got := c.Calls(leasetest.OpSetMetadata) - writes; got != n+1 {
+			t.Errorf("metadata writes during hand-overs = %d, want %d (one per hand-over, and the last holder's released marker)", got, n+1)
 		}
 		if got := c.Calls(leasetest.OpAcquire); got != 1 {
 			t.Errorf("acquire calls = %d, want 1", got)

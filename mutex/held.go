@@ -56,7 +56,8 @@ func (h *Held) Done() <-chan struct{} { return h.ctx.Done() }
 // hand-overs included: a hand-over changes the lease's ID to a fresh one
 // and writes term + 1 under it (one Change Lease call and one metadata
 // write), so terms strictly increase across every holding, in every
-// process. It is the same number the leasehold CLI passes as
+// process. (A hand-over let go because a waiter elsewhere holds the
+// waiting seat skips a term: no one held the lock under it.) It is the same number the leasehold CLI passes as
 // LEASEHOLD_TERM, so Go and CLI holders of one lock fence each other. A
 // downstream store that rejects writes carrying a term lower than the
 // highest it has seen rejects a stale holder's late writes.
@@ -71,7 +72,11 @@ func (h *Held) Deadline() time.Time { return h.lease.Deadline() }
 // hands the lock to the next goroutine waiting on the same Mutex, keeping
 // the lease (that goroutine's Lock makes it a holding of its own: a fresh
 // lease ID and the next term, see Held.Term), or, if none waits, releases the lease
-// so that anyone can take it at once. ctx bounds only the wait for the
+// so that anyone can take it at once. Beside the release or the
+// hand-over, one read of the waiting seat (if any) says whether a waiter
+// elsewhere holds it: the lease then goes back to storage even if a local
+// goroutine waits, and this Mutex stands aside for two poll intervals (see
+// the package documentation). ctx bounds only the wait for the
 // release, which goes on without it; a failed release is logged, and the
 // lease then expires by itself.
 //

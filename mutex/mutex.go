@@ -22,9 +22,10 @@ import (
 // lease is handed over without being let go: the next goroutine's holding
 // gets a fresh lease ID and the next term (one Change Lease call and one
 // metadata write; see Held.Term). Give each process one
-// Mutex per container and share it; the queue does not extend across
-// processes, so a busy process may keep the lock for as long as its own
-// goroutines want it (see WithMaxHold for a bound).
+// Mutex per container and share it. The queue does not extend across
+// processes; the waiting seat (see WithWaitingSeat and the package
+// documentation) makes a busy process stand aside for a waiter elsewhere
+// at its first release after that waiter announced itself.
 //
 // A Mutex is safe for concurrent use. It must not be copied after first use.
 type Mutex struct {
@@ -44,6 +45,11 @@ type Mutex struct {
 	// aside (standingAside).
 	yield     bool
 	notBefore time.Time // end of the stand-aside; zero until it starts
+
+	// The waiting seat (seat.go); seat is nil without one.
+	seat       *seat
+	asideUntil time.Time // a stand-aside for a waiter elsewhere lasts until then: no acquire attempt before
+	yielded    yielded   // the seat holding stood aside for last
 }
 
 // New returns a Mutex on the lease r holds, with r's identity and timing
@@ -66,13 +72,26 @@ func New(r *renewer.Renewer, opts ...Option) (*Mutex, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Mutex{r: r, cfg: cfg, log: cfg.log, met: newMetrics(r)}, nil
+	m := &Mutex{r: r, cfg: cfg, log: cfg.log, met: newMetrics(r)}
+	l, err := seatLeaser(r, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	if l != nil {
+		if m.seat, err = newSeat(r, l, cfg.log); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 // Lock blocks until the lock is held or ctx ends. While someone else holds
 // it, the goroutine at the head of this Mutex's local queue asks storage
-// every poll interval and, with WithBreakOnTimeout or WithMaxHold, breaks a
-// lease whose holder is dead or held it too long. ctx bounds the wait only:
+// every poll interval, holds the waiting seat (if any) so that the holder
+// stands aside at its next release, and, with WithBreakOnTimeout or
+// WithMaxHold, breaks a lease whose holder is dead or held it too long.
+// While this Mutex stands aside for a waiter elsewhere (at most two poll
+// intervals after its last release), Lock waits that out first. ctx bounds the wait only:
 // the lock is held until Unlock or loss. If ctx ends first, Lock returns an
 // error wrapping ctx's cause and nothing is held. It gives up at once on
 // answers that no retry can change (renewer.ErrForbidden,
@@ -103,7 +122,9 @@ func (m *Mutex) Lock(ctx context.Context) (*Held, error) {
 // TryLock makes one attempt to take the lock, without waiting. It returns an
 // error wrapping renewer.ErrLeaseHeld if someone else holds it: another goroutine of
 // this Mutex (answered without a storage call) or another holder of the
-// container's lease. It never breaks a lease. An attempt that fails leaves
+// container's lease, or while this Mutex stands aside (after max-hold, or
+// for a waiter elsewhere that holds the waiting seat). It never breaks a
+// lease. An attempt that fails leaves
 // nothing held.
 func (m *Mutex) TryLock(ctx context.Context) (*Held, error) {
 	if ctx.Err() != nil {
@@ -115,6 +136,10 @@ func (m *Mutex) TryLock(ctx context.Context) (*Held, error) {
 	if m.standingAside(time.Now()) {
 		m.passTurn(ctx)
 		return nil, fmt.Errorf("mutex: %w (this process stands aside after max-hold, so that waiters elsewhere take the lock)", renewer.ErrLeaseHeld)
+	}
+	if left := m.asideLeft(time.Now()); left > 0 {
+		m.passTurn(ctx)
+		return nil, fmt.Errorf("mutex: %w (this process stands aside for %v, so that the waiter elsewhere that holds the waiting seat takes the lock)", renewer.ErrLeaseHeld, left.Round(time.Millisecond))
 	}
 	ls, err := m.r.TryAcquire(ctx)
 	if err != nil {

@@ -25,6 +25,8 @@ type config struct {
 	log          *zap.Logger
 	breakTimeout time.Duration  // 0 = off
 	maxHold      time.Duration  // 0 = off
+	seat         renewer.Leaser // WithWaitingSeat's; nil = none
+	seatSet      bool           // WithWaitingSeat was given
 	timing       renewer.Timing // the renewer's validated timing
 }
 
@@ -105,11 +107,36 @@ func WithBreakOnTimeout(d time.Duration) Option { return func(c *config) { c.bre
 // succeed gets the lock within d/2 + the longest local hold + 3 P of
 // starting to wait when the holder's process is busy with brief local
 // holds, and within d + 6 P + the break period (plus a few round trips) in
-// every case: a longer hold is broken. A holder that releases and takes the
-// lock again between two reads of the waiter, with no local waiter, is not
-// made to stand aside: the waiter either takes the lock in that moment or
-// breaks the holder at max-hold.
+// every case: a longer hold is broken. Without a waiting seat, a holder
+// that releases and takes the lock again between two reads of the waiter,
+// with no local waiter, is not made to stand aside by max-hold: the waiter
+// either takes the lock in that moment or breaks the holder at max-hold.
+// With a waiting seat (see WithWaitingSeat), the waiter gets the lock
+// within 2 P of the holder's first release anyway.
 func WithMaxHold(d time.Duration) Option { return func(c *config) { c.maxHold = d } }
+
+// WithWaitingSeat sets the waiting seat: a second lease, on storage every
+// process of the lock shares, that a waiter holds while it waits, so that
+// a process holding the lock, which reads the seat each time it lets a
+// holding go (in Unlock, or as it hands the lock to another of its
+// goroutines), sees that someone elsewhere waits and stands aside for two
+// poll intervals instead of taking the lock again at once. The seat
+// decides only who stands aside; who holds the lock is decided by the
+// acquire alone. nil turns it off.
+//
+// Default (without WithWaitingSeat): the lease beside the lock's called
+// WaitingSeatSuffix, when the renewer's Leaser can name one
+// (renewer.Besider: azlease's Leasers and leasetest's Named leases can);
+// with a Leaser that cannot, no seat. Without a seat, a process that
+// unlocks and locks again, or whose goroutines queue for the lock, keeps
+// it from waiters elsewhere for as long as it does (see WithMaxHold for a
+// bound). Every Mutex of one lock should use the same seat. Over a SAS,
+// the seat needs blob permissions (see docs/credentials.md); if it is
+// refused, waiters wait unannounced, as without one. The package
+// documentation gives the bound and the cost.
+func WithWaitingSeat(l renewer.Leaser) Option {
+	return func(c *config) { c.seat, c.seatSet = l, true }
+}
 
 // newConfig applies opts and checks the mutex's own rules against r's
 // validated timing: the first rule broken comes back as a

@@ -84,9 +84,13 @@ func (m *Mutex) takeOver(ctx context.Context) (*Held, error) {
 		return nil, nil
 	}
 	m.mu.Unlock()
+	// The waiting seat is read beside the hand-over, so that a process
+	// nobody waits for pays no round trip for it.
+	aside := m.readSeat(ctx)
 	// Only the goroutine with the turn touches m.lease: no one else
 	// changes it while HandOver runs.
 	next, err := ls.HandOver(ctx)
+	yield := aside()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err != nil && ls.Context().Err() == nil {
@@ -96,10 +100,24 @@ func (m *Mutex) takeOver(ctx context.Context) (*Held, error) {
 	}
 	if err != nil {
 		m.lost()
+		if yield {
+			m.asideUntil = time.Now().Add(2 * m.cfg.poll())
+		}
 		if ctx.Err() != nil {
 			return nil, err
 		}
 		m.log.Info("local hand-over failed; acquiring anew", zap.Int64("term", ls.Term()), zap.Error(err))
+		return nil, nil
+	}
+	if yield {
+		// A waiter elsewhere holds the seat: the hand-over, already made,
+		// is let go (its term is skipped: no one held the lock under it),
+		// and the caller acquires anew once the stand-aside is over.
+		m.lease = nil
+		m.mu.Unlock()
+		_ = next.Release(ctx)
+		m.standAside()
+		m.mu.Lock()
 		return nil, nil
 	}
 	m.lease = next
@@ -151,9 +169,19 @@ func (m *Mutex) passTurn(ctx context.Context) error {
 
 	var err error
 	if ls != nil {
+		// A live holding let go: the waiting seat is read beside the
+		// release (no round trip of its own), and if a waiter elsewhere
+		// holds it, this Mutex stands aside before its next acquire.
+		aside := func() bool { return false }
+		if ls.Context().Err() == nil {
+			aside = m.readSeat(ctx)
+		}
 		// Release ends the lease before it waits, so the next owner's
 		// renewer.Acquire finds it ended and waits for its goroutine.
 		err = ls.Release(ctx)
+		if aside() {
+			m.standAside()
+		}
 	}
 
 	m.mu.Lock()

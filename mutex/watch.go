@@ -28,6 +28,7 @@ type watch struct {
 	seen      bool
 	last      time.Time // when the last read was made
 	holder    string
+	released  bool // holder released (renewer.Status.Released): another client holds it now
 	term      int64
 	heartbeat int64
 	changed   time.Time // when (holder, term, heartbeat) was first seen as they are: the start of the silence
@@ -65,8 +66,8 @@ func (w *watch) observe(st renewer.Status, err error, now time.Time, cfg *config
 		return ""
 	}
 	switch {
-	case !w.seen || st.Holder != w.holder:
-		*w = watch{seen: true, holder: st.Holder, term: st.Term, heartbeat: st.Heartbeat, changed: now, since: now}
+	case !w.seen || st.Holder != w.holder || st.Released != w.released:
+		*w = watch{seen: true, holder: st.Holder, released: st.Released, term: st.Term, heartbeat: st.Heartbeat, changed: now, since: now}
 	case st.Term != w.term || st.Heartbeat != w.heartbeat:
 		w.term, w.heartbeat, w.changed = st.Term, st.Heartbeat, now
 	}
@@ -89,12 +90,23 @@ func (w *watch) observe(st renewer.Status, err error, now time.Time, cfg *config
 // confirmation, or "".
 func (w *watch) reason(st renewer.Status, now time.Time, cfg *config) string {
 	if silent := now.Sub(w.changed); st.Infinite && cfg.breakTimeout > 0 && silent > cfg.breakTimeout {
-		return fmt.Sprintf("break-on-timeout: infinite lease of holder %q, term %d, heartbeat %d showed no sign of life for %v (timeout %v)",
-			st.Holder, st.Term, st.Heartbeat, silent.Round(time.Millisecond), cfg.breakTimeout)
+		return fmt.Sprintf("break-on-timeout: infinite lease of %s, term %d, heartbeat %d showed no sign of life for %v (timeout %v)",
+			holderOf(st), st.Term, st.Heartbeat, silent.Round(time.Millisecond), cfg.breakTimeout)
 	}
 	if held := now.Sub(w.since); cfg.maxHold > 0 && held > cfg.maxHold {
-		return fmt.Sprintf("max-hold: holder %q has held the lock for %v (max hold %v; now term %d)",
-			st.Holder, held.Round(time.Millisecond), cfg.maxHold, st.Term)
+		return fmt.Sprintf("max-hold: %s has held the lock for %v (max hold %v; now term %d)",
+			holderOf(st), held.Round(time.Millisecond), cfg.maxHold, st.Term)
 	}
 	return ""
+}
+
+// holderOf names the holder of a held lease for a break's reason: the
+// identity written with the term, unless that holder released it (then
+// another client holds it, and the metadata names only who held it
+// before).
+func holderOf(st renewer.Status) string {
+	if st.Released {
+		return fmt.Sprintf("a client that is not leasehold (after holder %q released term %d)", st.Holder, st.Term)
+	}
+	return fmt.Sprintf("holder %q", st.Holder)
 }

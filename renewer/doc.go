@@ -121,6 +121,15 @@
 // the highest it has seen rejects a stale holder's late writes. [Inspect]
 // reads the current state, holder and term without a lease.
 //
+// A holder that releases ([Lease.Release]) first writes the released
+// marker ([MetadataReleased]: its term, everything else unchanged) under
+// its own lease ID, one call, so that a reader can tell "the holder named
+// here released" from "holds it now" once another client takes the lease
+// ([Status.Released], [Status.Foreign]). It is skipped on a loss, an
+// abandon, a hand-over, and with less than a call timeout of validity
+// left; it never changes the term, and storage refuses a late copy of it
+// on any other holding's lease.
+//
 // # Many locks, one poll
 //
 // A lock can also be one of many kept in one place (the Azure adapter's
@@ -168,8 +177,15 @@
 // leasehold.lease.term, leasehold.lease.losses, leasehold.renew.duration,
 // leasehold.renew.failures, leasehold.storage.calls and
 // leasehold.acquire.waiting, each with the attributes [AttrLock] and
-// [AttrIdentity] (metrics.go lists their causes and results). Every storage
-// call of a Renewer is counted, whichever path made it.
+// [AttrIdentity], and any given with [WithMetricAttributes] (an election's
+// seats carry [AttrElection] and [AttrRole]; metrics.go lists the causes
+// and results). Every storage call of a Renewer is counted, whichever path
+// made it.
+//
+// A renew refused because the lease was broken answers [ErrBroken] (a kind
+// of [ErrNoLease]): the loss cause says that someone broke the lease, and
+// the holder releases it at once, so that others can take it before the
+// break completes.
 //
 // [Renewer.LastContact] says when storage last answered usefully, with no
 // storage call: the election's health check compares it with the poll

@@ -24,6 +24,14 @@ var (
 	// an unleased container answers it too). Under a lease it means the
 	// lease is lost.
 	ErrNoLease = errors.New("no lease with that ID is in force")
+	// ErrBroken: the lease with the request's ID is being broken or was
+	// broken (a renew or a change of one's own lease refused as such).
+	// It wraps ErrNoLease: errors.Is(err, ErrNoLease) holds too. Under a
+	// lease it means someone broke it (an operator's break, a waiter's
+	// break-on-timeout), which a holder may want to tell from other
+	// losses: election's candidates stand aside after it, so that another
+	// one leads.
+	ErrBroken = fmt.Errorf("lease is broken or being broken: %w", ErrNoLease)
 	// ErrContainerNotFound: the container does not exist (HTTP 404).
 	// Acquire gives up on it.
 	ErrContainerNotFound = errors.New("container not found")
@@ -86,6 +94,7 @@ var classes = []struct {
 	name string
 }{
 	{ErrLeaseHeld, true, false, "held"},
+	{ErrBroken, true, false, "broken"}, // before ErrNoLease, which it wraps
 	{ErrNoLease, true, false, "no_lease"},
 	{ErrContainerNotFound, true, true, "not_found"},
 	{ErrBadRequest, true, true, "bad_request"},

@@ -97,11 +97,14 @@ func (ls *Lease) Deadline() time.Time {
 }
 
 // Release stops the holder first (the context is cancelled with
-// ErrReleased), then releases the lease so that another holder can acquire
-// it at once, and waits for the background goroutine, or for ctx. The
-// release is tried up to three times while its answer is transient, in all
-// at most Timing.ReleaseBound; if it fails, the lease expires by itself and
-// the failure is logged.
+// ErrReleased), then writes the released marker under the lease (one
+// call, see MetadataReleased and Status.Released; skipped when less than a
+// call timeout is left before the validity deadline), then releases the
+// lease so that another holder can acquire it at once, and waits for the
+// background goroutine, or for ctx. The release is tried up to three times
+// while its answer is transient, in all (the marker included) at most
+// Timing.ReleaseBound; if it fails, the lease expires by itself and the
+// failure is logged.
 //
 // Release returns nil if the lease was held until released (or handed
 // over), or the loss cause (wrapping ErrLeaseLost) if it had been lost
@@ -213,6 +216,9 @@ func (ls *Lease) writeTerm(ctx context.Context, op string) error {
 			if err != nil {
 				return fmt.Errorf("read term: %w", err)
 			}
+			if err := checkProtocol(p.Metadata); err != nil {
+				return err
+			}
 			prev, err := parseTerm(p.Metadata[MetadataTerm])
 			if err != nil {
 				return err
@@ -315,7 +321,11 @@ func (ls *Lease) hold() (next *Lease) {
 		t.Reset(time.Until(ls.LastRenewed().Add(ls.r.cfg.RenewInterval)))
 		select {
 		case <-ls.ctx.Done():
-			ls.release(context.Cause(ls.ctx))
+			cause := context.Cause(ls.ctx)
+			if errors.Is(cause, ErrReleased) {
+				ls.markReleased()
+			}
+			ls.release(cause)
 			return nil
 		case req := <-ls.handover:
 			next, err := ls.handOver(req.ctx)
@@ -381,6 +391,33 @@ func (ls *Lease) beat() {
 		ls.lose(fmt.Errorf("%w: heartbeat: %w", ErrLeaseLost, err))
 	default:
 		r.log.Warn("heartbeat failed", zap.Int64("term", ls.term), zap.Error(err))
+	}
+}
+
+// markReleased writes the released marker (MetadataReleased: this
+// holding's term) under the lease, just before the release, so that a
+// reader can tell "the holder named here released" from "holds it now"
+// once someone else, leasehold or not, takes the lease (Status.Released).
+// It costs one storage call per release, one try bounded by the call
+// timeout, and is skipped when less than a call timeout is left before the
+// validity deadline (the lease may be lapsing; the release matters more).
+// A failed write is logged at Debug and the release goes on.
+//
+// The write carries this holding's own lease ID, never one sent in an
+// acquire, and this holding's term unchanged: storage refuses it unless
+// this holding's lease is active, so a late copy of it cannot mark a later
+// holding (another ID) as released, nor change any term.
+func (ls *Lease) markReleased() {
+	r := ls.r
+	if time.Until(ls.Deadline()) < r.cfg.CallTimeout || ls.md == nil {
+		r.log.Debug("release: no time left for the released marker", zap.Int64("term", ls.term))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.CallTimeout)
+	err := r.l.SetMetadata(ctx, ls.id, withReleased(ls.md, ls.term))
+	cancel()
+	if err != nil {
+		r.log.Debug("release: the released marker was not written", zap.Int64("term", ls.term), zap.Error(err))
 	}
 }
 

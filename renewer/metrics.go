@@ -27,23 +27,29 @@ import (
 // exporter shows them):
 //
 //   - leasehold.lease.held, gauge (leasehold_lease_held): 1 while this
-//     Renewer holds the lease, 0 after. For an election it is "is leader".
+//     Renewer holds the lease, 0 after. For an election's own lease it is
+//     "leads"; for a seat (leasehold.role=next_in_line), "is next in
+//     line". Package election adds leasehold.election.leader
+//     (leasehold_election_leader), 0/1: "this candidate leads", the one to
+//     alert on.
 //   - leasehold.lease.term, gauge (leasehold_lease_term): the term of the
 //     latest holding.
 //   - leasehold.lease.losses, counter (leasehold_lease_losses_total), by
 //     cause: deadline (the validity deadline passed without a successful
-//     renew), no_lease (storage answered that the lease is not ours:
-//     another ID, none, broken), held, not_found, forbidden, bad_request,
-//     invalid_term, throttled, timeout, error.
+//     renew), broken (the lease was broken or is being broken: an
+//     operator's break, a waiter's break-on-timeout), no_lease (storage
+//     answered that the lease is not ours: another ID, none), held,
+//     not_found, forbidden, bad_request, invalid_term, throttled, timeout,
+//     error.
 //   - leasehold.renew.duration, histogram in seconds
 //     (leasehold_renew_duration_seconds): each renew call, by result.
 //   - leasehold.renew.failures, counter (leasehold_renew_failures_total):
 //     renew calls that failed, by cause (the result values below but ok).
 //   - leasehold.storage.calls, counter (leasehold_storage_calls_total):
 //     every storage call, by operation (acquire, renew, change, release,
-//     break, properties, set_metadata) and result (ok, held, no_lease,
-//     not_found, forbidden, throttled, bad_request, invalid_term, timeout,
-//     canceled, error).
+//     break, properties, set_metadata) and result (ok, held, broken,
+//     no_lease, not_found, forbidden, throttled, bad_request, invalid_term,
+//     timeout, canceled, error).
 //   - leasehold.acquire.waiting, up-down counter
 //     (leasehold_acquire_waiting): Acquire calls waiting for the lease
 //     (a campaigning standby, a blocked Lock).
@@ -68,10 +74,42 @@ const (
 const (
 	AttrLock      = attribute.Key("leasehold.lock")      // the lock's name: a named lock's, else the container's
 	AttrIdentity  = attribute.Key("leasehold.identity")  // the Renewer's identity
+	AttrElection  = attribute.Key("leasehold.election")  // the election a lease belongs to: its leader lease's lock name (WithMetricAttributes)
+	AttrRole      = attribute.Key("leasehold.role")      // what a lease is for in an election: RoleLeader, RoleNextInLine (WithMetricAttributes)
 	AttrOperation = attribute.Key("leasehold.operation") // a storage call: acquire, renew, ...
 	AttrResult    = attribute.Key("leasehold.result")    // how a call ended: ok, held, throttled, ...
 	AttrCause     = attribute.Key("leasehold.cause")     // why a renew failed or a lease was lost
 )
+
+// The values of AttrRole.
+const (
+	// RoleLeader labels the lease an election's candidates campaign for.
+	// package election cannot add it to a Renewer made by its caller: give
+	// that Renewer WithMetricAttributes(AttrRole.String(RoleLeader)) to
+	// have it.
+	RoleLeader = "leader"
+	// RoleNextInLine labels an election's next-in-line seats, which
+	// package election labels so itself, with AttrElection.
+	RoleNextInLine = "next_in_line"
+)
+
+// WithMetricAttributes adds attributes to every measurement of the
+// Renewer, after AttrLock and AttrIdentity; a key given again replaces the
+// earlier value (an AttrLock here replaces the lock's name). For leases
+// that are parts of something larger: package election labels its
+// next-in-line seats with AttrElection and AttrRole. Keep values to small
+// fixed sets, never a lease ID, URL query, key or token. New refuses an
+// attribute without a key or a value (an *OptionError).
+func WithMetricAttributes(attrs ...attribute.KeyValue) Option {
+	return func(c *config) { c.metricAttrs = append(c.metricAttrs, attrs...) }
+}
+
+// LockName is the name the metrics of a Renewer of l give its lock
+// (AttrLock): a named lock's Name (the Azure adapter's blob leases,
+// azlease.NewBlob), else the last path element of l's String (azlease's
+// is the container URL, without its query: the container's name), or ""
+// if it has neither.
+func LockName(l Leaser) string { return lockName(l) }
 
 // WithMeterProvider sets the OpenTelemetry MeterProvider the Renewer
 // records its metrics on (see the package documentation's list). Default
@@ -113,7 +151,8 @@ func newObservability(l Leaser, cfg config) *observability {
 	}
 	m := mp.Meter(meterName)
 	nm := noop.Meter{}
-	attrs := attribute.NewSet(AttrLock.String(lockName(l)), AttrIdentity.String(cfg.identity))
+	attrs := attribute.NewSet(append([]attribute.KeyValue{AttrLock.String(lockName(l)), AttrIdentity.String(cfg.identity)},
+		cfg.metricAttrs...)...) // the last value of a key wins
 	o := &observability{raw: l, mp: mp, attrs: attrs, base: metric.WithAttributeSet(attrs)}
 	var err error
 	if o.held, err = m.Int64Gauge(metricHeld, metric.WithUnit("{lease}"),
@@ -149,12 +188,12 @@ func newObservability(l Leaser, cfg config) *observability {
 	return o
 }
 
-// lockName is the name metrics give the lock: a named lock's Name (the
-// Azure adapter's blob leases, azlease.NewBlob), else the last path
+// lockName is the name metrics give the lock: a named lock's Name, if not
+// empty (the Azure adapter's blob leases, azlease.NewBlob), else the last path
 // element of the Leaser's String (azlease's is the container URL, without
 // its query: the container's name), or "" if it has neither.
 func lockName(l Leaser) string {
-	if n, ok := l.(interface{ Name() string }); ok {
+	if n, ok := l.(interface{ Name() string }); ok && n.Name() != "" {
 		return n.Name()
 	}
 	s, ok := l.(fmt.Stringer)
@@ -214,7 +253,7 @@ func (o *observability) touch() {
 func (o *observability) call(op string, start time.Time, err error) {
 	ctx := context.Background()
 	res := resultOf(err)
-	if err == nil || res == "held" || res == "no_lease" {
+	if err == nil || res == "held" || res == "no_lease" || res == "broken" {
 		o.touch()
 	}
 	o.calls.Add(ctx, 1, o.base, metric.WithAttributes(AttrOperation.String(op), AttrResult.String(res)))
@@ -314,6 +353,6 @@ func (r *Renewer) LastContact() time.Time { return r.obs.lastContact() }
 func (r *Renewer) MeterProvider() metric.MeterProvider { return r.obs.mp }
 
 // MetricAttributes returns the attributes every metric of this Renewer
-// carries, AttrLock and AttrIdentity, for metrics of one's own about the
-// same lock.
+// carries, AttrLock and AttrIdentity (and any WithMetricAttributes), for
+// metrics of one's own about the same lock.
 func (r *Renewer) MetricAttributes() attribute.Set { return r.obs.attrs }

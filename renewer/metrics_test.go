@@ -2,9 +2,13 @@ package renewer_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/leasehold/leasehold/renewer"
 	"github.com/leasehold/leasehold/renewer/leasetest"
@@ -50,6 +54,16 @@ func TestLastContact(t *testing.T) {
 		if got := time.Since(b.LastContact()); got != time.Second {
 			t.Errorf("LastContact moved on a throttled read: %v ago, want 1s", got)
 		}
+		// A renew refused because the lease was broken is storage
+		// answering: contact.
+		c.SetBefore(nil)
+		if _, err := c.Break(t.Context(), 60*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		<-ls.Done()
+		if got := a.LastContact(); !got.Equal(time.Now()) {
+			t.Errorf("LastContact after a renew refused as broken = %v, want now (%v)", got, time.Now())
+		}
 	})
 }
 
@@ -76,4 +90,27 @@ func TestLastContactThroughObserver(t *testing.T) {
 		cancel()
 		<-done
 	})
+}
+
+// WithMetricAttributes adds attributes after lock and identity, a key
+// given again replacing the earlier value; one without a key or value is
+// refused, naming the option.
+func TestWithMetricAttributes(t *testing.T) {
+	r, err := renewer.New(leasetest.New(), renewer.WithIdentity("a"),
+		renewer.WithMetricAttributes(renewer.AttrLock.String("jobs/.next-in-line"), renewer.AttrRole.String(renewer.RoleNextInLine)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := r.MetricAttributes()
+	for key, want := range map[attribute.Key]string{renewer.AttrLock: "jobs/.next-in-line", renewer.AttrIdentity: "a", renewer.AttrRole: "next_in_line"} {
+		if v, ok := set.Value(key); !ok || v.String() != want {
+			t.Errorf("%s = %q, want %q", key, v.String(), want)
+		}
+	}
+	for _, bad := range []attribute.KeyValue{{}, renewer.AttrRole.String("")} {
+		_, err := renewer.New(leasetest.New(), renewer.WithMetricAttributes(bad))
+		if !errors.Is(err, renewer.ErrInvalidOption) || !strings.Contains(err.Error(), "metric attribute") {
+			t.Errorf("New with metric attribute %v = %v, want an invalid option naming it", bad, err)
+		}
+	}
 }

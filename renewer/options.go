@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 )
@@ -28,6 +29,7 @@ type config struct {
 	heartbeat   bool
 	log         *zap.Logger
 	meters      metric.MeterProvider // nil: the global one
+	metricAttrs []attribute.KeyValue // WithMetricAttributes
 	payload     string               // published with the term (payload.go)
 	observer    *Observer            // WithObserver, or nil
 	observerKey string               // the Renewer's lease's key in observer's Lister
@@ -158,6 +160,11 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if err := validatePayload(c.payload); err != nil {
 		return config{}, err
+	}
+	for _, kv := range c.metricAttrs {
+		if !kv.Valid() || kv.Value.String() == "" {
+			return config{}, &OptionError{Field: "metric attribute", Value: string(kv.Key), Rule: "want a non-empty key and value"}
+		}
 	}
 	return c, nil
 }

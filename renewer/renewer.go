@@ -472,8 +472,10 @@ func (r *Renewer) releaseRetired(id string, rnd wait.Source) error {
 // Break breaks the container's lease, whoever holds it, with the configured
 // break period (see WithBreakPeriod), and logs at Warn what it broke and why.
 // It returns the time until the break completes; until then no one can
-// acquire. Breaking is for operators and recovery: a holder sees the break
-// at its next renew and loses the lease.
+// acquire, unless the holder releases first. Breaking is for operators and
+// recovery: a holder sees the break at its next renew and loses the lease
+// (a cause wrapping ErrBroken); a leasehold holder then releases it at
+// once, so others can acquire from then.
 func (r *Renewer) Break(ctx context.Context, reason string) (time.Duration, error) {
 	st, serr := r.Inspect(ctx)
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)

@@ -145,13 +145,14 @@ func (t Timing) retryIntervals() (initial, longest time.Duration) {
 	return initial, max(initial, t.RenewInterval/4)
 }
 
-// ReleaseBound is the longest one release of a lease can take: up to three
-// tries while the answer is transient (a try whose caller gave up may never
-// reach storage), each bounded by the call timeout, with the jittered
+// ReleaseBound is the longest one release of a lease can take: the
+// released marker's write (one try), then up to three tries of the release
+// while the answer is transient (a try whose caller gave up may never
+// reach storage), each call bounded by the call timeout, with the jittered
 // pauses between them. Code that waits for a release without a deadline of
 // its own (election's Resign, the mutex's Unlock with the holding's own
 // context) waits this long at most.
 func (t Timing) ReleaseBound() time.Duration {
 	_, longest := t.retryIntervals()
-	return releaseTries*t.CallTimeout + (releaseTries-1)*longest*3/2
+	return (releaseTries+1)*t.CallTimeout + (releaseTries-1)*longest*3/2
 }

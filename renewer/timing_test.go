@@ -131,8 +131,9 @@ func TestTiming(t *testing.T) {
 	}
 }
 
-// TestReleaseBound: three tries of the call timeout with the longest
-// jittered pauses between them.
+// TestReleaseBound: the released marker's write and three tries of the
+// release, each a call timeout, with the longest jittered pauses between
+// the tries.
 func TestReleaseBound(t *testing.T) {
 	tests := []struct {
 		name string
@@ -140,9 +141,9 @@ func TestReleaseBound(t *testing.T) {
 		want time.Duration
 	}{
 		{name: "defaults", give: renewer.Timing{RenewInterval: 5 * time.Second, CallTimeout: 2500 * time.Millisecond},
-			want: 3*2500*time.Millisecond + 2*1875*time.Millisecond},
+			want: 4*2500*time.Millisecond + 2*1875*time.Millisecond},
 		{name: "short renew interval", give: renewer.Timing{RenewInterval: 40 * time.Millisecond, CallTimeout: 100 * time.Millisecond},
-			want: 3*100*time.Millisecond + 2*15*time.Millisecond},
+			want: 4*100*time.Millisecond + 2*15*time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,15 +7,30 @@ import (
 	"io"
 	"time"
 
+	"github.com/leasehold/leasehold/election"
 	"github.com/leasehold/leasehold/renewer"
 )
 
 const breakUsage = `  leasehold break NAME [--period DURATION] [--reason TEXT] [flags]
 
 Breaks the lease of container NAME (with --container C, of lock NAME in
-container C), whoever holds it, and says what it broke (holder, term) and
-why (--reason). No one can take the lock until the break completes (after
-the period), or until the stopped holder releases.
+container C), whoever holds it, and says what it broke (holder, term), why
+(--reason), and what happens next.
+
+What happens next: no one can take the lock while the break is under way,
+but a leasehold holder notices the break at its next renew and then releases
+the lease at once, so others can take it from then, usually well before the
+break completes. A fixed lease broken with the default period is renewed
+within a third of its remaining time, so the holder notices within about
+that (break prints the figure). A client that is not leasehold releases when
+it pleases; the break completes after the period at the latest.
+
+A leader under 'leasehold elect' (or the Go election package) whose lease
+was broken stands aside for 3 poll intervals (2.25s at the default 750ms)
+before it campaigns for the lease again, so that another live candidate
+leads (a standby polling every poll interval takes it within about one);
+with no other candidate, or none that polls the lease that often, it leads
+again after that pause.
 
 How long a broken holder may still act: until its next renew fails. A
 leasehold holder renews every renew interval R (a third of its lease
@@ -89,7 +104,43 @@ func runBreak(args []string, stdout, stderr io.Writer) int {
 	if out.Owner != "leasehold" {
 		whose = fmt.Sprintf(" (was %s: %s)", st.State, out.Note)
 	}
-	fmt.Fprintf(stderr, "leasehold: %s: broke the lease%s; no one can take it for %v; reason: %s\n",
-		what, whose, left, *reason)
+	fmt.Fprintf(stderr, "leasehold: %s: broke the lease%s; reason: %s\n", what, whose, *reason)
+	fmt.Fprintf(stderr, "leasehold: %s: %s\n", what, breakOutcome(st, out.Owner, left, *period))
 	return exitOK
+}
+
+// breakOutcome says what a break that completes in left will do: when the
+// holder will notice, when others can take the lease, and what a broken
+// leader does then.
+//
+// A leasehold holder renews every third of its validity window (L, or the
+// break period of an infinite lease), and a renew of a broken lease is
+// refused at once; it then releases the lease, so others can take it from
+// then, not only when the break completes. For a fixed lease broken with
+// the default period, left is the lease's remaining time, at most L and
+// more than L - L/3 after a renew on time, so the next renew comes within
+// left/3 (plus its round trip).
+func breakOutcome(st renewer.Status, owner string, left, period time.Duration) string {
+	aside := fmt.Sprintf("A leader under 'leasehold elect' (or the election package) whose lease was broken then stands aside "+
+		"for %d poll intervals (%v at the default) so that another candidate leads; with none, it leads again.",
+		election.BrokenStandAside, election.BrokenStandAside*renewer.DefaultPollInterval)
+	if left <= 0 {
+		return "the break is complete: anyone can take the lock now. " + aside
+	}
+	latest := fmt.Sprintf("at the latest in %v, when the break completes", left)
+	switch {
+	case owner != "leasehold" && owner != "stale":
+		return fmt.Sprintf("a client that is not leasehold learns of the break when it next renews; others can take the lock "+
+			"once it releases it, %s.", latest)
+	case st.Infinite:
+		return fmt.Sprintf("%s notices at its next renew, within a third of its break period (5s at the default 15s, at most 20s), "+
+			"and releases the lease: others can take it from then, %s. %s", st.Holder, latest, aside)
+	}
+	notice := 20 * time.Second // a third of the longest lease
+	if left < period {
+		notice = (left/3 + time.Second).Round(time.Second) // left is the lease's remaining time
+	}
+	notice = min(notice, left)
+	return fmt.Sprintf("%s notices at its next renew, within about %v, and releases the lease: others can take it from then, %s. %s",
+		st.Holder, notice, latest, aside)
 }

@@ -25,7 +25,9 @@ environment, in a process group of its own.
 If leadership is lost, CMD's process group gets SIGTERM, then SIGKILL after
 --grace (default 2 s, below the lease's 3 s safety margin, so CMD is gone
 before anyone else can lead); then leasehold campaigns again, or with
---exit-on-loss exits 4.
+--exit-on-loss exits 4. After a break of its lease ('leasehold break') it
+stands aside for 3 poll intervals (2.25 s at the default) before it tries
+to take the lease again, so that another candidate leads.
 When CMD exits by itself, leasehold resigns (releases the lease, so a
 standby takes over at its next poll) and exits with CMD's status. SIGINT,
 SIGTERM and SIGHUP are forwarded to CMD while it runs; while campaigning
@@ -137,6 +139,11 @@ func runElect(args []string, stdout, stderr io.Writer) int {
 		code, lost := lead(stderr, what, acct, ld, id, name, argv, sigs, grace)
 		if !lost || exitOnLoss {
 			return code
+		}
+		if errors.Is(context.Cause(ld.Context()), renewer.ErrBroken) {
+			fmt.Fprintf(stderr, "leasehold: %s: the lease was broken: campaigning again after standing aside for %v, so that another candidate leads\n",
+				what, election.BrokenStandAside*e.Timing().PollInterval)
+			continue
 		}
 		fmt.Fprintf(stderr, "leasehold: %s: campaigning again\n", what)
 	}

@@ -232,10 +232,15 @@ func writeTable(w io.Writer, all bool, outs []statusJSON) {
 		switch o.Owner {
 		case "unknown":
 			holder, term, note = "?", "-", "not leasehold, or leasehold before its term write"
+		case "foreign":
+			holder, term, note = "?", "-", fmt.Sprintf("not leasehold: %s released term %d", orUnknown(o.Holder), o.Term)
 		case "stale":
 			holder, note = o.Holder+"?", "heartbeat stopped: maybe not leasehold"
 		}
-		if !o.Held && o.Term > 0 {
+		switch {
+		case !o.Held && o.Term > 0 && o.Released:
+			note = "last holder, released"
+		case !o.Held && o.Term > 0:
 			note = "last holder"
 		}
 		if o.Duration == "infinite" {

@@ -372,7 +372,7 @@ func TestStatusWatch(t *testing.T) {
 		t.Fatalf("status --watch: exit %d: %s", r.code, r.stderr)
 	}
 	tables := strings.Split(strings.TrimSpace(r.stdout), "\n\n")
-	row := regexp.MustCompile(`(?m)^"beta/2"\s+available\s+w-beta/2\s+1\s+\d+s\s+last holder$`)
+	row := regexp.MustCompile(`(?m)^"beta/2"\s+available\s+w-beta/2\s+1\s+\d+s\s+last holder, released$`)
 	if len(tables) != 2 || strings.Contains(r.stdout, "\x1b[") {
 		t.Fatalf("status --watch --count 2 printed %d tables (or terminal codes):\n%s", len(tables), r.stdout)
 	}
@@ -434,8 +434,8 @@ func TestForeignLease(t *testing.T) {
 	const want = "leased by a client that is not leasehold, or by leasehold before it wrote its term"
 	st := statusOf(t, name)
 	r := run(t, "status", name)
-	if !strings.Contains(r.stdout, want) || !st.Held || st.Duration != "infinite" {
-		t.Errorf("status of another client's lease: %q, %+v; want %q", r.stdout, st, want)
+	if !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "infinite lease: it never expires") || !st.Held || st.Duration != "infinite" {
+		t.Errorf("status of another client's lease: %q, %+v; want %q, and that the infinite lease never expires", r.stdout, st, want)
 	}
 	r = run(t, "lock", name, "--try", "--", "true")
 	if r.code != exitHeld || !strings.Contains(lastLine(r.stderr), want) {

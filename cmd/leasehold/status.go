@@ -30,14 +30,16 @@ lease's duration, only whether it is fixed or infinite, and not at all while
 it is being broken.
 
 Who holds a lease: the service does not say; leasehold writes its holder and
-term into the metadata under the lease. A lease whose metadata has no term
-is reported as "leased by a client that is not leasehold, or by leasehold
-before it wrote its term"; one whose holder writes heartbeats (infinite
-leases) that stopped over 2m before as possibly another client's. A lease
-that another client took after a leasehold holder released (fixed leases,
-no heartbeat) cannot be told apart: the metadata still names that holder,
-and the age (how long ago the term was written, on the service's clock)
-is the only hint.
+term into the metadata under the lease, and a holder that releases writes a
+released marker just before (a holder that lost its lease or crashed leaves
+none). A lease whose metadata has no term is reported as "leased by a client
+that is not leasehold, or by leasehold before it wrote its term"; a lease
+held after its last leasehold holder released as "leased by a client that
+is not leasehold" (or by leasehold in the round trip before its term
+write), naming the holder that released; one whose holder writes heartbeats
+(infinite leases) that stopped over 2m before as possibly another client's.
+Whoever holds it, the text says whether the lease is fixed or infinite: an
+infinite lease never expires, and only a break ends it.
 
 With --watch, shows the table again every --interval (default 2s): redrawn
 in place on a terminal, one table after another otherwise, until
@@ -49,14 +51,17 @@ With --json, one object on stdout (per lock, in a JSON array, for every lock
 of a container; "lock" only with --container; with --watch, one line per
 refresh):
   {"container":"jobs","lock":"nightly/eu","state":"leased","held":true,
-   "holder":"worker-1","term":7,"heartbeat":0,"infinite":false,"duration":"fixed",
-   "owner":"leasehold","age_seconds":42}
+   "holder":"worker-1","term":7,"released":false,"heartbeat":0,"infinite":false,
+   "duration":"fixed","owner":"leasehold","age_seconds":42}
 state is one of available, leased, expired, breaking, broken; duration is
 "fixed", "infinite", or "" when no lease is active or it is being broken;
-owner is "" when no lease is active, "leasehold" when the metadata names a
-leasehold holder, "unknown" when the lease's metadata has no leasehold term,
-"stale" when its heartbeat stopped (then "note" says more); age_seconds is
-left out when the service did not say.`
+released is true when the holder named released the lease (the lease, if
+held, is then someone else's); owner is "" when no lease is active,
+"leasehold" when the metadata names a leasehold holder that holds it,
+"foreign" when its last leasehold holder released it and another client
+holds it, "unknown" when the lease's metadata has no leasehold term, "stale"
+when its heartbeat stopped (then "note" says more); age_seconds is left out
+when the service did not say.`
 
 // statusJSON is the --json output.
 type statusJSON struct {
@@ -66,6 +71,7 @@ type statusJSON struct {
 	Held       bool   `json:"held"`
 	Holder     string `json:"holder"`
 	Term       int64  `json:"term"`
+	Released   bool   `json:"released"`
 	Heartbeat  int64  `json:"heartbeat"`
 	Payload    string `json:"payload,omitempty"`
 	Infinite   bool   `json:"infinite"`
@@ -181,6 +187,7 @@ func statusOf(container, lock string, st renewer.Status) statusJSON {
 		Held:      st.Held(),
 		Holder:    st.Holder,
 		Term:      st.Term,
+		Released:  st.Released,
 		Heartbeat: st.Heartbeat,
 		Payload:   st.Payload,
 		Infinite:  st.State == renewer.StateLeased && st.Infinite,
@@ -204,14 +211,18 @@ func statusOf(container, lock string, st renewer.Status) statusJSON {
 }
 
 // ownerOf says who holds a held lease, as far as its metadata can tell:
-// "leasehold" (the metadata names a leasehold holder and term), "unknown"
-// (no term: another client, or a leasehold holder before its term write),
-// "stale" (a heartbeating holder's heartbeat stopped), or "" if no lease
-// is active; with a note for the last two.
+// "leasehold" (the metadata names a leasehold holder and term), "foreign"
+// (the leasehold holder named released it: another client holds it, or a
+// leasehold holder before its term write), "unknown" (no term: the same
+// two), "stale" (a heartbeating holder's heartbeat stopped), or "" if no
+// lease is active; with a note for all but the first.
 func ownerOf(st renewer.Status, age time.Duration) (owner, note string) {
 	switch {
 	case !st.Held():
 		return "", ""
+	case st.Released:
+		return "foreign", fmt.Sprintf("leased by a client that is not leasehold (%s released term %d before it; "+
+			"or a leasehold holder in the round trip before its term write)", orUnknown(st.Holder), st.Term)
 	case st.Term == 0 || st.Holder == "":
 		return "unknown", "leased by a client that is not leasehold, or by leasehold before it wrote its term"
 	case st.Heartbeat > 0 && age > staleHeartbeat:
@@ -243,7 +254,7 @@ func printStatus(w io.Writer, what string, out statusJSON) {
 	}
 	switch {
 	case out.Held && out.Owner != "leasehold":
-		fmt.Fprintf(w, "%s: %s: %s\n", what, out.State, out.Note)
+		fmt.Fprintf(w, "%s: %s: %s%s\n", what, out.State, out.Note, durationNote(out))
 	case out.State == renewer.StateBreaking.String():
 		fmt.Fprintf(w, "%s: breaking: the lease of %s (term %d) is being broken%s\n", what, out.Holder, out.Term, age)
 	case out.Held:
@@ -255,9 +266,28 @@ func printStatus(w io.Writer, what string, out statusJSON) {
 			fmt.Fprintf(w, ", payload %q", out.Payload)
 		}
 		fmt.Fprintf(w, "%s)\n", age)
+	case out.Term > 0 && out.Released:
+		ago := ""
+		if out.age >= 0 {
+			ago = fmt.Sprintf(" %v ago", out.age.Round(time.Second)) // the marker is the holder's last write
+		}
+		fmt.Fprintf(w, "%s: %s; last held by %s (term %d), released%s\n", what, out.State, orUnknown(out.Holder), out.Term, ago)
 	case out.Term > 0:
 		fmt.Fprintf(w, "%s: %s; last held by %s (term %d)\n", what, out.State, orUnknown(out.Holder), out.Term)
 	default:
 		fmt.Fprintf(w, "%s: %s; never held\n", what, out.State)
 	}
+}
+
+// durationNote says, for a held lease whose holder is not (or no longer)
+// leasehold, whether it is fixed or infinite: an infinite lease never
+// expires, so the operator must know that only a break ends it.
+func durationNote(out statusJSON) string {
+	switch out.Duration {
+	case "infinite":
+		return "; infinite lease: it never expires, only a break ends it"
+	case "fixed":
+		return "; fixed lease: it expires unless its holder renews it"
+	}
+	return "" // breaking: the service does not say
 }

@@ -123,7 +123,10 @@ func serve(ctx context.Context, l renewer.Leaser, o options, ln net.Listener) er
 	otel.SetMeterProvider(mp)
 
 	r, err := renewer.New(l, renewer.WithIdentity(o.id), renewer.WithPollInterval(o.poll),
-		renewer.WithPayload("http://"+ln.Addr().String()), renewer.WithSlog(log))
+		renewer.WithPayload("http://"+ln.Addr().String()), renewer.WithSlog(log),
+		// Label the election's own lease leasehold_role="leader", as the
+		// election labels its next-in-line seats "next_in_line".
+		renewer.WithMetricAttributes(renewer.AttrRole.String(renewer.RoleLeader)))
 	if err != nil {
 		return err
 	}

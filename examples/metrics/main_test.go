@@ -75,12 +75,19 @@ func scrape(t *testing.T, l renewer.Leaser, lock string) {
 		t.Fatalf("/metrics = %d %q", code, body)
 	}
 	attrs := `leasehold_identity="candidate-1",leasehold_lock="` + lock + `"`
-	for _, want := range []string{
-		`leasehold_lease_held{` + attrs,
-		`leasehold_lease_term{` + attrs,
-		`leasehold_storage_calls_total{` + attrs + `,leasehold_operation="acquire",leasehold_result="ok"`,
-		`leasehold_acquire_waiting{` + attrs,
-	} {
+	role := `,leasehold_role="leader"`
+	wants := []string{
+		`leasehold_lease_held{` + attrs + role,
+		`leasehold_lease_term{` + attrs + role,
+		`leasehold_storage_calls_total{` + attrs + `,leasehold_operation="acquire",leasehold_result="ok"` + role,
+		`leasehold_acquire_waiting{` + attrs + role,
+		`leasehold_election_leader{` + attrs + role,
+	}
+	if lock != "" { // a container's lease: its first next-in-line seat, released when this candidate won
+		wants = append(wants, `leasehold_lease_held{leasehold_election="`+lock+`",leasehold_identity="candidate-1",leasehold_lock="`+
+			lock+`/.next-in-line",leasehold_role="next_in_line"}`)
+	}
+	for _, want := range wants {
 		line := ""
 		for _, l := range strings.Split(body, "\n") {
 			if strings.HasPrefix(l, want) {
@@ -90,8 +97,12 @@ func scrape(t *testing.T, l renewer.Leaser, lock string) {
 		if line == "" {
 			t.Errorf("no line starting %s in the scrape:\n%s", want, body)
 		}
-		if strings.HasPrefix(want, "leasehold_lease_held") && !strings.HasSuffix(line, " 1") {
-			t.Errorf("held: %q, want 1", line)
+		leads := strings.HasPrefix(want, "leasehold_lease_held{"+attrs) || strings.HasPrefix(want, "leasehold_election_leader")
+		if leads && !strings.HasSuffix(line, " 1") {
+			t.Errorf("%q, want 1: it leads", line)
+		}
+		if strings.Contains(want, "next_in_line") && !strings.HasSuffix(line, " 0") {
+			t.Errorf("%q, want 0: the leader holds no seat", line)
 		}
 	}
 	if strings.Contains(body, "AccountKey") || strings.Contains(body, "sig=") {

@@ -24,7 +24,7 @@ import (
 //     and becomes holder), the lock goes round until that process holds
 //     again, then the old write lands, and the lock is handed on.
 //
-// With one lease ID per process (the bug of issue 11) a late release frees
+// With one lease ID per process (an earlier design) a late release frees
 // a later holding of the same process: two live holders for up to a renew
 // interval; and a late term write lands in a later holding: the next
 // holder's term is lower than the one before. The checker reports both

@@ -156,13 +156,23 @@ func (l *Leaser) Blob(name string) (*BlobLeaser, error) {
 // Beside implements [renewer.Besider]: the named lock name + "/" + suffix
 // in the same container.
 func (l *BlobLeaser) Beside(suffix string) (renewer.Leaser, error) {
-	return NewBlob(l.cc, l.name+"/"+suffix, &Options{CreateContainer: l.create})
+	b, err := NewBlob(l.cc, l.name+"/"+suffix, &Options{CreateContainer: l.create})
+	if err != nil {
+		return nil, err // an untyped nil: a nil *BlobLeaser would not compare equal to nil
+	}
+	return b, nil
 }
 
 // Beside implements [renewer.Besider]: for the container's lease, the
 // named lock "." + suffix in the container (a blob lease, which the
 // container's lease does not hinder).
-func (l *Leaser) Beside(suffix string) (renewer.Leaser, error) { return l.Blob("." + suffix) }
+func (l *Leaser) Beside(suffix string) (renewer.Leaser, error) {
+	b, err := l.Blob("." + suffix)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
 
 // Name returns the lock name.
 func (l *BlobLeaser) Name() string { return l.name }

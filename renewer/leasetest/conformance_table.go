@@ -114,7 +114,7 @@ func stateTable(b Backend) []group {
 			give: renew(idA, "renew_A"),
 			want: columns{
 				Available: refused(mismatch, available), Leased: leasedTo(idA), Expired: leasedTo(idA),
-				Breaking: refused(renewer.ErrNoLease, breaking), Broken: refused(renewer.ErrNoLease, broken),
+				Breaking: refused(renewer.ErrBroken, breaking), Broken: refused(renewer.ErrBroken, broken),
 			},
 		},
 		{
@@ -128,7 +128,7 @@ func stateTable(b Backend) []group {
 			give: change(idA, idC, "change_A_to_C"),
 			want: columns{
 				Available: refused(notPresent, available), Leased: leasedTo(idC), Expired: refused(notPresent, expired),
-				Breaking: refused(notPresent, breaking), Broken: refused(notPresent, broken),
+				Breaking: refused(renewer.ErrBroken, breaking), Broken: refused(notPresent, broken),
 			},
 		},
 		{

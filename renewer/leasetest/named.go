@@ -59,6 +59,16 @@ func (n *Named) Lease(name string) (*Container, error) {
 	return c, nil
 }
 
+// Name returns the name of a lease of a [Named] (what metrics label its
+// lock with, as they do an Azure named lock's), or "" for a Container made
+// by New.
+func (c *Container) Name() string {
+	if c.named == nil {
+		return ""
+	}
+	return c.name
+}
+
 // Beside implements [renewer.Besider] for a lease of a [Named]: the
 // lease name + "/" + suffix of the same Named. A Container made by New has
 // no place beside it and answers an error.
@@ -66,7 +76,11 @@ func (c *Container) Beside(suffix string) (renewer.Leaser, error) {
 	if c.named == nil {
 		return nil, fmt.Errorf("leasetest: Beside(%q): a Container made by New has nothing beside it; use Named", suffix)
 	}
-	return c.named.Lease(c.name + "/" + suffix)
+	l, err := c.named.Lease(c.name + "/" + suffix)
+	if err != nil {
+		return nil, err // an untyped nil: a nil *Container would not compare equal to nil
+	}
+	return l, nil
 }
 
 // LeaseKey implements [renewer.Lister]: the name of l, which must be a

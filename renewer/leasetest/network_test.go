@@ -314,7 +314,7 @@ func TestRequestAndResponseDelays(t *testing.T) {
 	}
 }
 
-// The bug of issue 11, as storage shows it: one lease ID for every holding
+// The bug of one lease ID per Renewer, as storage shows it: one lease ID for every holding
 // lets a late request of an ended holding act on a later one; a fresh ID
 // per holding makes storage refuse it.
 func TestLateRequestOfAnEndedHolding(t *testing.T) {

@@ -1,13 +1,15 @@
 // Command leasebench measures leasehold against the storage account named
 // by AZURE_STORAGE_CONNECTION_STRING (a local Azurite under `make bench`):
-// failover after a crash, graceful hand-over, storage calls per role, one
+// failover after a crash, graceful hand-over, storage calls per role, the
+// time without a leader through rolling restarts and double failures, one
 // process holding many leases, the library's overhead per renew, and the
 // rebalancing of a shard group whose members join, leave and crash. It
 // prints markdown tables, each with the settings it ran with, and writes the
 // same figures to a JSON file.
 //
 // The same binary is also every process the bench starts: `leasebench
-// candidate` (a leader that is killed with SIGKILL), `leasebench scale` (one
+// candidate` (a leader that is killed with SIGKILL), `leasebench
+// rollcandidate` (a candidate of the rollout sections), `leasebench scale` (one
 // process holding N leases), `leasebench shardmember` (one member of the
 // shard section's group, killed with SIGKILL in some runs) and `leasebench
 // fakeblob` (a stand-in Blob service for the overhead benchmark). The bench kills every process it
@@ -38,6 +40,8 @@ func main() {
 	switch {
 	case len(os.Args) > 1 && os.Args[1] == "candidate":
 		err = runCandidate(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "rollcandidate":
+		err = runRollCandidate(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "scale":
 		err = runScale(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "wait":
@@ -67,7 +71,12 @@ type results struct {
 	Scale    []scaleResult   `json:"scale,omitempty"`
 	Named    []scaleResult   `json:"named,omitempty"`
 	Wait     []waitResult    `json:"wait,omitempty"`
-	Shard    *shardResult    `json:"shard,omitempty"`
+	// The rollout sections: their settings, then each section's figures.
+	Roll        *rollOptions `json:"rollout_settings,omitempty"`
+	Rolling     []rollResult `json:"rolling,omitempty"`
+	CrashResign []gapResult  `json:"crash_resign,omitempty"`
+	TwoCrashes  []gapResult  `json:"two_crashes,omitempty"`
+	Shard       *shardResult `json:"shard,omitempty"`
 }
 
 type meta struct {
@@ -92,8 +101,8 @@ func runBench(args []string) error {
 	fs := flag.NewFlagSet("leasebench", flag.ContinueOnError)
 	out := fs.String("out", "results.json", "where to write the JSON results (\"\" for nowhere)")
 	plots := fs.String("plots", "plots", "directory for the SVG plots (\"\" for none)")
-	only := fs.String("only", "crash,cost,handoff,overhead,scale,named,wait,shard", "sections to run, comma-separated")
-	quick := fs.Bool("quick", false, "a quick run (about 1.5 min on 2 cores): -runs 5 -handoff-pairs 2 -handoff-rounds 3 -cost-window 20s -standbys 0,1,4 -scale 10 -scale-for 20s -overhead-repeats 1 -named 100 -named-for 20s -wait 100 -wait-for 20s -shard-reps 2, unless those are given")
+	only := fs.String("only", "crash,cost,handoff,rolling,crash-resign,two-crashes,overhead,scale,named,wait,shard", "sections to run, comma-separated")
+	quick := fs.Bool("quick", false, "a quick run (a few minutes on 2 cores): -runs 5 -handoff-pairs 2 -handoff-rounds 3 -cost-window 20s -standbys 0,1,4 -scale 10 -scale-for 20s -overhead-repeats 1 -named 100 -named-for 20s -wait 100 -wait-for 20s -shard-reps 2 -rollouts 2 -roll-lanes 2 -roll-settle-jitter 5s -gap-runs 3, unless those are given")
 	runs := fs.Int("runs", 20, "crash-failover runs per system (run concurrently, one container or etcd prefix each)")
 	pairs := fs.Int("handoff-pairs", 5, "hand-over pairs per system (concurrent)")
 	rounds := fs.Int("handoff-rounds", 4, "hand-overs per pair")
@@ -112,6 +121,19 @@ func runBench(args []string) error {
 	shardParts := fs.Int("shard-partitions", 64, "partitions of the shard group")
 	shardMembers := fs.Int("shard-members", 4, "member processes of the shard group")
 	repeats := fs.Int("overhead-repeats", 3, "repeats of each overhead benchmark (medians are reported)")
+	var ro rollOptions
+	fs.IntVar(&ro.Rollouts, "rollouts", 10, "rolling section: rolling restarts per system")
+	fs.IntVar(&ro.Lanes, "roll-lanes", 5, "rolling section: elections per system the rollouts are spread over, run concurrently")
+	fs.IntVar(&ro.Candidates, "roll-candidates", 5, "rolling section: candidates of each election")
+	fs.DurationVar(&ro.Down, "roll-down", 5*time.Second, "rolling section: how long each candidate stays down before its new incarnation starts")
+	fs.DurationVar(&ro.Up, "roll-up", 5*time.Second, "rolling section: how long a new incarnation runs before the next candidate is stopped")
+	fs.DurationVar(&ro.Settle, "roll-settle", 10*time.Second, "rollout sections: how long an election runs with a leader before a rollout or a run's first crash")
+	fs.DurationVar(&ro.Jitter, "roll-settle-jitter", 30*time.Second, "rollout sections: a further random pause, up to this long, after -roll-settle (so that the standbys' retries come at a random phase)")
+	fs.IntVar(&ro.GapRuns, "gap-runs", 10, "crash-resign and two-crashes sections: runs per system (concurrent, an election each)")
+	fs.IntVar(&ro.GapCands, "gap-candidates", 4, "crash-resign and two-crashes sections: candidates of each election")
+	fs.DurationVar(&ro.Pause, "crash-resign-after", 5*time.Second, "crash-resign section: from the new leader leading to its graceful stop")
+	fs.DurationVar(&ro.PauseRand, "crash-resign-random", 2*time.Second, "crash-resign section: a random part, up to this long, added to -crash-resign-after (so that the stop comes at a random phase of the standbys' polls)")
+	fs.DurationVar(&ro.Timeout, "leader-timeout", 3*time.Minute, "rollout sections: the longest wait for a leader before a run counts as failed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -120,7 +142,8 @@ func runBench(args []string) error {
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for name, v := range map[string]string{"runs": "5", "handoff-pairs": "2", "handoff-rounds": "3", "cost-window": "20s",
 			"standbys": "0,1,4", "scale": "10", "scale-for": "20s", "overhead-repeats": "1",
-			"named": "100", "named-for": "20s", "wait": "100", "wait-for": "20s", "shard-reps": "2"} {
+			"named": "100", "named-for": "20s", "wait": "100", "wait-for": "20s", "shard-reps": "2",
+			"rollouts": "2", "roll-lanes": "2", "roll-settle-jitter": "5s", "gap-runs": "3"} {
 			if !set[name] {
 				_ = fs.Set(name, v)
 			}
@@ -130,13 +153,22 @@ func runBench(args []string) error {
 	if err != nil {
 		return fmt.Errorf("-standbys: %w", err)
 	}
+	if err := ro.check(); err != nil {
+		return err
+	}
+	ro.DownS, ro.UpS, ro.SettleS, ro.JitterS, ro.PauseS, ro.PauseRandS, ro.TimeoutS = ro.Down.Seconds(), ro.Up.Seconds(), ro.Settle.Seconds(), ro.Jitter.Seconds(), ro.Pause.Seconds(), ro.PauseRand.Seconds(), ro.Timeout.Seconds()
 	if err := requireConnString(); err != nil {
 		return err
 	}
 	testing.Init() // testing.Benchmark's flags, at their defaults (1 s per benchmark)
 	sections := map[string]bool{}
+	known := []string{"crash", "cost", "handoff", "rolling", "crash-resign", "two-crashes", "overhead", "scale", "named", "wait", "shard"}
 	for _, s := range strings.Split(*only, ",") {
-		sections[strings.TrimSpace(s)] = true
+		s = strings.TrimSpace(s)
+		if !slices.Contains(known, s) {
+			return fmt.Errorf("-only: unknown section %q (the sections: %s)", s, strings.Join(known, ","))
+		}
+		sections[s] = true
 	}
 	swept := map[string]bool{}
 	for _, s := range strings.Split(*sweep, ",") {
@@ -261,6 +293,54 @@ func runBench(args []string) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+
+	// Phase 2b: the rollout sections, one after another, every system of
+	// a section at once.
+	var rollSystems []system
+	for _, sys := range systems {
+		if sys.newMember != nil && !sys.Setting.NoNext {
+			rollSystems = append(rollSystems, sys)
+		}
+	}
+	if sections["rolling"] || sections["crash-resign"] || sections["two-crashes"] {
+		res.Roll = &ro
+	}
+	if sections["rolling"] {
+		logf("rolling restart (%d rollouts of %d candidates per system, in %d lanes, %v down each)", ro.Rollouts, ro.Candidates, ro.Lanes, ro.Down)
+		rr := make([]rollResult, len(rollSystems))
+		var wg sync.WaitGroup
+		for i, sys := range rollSystems {
+			wg.Go(func() { rr[i] = runRolling(ctx, sys, ro, runID) })
+		}
+		wg.Wait()
+		res.Rolling = rr
+		if err := save(); err != nil {
+			return err
+		}
+	}
+	for _, section := range []string{"crash-resign", "two-crashes"} {
+		if !sections[section] || ctx.Err() != nil {
+			continue
+		}
+		logf("%s (%d runs of %d candidates per system)", section, ro.GapRuns, ro.GapCands)
+		gr := make([]gapResult, len(rollSystems))
+		var wg sync.WaitGroup
+		for i, sys := range rollSystems {
+			wg.Go(func() { gr[i] = runGaps(ctx, section, sys, ro, runID) })
+		}
+		wg.Wait()
+		if section == "crash-resign" {
+			res.CrashResign = gr
+		} else {
+			res.TwoCrashes = gr
+		}
+		if err := save(); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	stopEtcd()
 
 	// The side-by-side table, then each section's own.
@@ -276,7 +356,10 @@ func runBench(args []string) error {
 	if len(res.Cost) > 0 {
 		printCost(res.Cost)
 	}
-	if *plots != "" && (len(res.Crash) > 0 || len(res.Handoff) > 0 || len(res.Cost) > 0) {
+	if len(res.Rolling) > 0 || len(res.CrashResign) > 0 || len(res.TwoCrashes) > 0 {
+		printRollouts(res)
+	}
+	if *plots != "" && (len(res.Crash) > 0 || len(res.Handoff) > 0 || len(res.Cost) > 0 || len(res.Rolling) > 0) {
 		files, err := writePlots(*plots, res, systems)
 		if err != nil {
 			return fmt.Errorf("plots: %w", err)

@@ -118,6 +118,9 @@ func clientGoSystem(s setting) system {
 			return contender{holder: cgHolder{s, lock}, counts: counterCounts(c), close: func() {}}, nil
 		},
 		crashOnce: func(ctx context.Context, group string) (crashSample, error) { return clientGoCrashOnce(ctx, s, group) },
+		newMember: func(ctx context.Context, group, who string, tl *timeline) (member, error) {
+			return startCgMember(ctx, s, group, who, tl)
+		},
 	}
 }
 
@@ -420,6 +423,9 @@ func etcdSystem(s setting) system {
 			return contender{holder: c, counts: c.rpc.snapshot, close: c.close}, nil
 		},
 		crashOnce: func(ctx context.Context, group string) (crashSample, error) { return etcdCrashOnce(ctx, s, group) },
+		newMember: func(_ context.Context, group, who string, tl *timeline) (member, error) {
+			return startEtcdMember(s, group, who, tl)
+		},
 	}
 }
 
@@ -484,3 +490,122 @@ func etcdCrashOnce(ctx context.Context, s setting, group string) (crashSample, e
 		return crashSample{}, ctx.Err()
 	}
 }
+
+// ---- the rollout sections' members ----
+
+// cgMember is one client-go incarnation: a LeaderElector with a lock, an
+// HTTP client and a counter of its own, identity who.
+type cgMember struct {
+	who    string
+	tl     *timeline
+	lock   *blobLock
+	c      *counter
+	cancel context.CancelFunc
+	done   chan struct{} // closed when Run has returned
+}
+
+func startCgMember(ctx context.Context, s setting, group, who string, tl *timeline) (member, error) {
+	c := newCounter(newHTTPClient(4))
+	lock, err := newBlobLock(ctx, connString(), group, who, c)
+	if err != nil {
+		return nil, err
+	}
+	le, err := leaderelection.NewLeaderElector(clientGoConfig(s, lock, leaderelection.LeaderCallbacks{
+		OnStartedLeading: func(ctx context.Context) {
+			tl.elected(who, time.Now())
+			<-ctx.Done()
+			tl.ended(who, time.Now())
+		},
+	}))
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	m := &cgMember{who: who, tl: tl, lock: lock, c: c, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		le.Run(runCtx)
+	}()
+	return m, nil
+}
+
+// stop cancels the elector: with ReleaseOnCancel a leader empties the
+// record before Run returns.
+func (m *cgMember) stop() (int64, error) {
+	m.cancel()
+	select {
+	case <-m.done:
+		return m.c.snapshot().total(), nil
+	case <-time.After(30 * time.Second):
+		return m.c.snapshot().total(), fmt.Errorf("client-go %s: Run still running 30 s after cancel", m.who)
+	}
+}
+
+// kill: every call of the lock fails at once from now on, none reaching
+// storage (a crash as storage sees it), and the elector stops.
+func (m *cgMember) kill() {
+	m.tl.ended(m.who, time.Now())
+	m.lock.dead.Store(true)
+	m.cancel()
+	<-m.done
+}
+
+func (m *cgMember) calls() (int64, error)     { return m.c.snapshot().total(), nil }
+func (m *cgMember) nextInLine() (bool, error) { return false, errNoSeats }
+
+// etcdMember is one etcd incarnation: a client and a session of its own,
+// campaigning with value who.
+type etcdMember struct {
+	who      string
+	tl       *timeline
+	c        *etcdCandidate
+	cancel   context.CancelFunc
+	campDone chan struct{} // closed when Campaign has returned
+}
+
+func startEtcdMember(s setting, group, who string, tl *timeline) (member, error) {
+	c, err := newEtcdCandidate(s, group, who)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	m := &etcdMember{who: who, tl: tl, c: c, cancel: cancel, campDone: make(chan struct{})}
+	go func() {
+		defer close(m.campDone)
+		if err := c.el.Campaign(cctx, who); err == nil {
+			tl.elected(who, time.Now())
+		}
+	}()
+	return m, nil
+}
+
+func (m *etcdMember) rpcs() int64 {
+	var n int64
+	for _, v := range m.c.rpc.snapshot() {
+		n += v
+	}
+	return n
+}
+
+// stop: a leader stops leading, then resigns; a standby stops waiting
+// (Campaign, cancelled, withdraws its key); then the session (its lease
+// revoked) and the client are closed.
+func (m *etcdMember) stop() (int64, error) {
+	m.tl.ended(m.who, time.Now())
+	m.cancel()
+	<-m.campDone
+	m.tl.ended(m.who, time.Now()) // elected just as it was cancelled
+	m.c.close()
+	return m.rpcs(), nil
+}
+
+// kill closes the client without resigning or revoking: the session's
+// lease must expire.
+func (m *etcdMember) kill() {
+	m.tl.ended(m.who, time.Now())
+	_ = m.c.cli.Close()
+	<-m.campDone
+}
+
+func (m *etcdMember) calls() (int64, error)     { return m.rpcs(), nil }
+func (m *etcdMember) nextInLine() (bool, error) { return false, errNoSeats }

@@ -227,7 +227,8 @@ func callsChart(title, subtitle, ylabel string, value func(costResult) float64, 
 	return s.end()
 }
 
-// writePlots writes failover.svg, handover.svg, calls.svg and cost.svg into dir and
+// writePlots writes failover.svg, handover.svg, calls.svg, cost.svg and
+// rolling.svg (those it has figures for) into dir and
 // returns their paths.
 func writePlots(dir string, res results, systems []system) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -281,6 +282,20 @@ func writePlots(dir string, res results, systems []system) ([]string, error) {
 			return files, err
 		}
 	}
+	if len(res.Rolling) > 0 {
+		var rows []stripRow
+		for _, r := range res.Rolling {
+			var xs []float64
+			for _, sm := range r.Samples {
+				xs = append(xs, sm.LeaderlessS)
+			}
+			rows = append(rows, stripRow{label: r.System, samples: xs, p50: r.Leaderless.P50, p95: r.Leaderless.P95, color: color(r.System)})
+		}
+		if err := write("rolling.svg", stripChart("Rolling restart: leaderless time per rollout", sub+"; every candidate restarted once",
+			"seconds without a leader, summed over the rollout", rows, false, 3, "3 s")); err != nil {
+			return files, err
+		}
+	}
 	return files, nil
 }
 
@@ -315,6 +330,9 @@ func runPlot(args []string) error {
 		add(r.System, r.Billed)
 	}
 	for _, r := range res.Handoff {
+		add(r.System, r.System != "etcd")
+	}
+	for _, r := range res.Rolling {
 		add(r.System, r.System != "etcd")
 	}
 	files, err := writePlots(*dir, res, systems)

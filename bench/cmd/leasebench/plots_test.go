@@ -53,6 +53,10 @@ func TestWritePlots(t *testing.T) {
 			{System: systems[1].Name, Standbys: 0, TotalPerHour: 720},
 			{System: systems[1].Name, Standbys: 4, TotalPerHour: 3600},
 		},
+		Rolling: []rollResult{
+			{System: systems[0].Name, Samples: []rollSample{{LeaderlessS: 0.4}, {LeaderlessS: 2.5}, {LeaderlessS: 31}}, Leaderless: dist{N: 3, P50: 2.5, P95: 31}},
+			{System: systems[1].Name, Samples: []rollSample{{LeaderlessS: 0.01}}, Leaderless: dist{N: 1, P50: 0.01, P95: 0.01}},
+		},
 	}
 	dir := t.TempDir()
 	files, err := writePlots(dir, res, systems)
@@ -64,6 +68,7 @@ func TestWritePlots(t *testing.T) {
 		"handover.svg": {3, 0},
 		"calls.svg":    {4, 2}, // both systems
 		"cost.svg":     {2, 1}, // etcd has no price
+		"rolling.svg":  {4, 0},
 	}
 	if len(files) != len(want) {
 		t.Fatalf("wrote %v, want %d files", files, len(want))

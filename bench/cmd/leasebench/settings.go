@@ -45,14 +45,14 @@ var (
 	settingDefaults = newSetting("defaults", renewer.DefaultDuration, renewer.DefaultDuration/3,
 		renewer.DefaultPollInterval, "library defaults: L 15 s, R = L/3, P 750 ms ±20% jitter, M = L/5")
 	// The other profiles, and the election without a next in line (every
-	// standby polling the leader's lease, the default before issue 15).
+	// standby polling the leader's lease).
 	settingFastHandover = profileSetting(election.ProfileFastHandover,
 		"election.ProfileFastHandover: the next in line polls every 100 ms")
 	settingLowCost = profileSetting(election.ProfileLowCost,
 		"election.ProfileLowCost: R 6 s with heartbeats; the next in line sleeps until a dead leader's lease would expire and polls in a burst then")
 	settingEveryStandby = func() setting {
 		s := newSetting("every-standby-polls", renewer.DefaultDuration, renewer.DefaultDuration/3, renewer.DefaultPollInterval,
-			"no next-in-line lease (election.WithStandby(election.Standby{})): every standby polls the leader's lease every 750 ms, the default before issue 15")
+			"no next-in-line lease (election.WithStandby(election.Standby{})): every standby polls the leader's lease every 750 ms")
 		s.NoNext = true
 		return s
 	}()

@@ -25,6 +25,10 @@ type system struct {
 	newContender func(ctx context.Context, group, id string) (contender, error)
 	// crashOnce runs one crash failover on the election named group.
 	crashOnce func(ctx context.Context, group string) (crashSample, error)
+	// newMember starts candidate who of the election named group for the
+	// rollout sections, reporting its leading spans to tl; nil: the system
+	// is not in those sections.
+	newMember func(ctx context.Context, group, who string, tl *timeline) (member, error)
 }
 
 // counterCounts turns a storage counter into a contender's counts.
@@ -54,5 +58,8 @@ func leaseholdSystem(s setting) system {
 			return contender{holder: electionHolder{e}, counts: counterCounts(c), close: func() {}}, nil
 		},
 		crashOnce: func(ctx context.Context, group string) (crashSample, error) { return crashOnce(ctx, s, group) },
+		newMember: func(ctx context.Context, group, who string, tl *timeline) (member, error) {
+			return startProcMember(ctx, s, group, who, tl)
+		},
 	}
 }
