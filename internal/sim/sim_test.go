@@ -21,7 +21,7 @@ var (
 	flagFirst = flag.Uint64("first", 1, "the first seed TestSim runs")
 	flagSeed  = flag.Uint64("seed", 0, "replay this one seed and print its plan, history and violations")
 	flagTrace = flag.Bool("trace", false, "with -seed: also print every request as storage saw it")
-	flagOneID = flag.Bool("one-id", false, "force one lease ID for every holding of a holder (issue 11's bug), to see what the checker finds")
+	flagOneID = flag.Bool("one-id", false, "force one lease ID for every holding of a holder (the one-ID bug), to see what the checker finds")
 	flagPut   = flag.String("putback", "", "put a fixed liveness gap back, to see what the checker finds: noreask (no asking again after an acquire whose outcome is unknown) or oneseat (the single next-in-line seat of before)")
 )
 
