@@ -35,8 +35,8 @@ func findPutBack(t *testing.T, what string, opts sim.Options, first, last uint64
 // NoReask: no asking again after an acquire whose outcome is unknown) and
 // wants a "ghost" violation: a candidate whose acquire took the lease
 // without its learning it waits, healthy, for that lease to expire. The
-// first seed that shows it is 30 (make sim -putback=noreask: 49 seeds of
-// the first 2,000); the search stops at 60.
+// first seed that shows it is 20 (-putback=noreask: 42 seeds of the first
+// 2,000); the search stops at 60.
 func TestSimFindsNoReask(t *testing.T) {
 	findPutBack(t, "the lost-acquire bug", sim.Options{NoReask: true}, 1, 60, "ghost")
 }
