@@ -10,7 +10,7 @@ import (
 
 // Violation is one broken property of a history.
 type Violation struct {
-	Kind   string // "overlap", "fencing" or "liveness"
+	Kind   string // "overlap", "fencing", "liveness", "free", "ghost", "handover", "over-k" or "model"
 	Detail string
 }
 
@@ -40,6 +40,32 @@ type Bounds struct {
 	// Gap is the longest time without a holder allowed after Quiet;
 	// ShardGap the same for a shard's partition.
 	Gap, ShardGap time.Duration
+
+	// What liveness in every state is judged on (see checkFree); nil
+	// Cands turns those checks off.
+	//
+	// Free is when the main lease was free at storage, in order.
+	Free []FreeSpan
+	// Cands are the candidates: each process incarnation's life, waits
+	// and faulty spans (the main lease's kinds, and the semaphores').
+	Cands []Cand
+	// SlotFree is when each semaphore slot was free at storage, by the
+	// slot's lease name.
+	SlotFree map[string][]FreeSpan
+	// Storms are storage's storms: every candidate's network is faulty
+	// then.
+	Storms []Span
+	// Standby is how the seed's elections wait.
+	Standby StandbyMode
+	// Strict (the scenario seeds) judges every graceful release by the
+	// hand-over bound, whatever the seats: TakeoverBound, or SteadyBound
+	// in the steady state.
+	Strict bool
+	// Broken, if not empty, is where the simulation's log of the lease at
+	// storage disagreed with the Container: a "model" violation.
+	Broken string
+
+	holdings History // the main lease's holdings, for checkFree
 }
 
 // Holder names a process incarnation.
@@ -70,6 +96,9 @@ func (p Plan) Bounds(released map[Holder][]time.Duration) Bounds {
 		gap = p.BreakTimeout + BreakPeriod + 3*Poll*12/10 + Slack
 	}
 	return Bounds{
+		Storms:   p.Storms,
+		Standby:  p.Standby,
+		Strict:   p.Scenario != ScenarioNone,
 		Drift:    p.Drift,
 		Released: released,
 		Quiet:    FaultPhase + MaxLate,
@@ -95,6 +124,7 @@ func Check(hs History, b Bounds) []Violation {
 		byLease[h.Lease] = append(byLease[h.Lease], h)
 	}
 	vs := checkLease(byLease[""], b, true)
+	vs = append(vs, checkFree(hs, b)...)
 	for _, name := range slices.Sorted(maps.Keys(byLease)) {
 		if name == "" {
 			continue

@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -170,6 +171,197 @@ func TestCheck(t *testing.T) {
 				if got[i] != tt.want[i] {
 					t.Fatalf("Check = %v, want kinds %v", vs, tt.want)
 				}
+			}
+		})
+	}
+}
+
+// TestCheckFree feeds the checks of liveness in every state (free spans at
+// storage, candidates' waits and faults) hand-made runs, good and bad.
+func TestCheckFree(t *testing.T) {
+	span := func(a, b float64) sim.Span { return sim.Span{From: s(a), To: s(b)} }
+	cand := func(proc string, k sim.Kind, waits ...sim.Span) sim.Cand {
+		return sim.Cand{Holder: sim.Holder{Proc: proc}, Kind: k, Died: s(1000), Waits: waits}
+	}
+	faulty := func(c sim.Cand, f ...sim.Span) sim.Cand { c.Faulty = f; return c }
+	free := func(a, b float64, taker string) sim.FreeSpan {
+		return sim.FreeSpan{From: s(a), To: s(b), Taker: sim.Holder{Proc: taker}, Sent: s(b - 0.01)}
+	}
+	released := func(f sim.FreeSpan) sim.FreeSpan { f.Released = true; return f }
+	unknown := func(f sim.FreeSpan) sim.FreeSpan { f.Unknown = true; return f }
+	elected := func(proc string, term int64, a, b float64) sim.Holding {
+		h := held(proc, term, a, b)
+		h.Kind = sim.KindElection
+		return h
+	}
+	// A history that covers [0, 160) but for [30, 32) (or the span a case
+	// frees), so that only the checks under test can fail.
+	around := func(to float64, hs ...sim.Holding) sim.History {
+		x := held("x", 1, 0, 30)
+		if len(hs) > 0 {
+			x.End = hs[0].Start
+		}
+		return append(sim.History{x}, append(hs, held("y", 9, to, 160))...)
+	}
+	tests := []struct {
+		name    string
+		standby sim.StandbyMode
+		strict  bool
+		storms  []sim.Span
+		hs      sim.History
+		free    []sim.FreeSpan
+		slots   map[string][]sim.FreeSpan
+		cands   []sim.Cand
+		want    []string
+	}{
+		{
+			name:  "a renewer waits 2 s, healthy, while the lease is free",
+			hs:    around(32.1),
+			free:  []sim.FreeSpan{free(30, 32, "y")},
+			cands: []sim.Cand{cand("r", sim.KindRenewer, span(20, 40))},
+			want:  []string{"free"},
+		},
+		{
+			name:  "the lease taken within the poll bound",
+			hs:    around(31.3),
+			free:  []sim.FreeSpan{free(30, 31.2, "y")},
+			cands: []sim.Cand{cand("r", sim.KindRenewer, span(20, 40))},
+		},
+		{
+			name:  "the waiter's network faulty through the span",
+			hs:    around(32.1),
+			free:  []sim.FreeSpan{free(30, 32, "y")},
+			cands: []sim.Cand{faulty(cand("r", sim.KindRenewer, span(20, 40)), span(29, 31), span(31.5, 33))},
+		},
+		{
+			name:  "the waiter healthy again, then waiting too long",
+			hs:    around(34.1),
+			free:  []sim.FreeSpan{free(30, 34, "y")},
+			cands: []sim.Cand{faulty(cand("r", sim.KindRenewer, span(20, 40)), span(29, 31))},
+			want:  []string{"free"},
+		},
+		{
+			name:   "a storm over the span",
+			storms: []sim.Span{span(29, 33)},
+			hs:     around(32.1),
+			free:   []sim.FreeSpan{free(30, 32, "y")},
+			cands:  []sim.Cand{cand("r", sim.KindRenewer, span(20, 40))},
+		},
+		{
+			name:  "no one waits",
+			hs:    around(32.1),
+			free:  []sim.FreeSpan{free(30, 32, "y")},
+			cands: []sim.Cand{cand("r", sim.KindRenewer, span(20, 29), span(33, 40))},
+		},
+		{
+			name:  "its own acquire took the lease, answer lost, and it waits on",
+			hs:    around(40),
+			free:  []sim.FreeSpan{unknown(free(30, 30.1, "r"))},
+			cands: []sim.Cand{faulty(cand("r", sim.KindRenewer, span(20, 40)), span(30.05, 30.2))},
+			want:  []string{"ghost"},
+		},
+		{
+			name:  "its own acquire took the lease, answer lost, and it asks again",
+			hs:    around(31.5, held("r", 2, 31, 31.5)),
+			free:  []sim.FreeSpan{unknown(free(30, 30.1, "r"))},
+			cands: []sim.Cand{faulty(cand("r", sim.KindRenewer, span(20, 31)), span(30.05, 30.2))},
+		},
+		{
+			name: "its own acquire took the lease, answer lost, but it had given that ID up for another",
+			hs:   around(40),
+			free: []sim.FreeSpan{func() sim.FreeSpan { f := unknown(free(30, 30.1, "r")); f.Sent, f.ID = s(29.9), 1; return f }()},
+			cands: []sim.Cand{func() sim.Cand {
+				c := faulty(cand("r", sim.KindRenewer, span(20, 40)), span(29.9, 30.2))
+				c.Acquires = []sim.AcquireSend{{At: s(29.9), ID: 1}, {At: s(30), ID: 2}}
+				return c
+			}()},
+			want: []string{"retired"},
+		},
+		{
+			name:  "a copy it could not know of took the lease",
+			hs:    around(40),
+			free:  []sim.FreeSpan{free(30, 30.1, "r")},
+			cands: []sim.Cand{cand("r", sim.KindRenewer, span(20, 40))},
+		},
+		{
+			name:    "steady seats: two standbys healthy for long, a release answered in 1.5 s",
+			standby: sim.StandbyNext,
+			hs:      around(31.6),
+			free:    []sim.FreeSpan{released(free(30, 31.5, "y"))},
+			cands:   []sim.Cand{cand("a", sim.KindElection, span(0, 40)), cand("b", sim.KindElection, span(0, 40))},
+			want:    []string{"free"},
+		},
+		{
+			name:    "a take-over 3 s before: one seat short, 1.5 s is in time",
+			standby: sim.StandbyNext,
+			hs:      around(31.6, elected("c", 2, 27, 30)),
+			free:    []sim.FreeSpan{released(free(30, 31.5, "y"))},
+			cands:   []sim.Cand{cand("a", sim.KindElection, span(0, 40)), cand("b", sim.KindElection, span(0, 40))},
+		},
+		{
+			name:    "one seat short, 2.5 s is late",
+			standby: sim.StandbyNext,
+			hs:      around(32.6, elected("c", 2, 27, 30)),
+			free:    []sim.FreeSpan{released(free(30, 32.5, "y"))},
+			cands:   []sim.Cand{cand("a", sim.KindElection, span(0, 40)), cand("b", sim.KindElection, span(0, 40))},
+			want:    []string{"free"},
+		},
+		{
+			name:    "two take-overs: both seats may be empty, a backbencher's read in 5 s is in time",
+			standby: sim.StandbyNext,
+			hs:      around(35.1, elected("c", 2, 25, 27), elected("d", 3, 27.5, 30)),
+			free:    []sim.FreeSpan{released(free(30, 35, "y"))},
+			cands:   []sim.Cand{cand("a", sim.KindElection, span(0, 40)), cand("b", sim.KindElection, span(0, 40))},
+		},
+		{
+			name:    "the same in a scenario: every graceful release within 2 P + slack",
+			standby: sim.StandbyNext,
+			strict:  true,
+			hs:      around(35.1, elected("c", 2, 25, 27), elected("d", 3, 27.5, 30)),
+			free:    []sim.FreeSpan{released(free(30, 35, "y"))},
+			cands:   []sim.Cand{cand("a", sim.KindElection, span(0, 40)), cand("b", sim.KindElection, span(0, 40))},
+			want:    []string{"handover"},
+		},
+		{
+			name:    "a seat holder crashed lately: one seat short",
+			standby: sim.StandbyNext,
+			hs:      around(32.6),
+			free:    []sim.FreeSpan{free(30, 32.5, "y")},
+			cands: []sim.Cand{cand("a", sim.KindElection, span(0, 40)), cand("b", sim.KindElection, span(0, 40)),
+				{Holder: sim.Holder{Proc: "c"}, Kind: sim.KindElection, Died: s(20), Crashed: true, Waits: []sim.Span{span(0, 20)}}},
+			want: []string{"free"},
+		},
+		{
+			name:  "a semaphore slot free 4 s while a semaphore waiter waits, healthy",
+			hs:    around(30),
+			slots: map[string][]sim.FreeSpan{"sem-slot-1": {free(30, 34, "s1")}},
+			cands: []sim.Cand{cand("s0", sim.KindSemaphore, span(20, 40))},
+			want:  []string{"free"},
+		},
+		{
+			name:  "a semaphore slot taken within 2.5 s (the waiter may stand aside 2 P from a slot it released)",
+			hs:    around(30),
+			slots: map[string][]sim.FreeSpan{"sem-slot-1": {free(30, 32.5, "s1")}},
+			cands: []sim.Cand{cand("s0", sim.KindSemaphore, span(20, 40))},
+		},
+		{
+			name:  "a semaphore slot free while no semaphore waiter waits; the renewer waiting is for the main lease",
+			hs:    around(30),
+			slots: map[string][]sim.FreeSpan{"sem-slot-1": {free(30, 34, "s1")}},
+			cands: []sim.Cand{cand("s0", sim.KindSemaphore, span(20, 29)), cand("r", sim.KindRenewer, span(20, 40))},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := sim.Bounds{Quiet: s(100), End: s(160), Gap: s(17), ShardGap: s(18), Standby: tt.standby, Strict: tt.strict,
+				Storms: tt.storms, Free: tt.free, SlotFree: tt.slots, Cands: tt.cands}
+			var got []string
+			vs := sim.Check(tt.hs, b)
+			for _, v := range vs {
+				got = append(got, v.Kind)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("Check = %v, want kinds %v", vs, tt.want)
 			}
 		})
 	}

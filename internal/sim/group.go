@@ -70,7 +70,11 @@ func shardParts() []string {
 // ctx ends; a quarter of its attempts are TryAcquire.
 func (w *world) semLoop(ctx context.Context, s *semaphore.Semaphore, base Holding, r *mrand.Rand) {
 	for ctx.Err() == nil {
-		acquire := s.Acquire
+		acquire := func(ctx context.Context) (*semaphore.Held, error) {
+			from := w.since()
+			defer w.waited(base, from)
+			return s.Acquire(ctx)
+		}
 		if r.IntN(4) == 0 {
 			acquire = s.TryAcquire
 		}

@@ -34,7 +34,7 @@ func TestGroupsHold(t *testing.T) {
 	}
 }
 
-// TestSimFindsGroupBugs puts issue 11's bug back in (one lease ID for every
+// TestSimFindsGroupBugs puts the one-ID bug back in (one lease ID for every
 // holding of a holder) and wants the simulation to find, in seed 288's
 // semaphore group, two holders of one slot and more than K holders at
 // once: the group checks can fail on a run, not only on made-up histories.

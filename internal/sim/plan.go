@@ -103,13 +103,6 @@ const (
 	ShardGroup = "grp"
 )
 
-// window is a span of simulated time [From, To), counted from the start.
-type window struct{ From, To time.Duration }
-
-func (w window) has(t time.Duration) bool { return t >= w.From && t < w.To }
-
-func (w window) String() string { return fmt.Sprintf("[%v, %v)", w.From, w.To) }
-
 // procPlan is one process's part of a Plan.
 type procPlan struct {
 	Name       string
@@ -121,6 +114,12 @@ type procPlan struct {
 	Pauses                          []window // the process runs nothing; its requests queue
 	Partitions                      []window // the process's requests vanish; no answers
 	Crashes                         []window // dead from From; restarted (a new incarnation) at To
+	// A scenario's (Plan.Scenario): Start is when the process first
+	// starts; Stops are graceful stops (the holder releases what it
+	// holds), each until a new incarnation starts at To (never if To is
+	// past the run's end).
+	Start time.Duration
+	Stops []window
 }
 
 // Plan is everything a seed decides before the run: the processes, their
@@ -150,6 +149,36 @@ type Plan struct {
 	// Standby is how the seed's elections wait (half the seeds plain, a
 	// quarter each next in line, and next in line with heartbeats).
 	Standby StandbyMode
+	// Scenario, in one seed in eight (drawn from a stream of its own), is
+	// one of the scenarios users run, on five elections with next-in-line
+	// seats and no faults: Procs' Start and Stops, or CrashAt. Such a seed
+	// judges every graceful release by the hand-over bound (Bounds.Strict).
+	Scenario Scenario
+	// CrashAt, in a crash-then-resign seed, is when the process leading
+	// then crashes, for CrashDown; ResignAfter after the next election,
+	// the new leader resigns. In a crash-two seed the holder of the
+	// next-in-line seat crashes with the leader, and no one resigns; in a
+	// next-crash seed the seat's holder crashes and the leader resigns
+	// ResignAfter later.
+	CrashAt, CrashDown, ResignAfter time.Duration
+}
+
+// Scenario is a seed's run of what users do to an election.
+type Scenario int
+
+// The scenarios.
+const (
+	ScenarioNone        Scenario = iota
+	ScenarioRolling              // every candidate stopped gracefully in turn, random order, each down 1..8 s, restarted as a new incarnation
+	ScenarioCrashResign          // the leader crashes; a few seconds after the next election, the new leader resigns
+	ScenarioScale                // four of five candidates stopped in turn, then started again in turn: in to one, out to five
+	ScenarioDeploy               // five new candidates started and the five old ones stopped, interleaved: every candidate replaced
+	ScenarioCrashTwo             // the leader and the next in line (the next-in-line seat's holder at storage) crash together
+	ScenarioNextCrash            // the next in line crashes; a few seconds later the leader resigns
+)
+
+func (s Scenario) String() string {
+	return [...]string{"none", "rolling restart", "crash then resign", "scale in and out", "deploy", "leader and next in line crash", "next in line crashes, then the leader resigns"}[s]
 }
 
 // end is when the run stops its holders.
@@ -196,6 +225,7 @@ func NewPlan(seed uint64) Plan {
 			p.Procs[i].Kind, p.Procs[i].Goroutines, p.Procs[i].MaxHold = KindElection, 1, 0
 		}
 	}
+	scenario(&p, newRand(seed, 0x5ce7a410))
 	g := newRand(seed, 0x67a0)
 	kind, prefix := KindSemaphore, "s"
 	switch g.IntN(16) {
@@ -214,6 +244,59 @@ func NewPlan(seed uint64) Plan {
 		p.Group = append(p.Group, pp)
 	}
 	return p
+}
+
+// scenario makes p, in one seed in eight, a scenario seed (see
+// Plan.Scenario), drawing from r.
+func scenario(p *Plan, r *mrand.Rand) {
+	if r.IntN(8) != 0 {
+		return
+	}
+	p.Scenario = Scenario(1 + r.IntN(6))
+	p.Infinite, p.BreakTimeout, p.Tail, p.Storms, p.Standby = false, 0, Tail, nil, StandbyNext
+	p.Procs = nil
+	n := 5
+	if p.Scenario == ScenarioDeploy {
+		n = 10 // p5..p9 replace p0..p4
+	}
+	for i := range n {
+		p.Procs = append(p.Procs, procPlan{Name: fmt.Sprintf("p%d", i), Kind: KindElection, Goroutines: 1})
+	}
+	t := between(r, 10*time.Second, 15*time.Second) // seats taken, steady
+	switch p.Scenario {
+	case ScenarioRolling:
+		for _, i := range r.Perm(5) {
+			d := between(r, time.Second, 8*time.Second)
+			p.Procs[i].Stops = []window{{t, t + d}}
+			t += d + between(r, 500*time.Millisecond, 4*time.Second)
+		}
+	case ScenarioCrashResign, ScenarioCrashTwo, ScenarioNextCrash:
+		p.CrashAt = t + between(r, 0, 25*time.Second)
+		p.CrashDown = between(r, time.Second, 15*time.Second)
+		if p.Scenario != ScenarioCrashTwo {
+			p.ResignAfter = between(r, time.Second, 5*time.Second)
+		} else {
+			p.CrashDown += Duration // back after the take-over, not as backbenchers before it
+		}
+	case ScenarioScale:
+		order := r.Perm(5)[:4]
+		for _, i := range order {
+			p.Procs[i].Stops = []window{{t, forever}}
+			t += between(r, time.Second, 5*time.Second)
+		}
+		t += between(r, time.Second, 8*time.Second)
+		for _, j := range r.Perm(4) {
+			p.Procs[order[j]].Stops[0].To = t
+			t += between(r, time.Second, 5*time.Second)
+		}
+	case ScenarioDeploy:
+		for k, i := range r.Perm(5) {
+			p.Procs[5+k].Start = t
+			t += between(r, 500*time.Millisecond, 4*time.Second)
+			p.Procs[i].Stops = []window{{t, forever}}
+			t += between(r, 500*time.Millisecond, 4*time.Second)
+		}
+	}
 }
 
 // onlyElections reports whether every process on the main lease is an
@@ -274,12 +357,28 @@ func (p Plan) String() string {
 	}
 	fmt.Fprintf(&b, "seed %d: %s P=%v faults until %v, tail %v, storage clock faster by %.0f ppm, storms %v, standbys %v\n",
 		p.Seed, lease, Poll, FaultPhase, p.Tail, p.Drift*1e6, p.Storms, p.Standby)
+	if p.Scenario != ScenarioNone {
+		fmt.Fprintf(&b, "  scenario: %v, no faults", p.Scenario)
+		switch p.Scenario {
+		case ScenarioCrashResign:
+			fmt.Fprintf(&b, "; the leader crashes at %v for %v, the next leader resigns %v after its election", p.CrashAt, p.CrashDown, p.ResignAfter)
+		case ScenarioCrashTwo:
+			fmt.Fprintf(&b, "; the leader and the next in line crash at %v for %v", p.CrashAt, p.CrashDown)
+		case ScenarioNextCrash:
+			fmt.Fprintf(&b, "; the next in line crashes at %v for %v, the leader resigns %v later", p.CrashAt, p.CrashDown, p.ResignAfter)
+		}
+		b.WriteString("\n")
+	}
 	for _, pp := range append(slices.Clip(p.Procs), p.Group...) {
 		if pp.MaxHold > 0 {
 			fmt.Fprintf(&b, "  %s mutex max-hold %v\n", pp.Name, pp.MaxHold)
 		}
-		fmt.Fprintf(&b, "  %s %s x%d: late %.3f lost %.3f dup %.3f slow %.3f 5xx %.3f pauses %v partitions %v crashes %v\n",
+		fmt.Fprintf(&b, "  %s %s x%d: late %.3f lost %.3f dup %.3f slow %.3f 5xx %.3f pauses %v partitions %v crashes %v",
 			pp.Name, pp.Kind, pp.Goroutines, pp.PLate, pp.PLost, pp.PDup, pp.PSlow, pp.P5xx, pp.Pauses, pp.Partitions, pp.Crashes)
+		if pp.Start > 0 || pp.Stops != nil {
+			fmt.Fprintf(&b, " starts at %v, stopped %v", pp.Start, pp.Stops)
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

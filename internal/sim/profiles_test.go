@@ -227,8 +227,8 @@ func (ds dist) String() string {
 // simulation's network with no faults (L = 15 s): calls an hour (over 20
 // minutes of steady state) for a leader and 4 standbys and what each standby beyond 4 adds (from 20),
 // crash failover and graceful hand-over over -profile-runs runs (p50, p95,
-// max), with requests taking up to -latency each way. It checks issue
-// 15's targets, which on virtual time cannot flake (the fast hand-over's
+// max), with requests taking up to -latency each way. It checks the
+// standbys' targets, which on virtual time cannot flake (the fast hand-over's
 // only at a loopback's latency, 2 ms or less):
 // the default's leader + 4 at most client-go's 6,500 calls an hour, each
 // further standby at most 300, crash failover p95 <= L + 0.5 s, hand-over

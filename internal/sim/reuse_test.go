@@ -13,7 +13,7 @@ import (
 	"github.com/leasehold/leasehold/renewer"
 )
 
-// oneID is a Leaser wrapper that puts issue 11's bug back: every lease ID
+// oneID is a Leaser wrapper that puts the one-ID bug back: every lease ID
 // its holder sends becomes one fixed ID, the same for every holding, and
 // answers carrying that ID are mapped back to the ID the holder sent. A
 // late request of an earlier holding then acts on a later one.
@@ -70,7 +70,7 @@ func (o *oneID) SetMetadata(ctx context.Context, id string, md map[string]string
 }
 
 // TestSimFindsOneIDBug runs the simulation with every holder forced back to
-// one lease ID for all its holdings (issue 11's bug) and wants a violation
+// one lease ID for all its holdings (the one-ID bug) and wants a violation
 // within a budget of seeds: the simulation can see the bug.
 func TestSimFindsOneIDBug(t *testing.T) {
 	const budget = 1000

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,7 +21,8 @@ var (
 	flagFirst = flag.Uint64("first", 1, "the first seed TestSim runs")
 	flagSeed  = flag.Uint64("seed", 0, "replay this one seed and print its plan, history and violations")
 	flagTrace = flag.Bool("trace", false, "with -seed: also print every request as storage saw it")
-	flagOneID = flag.Bool("one-id", false, "force one lease ID for every holding of a holder (issue 11's bug), to see what the checker finds")
+	flagOneID = flag.Bool("one-id", false, "force one lease ID for every holding of a holder (the one-ID bug), to see what the checker finds")
+	flagPut   = flag.String("putback", "", "put a fixed liveness gap back, to see what the checker finds: noreask (no asking again after an acquire whose outcome is unknown) or oneseat (the single next-in-line seat of before)")
 )
 
 // summary is TestSim's last line, printed by TestMain after the test
@@ -45,24 +47,49 @@ func runSeed(t *testing.T, seed uint64, opts sim.Options) sim.Result {
 	return res
 }
 
-// options are the Options the -one-id flag asks for.
-func options() sim.Options {
+// options are the Options the -one-id and -putback flags ask for.
+func options(t *testing.T) sim.Options {
+	var o sim.Options
 	if *flagOneID {
-		return sim.Options{Wrap: newOneID}
+		o.Wrap = newOneID
 	}
-	return sim.Options{}
+	switch *flagPut {
+	case "":
+	case "noreask":
+		o.NoReask = true
+	case "oneseat":
+		o.Seats = 1
+	default:
+		t.Fatalf("-putback %q: want noreask or oneseat", *flagPut)
+	}
+	return o
+}
+
+// replayFlags are the flags that replay a seed as the sweep ran it.
+func replayFlags() string {
+	var f []string
+	if *flagOneID {
+		f = append(f, "-one-id")
+	}
+	if *flagPut != "" {
+		f = append(f, "-putback", *flagPut)
+	}
+	return strings.Join(f, " ")
 }
 
 // TestSim runs -seeds seeds from -first (or replays -seed) and fails on any
 // violation, printing the first violating seed's history.
 func TestSim(t *testing.T) {
 	if *flagSeed != 0 {
-		opts := options()
+		opts := options(t)
 		if *flagTrace {
 			opts.Trace = func(line string) { fmt.Println(line) }
 		}
 		res := runSeed(t, *flagSeed, opts)
 		t.Logf("%v\nhistory:\n%v", res.Plan, res.History)
+		if *flagTrace {
+			t.Logf("the lease free at storage:\n%v\ncandidates:\n%v", sim.DescribeFree(res.Free), sim.DescribeCands(res.Cands))
+		}
 		for _, v := range res.Violations {
 			t.Errorf("violation: %v", v)
 		}
@@ -74,16 +101,18 @@ func TestSim(t *testing.T) {
 		mu         sync.Mutex
 		holdings   int
 		violations int
-		first      = map[string]uint64{} // violation kind -> first seed showing it
-		count      = map[string]int{}    // violation kind -> violations
-		seeds      = map[string]int{}    // violation kind -> seeds showing it
+		first      = map[string]uint64{}   // violation kind -> first seed showing it
+		count      = map[string]int{}      // violation kind -> violations
+		seeds      = map[string]int{}      // violation kind -> seeds showing it
+		some       = map[string][]uint64{} // violation kind -> the first seeds showing it
 	)
+	opts := options(t)
 	t.Run("seeds", func(t *testing.T) {
 		for i := range *flagSeeds {
 			seed := *flagFirst + uint64(i)
 			t.Run(fmt.Sprint(seed), func(t *testing.T) {
 				t.Parallel()
-				res := runSeed(t, seed, options())
+				res := runSeed(t, seed, opts)
 				mu.Lock()
 				defer mu.Unlock()
 				holdings += len(res.History)
@@ -97,6 +126,7 @@ func TestSim(t *testing.T) {
 					if !seen[v.Kind] {
 						seen[v.Kind] = true
 						seeds[v.Kind]++
+						some[v.Kind] = append(some[v.Kind], seed)
 					}
 				}
 			})
@@ -104,11 +134,12 @@ func TestSim(t *testing.T) {
 	})
 	for _, kind := range slices.Sorted(maps.Keys(first)) {
 		replay := fmt.Sprintf("make sim SEED=%d", first[kind])
-		if *flagOneID {
-			replay = fmt.Sprintf("go test ./internal/sim -run '^TestSim$' -v -args -one-id -seed %d", first[kind])
+		if f := replayFlags(); f != "" {
+			replay = fmt.Sprintf("go test ./internal/sim -run '^TestSim$' -v -args %s -seed %d", f, first[kind])
 		}
-		t.Errorf("%s: %d violations in %d seeds; first seed %d (replay: %s)",
-			kind, count[kind], seeds[kind], first[kind], replay)
+		slices.Sort(some[kind])
+		t.Errorf("%s: %d violations in %d seeds; first seed %d (replay: %s); seeds %v",
+			kind, count[kind], seeds[kind], first[kind], replay, some[kind][:min(len(some[kind]), 20)])
 	}
 	s := fmt.Sprintf("sim: seeds=%d holdings=%d violations=%d", *flagSeeds, holdings, violations)
 	summary.Store(&s)
