@@ -210,6 +210,9 @@ func Watching(w Watcher) AcquireOption { return func(o *acquireOptions) { o.watc
 func (r *Renewer) poll(ctx context.Context, a *attempt, w Watcher) (*Lease, Verdict, error) {
 	if w == nil {
 		ls, err := a.try(ctx)
+		if errors.Is(err, ErrLeaseHeld) && a.mayHoldRetired() && a.freeUp(ctx) {
+			ls, err = a.try(ctx) // the lease was the retired ID's (see mayHoldRetired)
+		}
 		return ls, Verdict{}, err
 	}
 	st, err := r.Inspect(ctx)
@@ -247,6 +250,10 @@ func (r *Renewer) decide(ctx context.Context, a *attempt, st Status, err error, 
 		if !errors.Is(aerr, ErrLeaseHeld) {
 			return ls, aerr
 		}
+	}
+	if err == nil && st.Held() && a.mayHoldRetired() && a.freeUp(ctx) {
+		// It was the retired ID's, taken by a late acquire: now free.
+		return a.try(ctx)
 	}
 	// A failed read decides nothing: unless the watcher stands aside, the
 	// acquire attempt does (it may create a missing container, and it
@@ -316,6 +323,8 @@ type attempt struct {
 	lastSent   time.Time   // when the last acquire whose outcome is unknown was sent
 	rnd        wait.Source // jitter for the release's retries (seeded only in the simulation)
 	noReask    bool        // putback.NoReask: the lost-acquire bug put back (simulation only)
+	retiredID  string      // the last ID retire gave up, while an acquire of it may still land
+	retiredAt  time.Time   // when its last acquire was sent
 }
 
 // retireAfter is how many acquires in a row whose outcome is unknown one
@@ -433,7 +442,10 @@ func (a *attempt) giveUp() {
 // again. A late acquire of it that lands after the release can take a free
 // lease for one duration, held by no one (it is refused on anyone else's),
 // as any late acquire could before; a late release of it that lands on
-// another's lease is refused.
+// another's lease is refused. While such an acquire may still land (a
+// duration and a call timeout after it was sent), a poll that reads the
+// lease as held releases the retired ID once more (see mayHoldRetired), so
+// that the lease it took is freed at the next poll, not after L.
 func (a *attempt) retire(ctx context.Context) {
 	a.r.log.Debug("acquire answers do not come back in time: giving the lease ID up", zap.Int("unanswered", a.unanswered))
 	// One try, bounded by the call timeout, not releaseRetired's three:
@@ -446,7 +458,41 @@ func (a *attempt) retire(ctx context.Context) {
 	if err != nil && !errors.Is(err, ErrNoLease) {
 		a.r.log.Debug("release of a given-up lease ID failed", zap.Error(err))
 	}
+	a.retiredID, a.retiredAt = a.id, a.lastSent
 	a.id, a.uncertain, a.unanswered = newLeaseID(), false, 0
+}
+
+// mayHoldRetired reports whether a lease read as held may be the retired
+// ID's: an acquire of it sent before retire may land after retire's
+// release (late, not lost), and take a free lease for a duration, held by
+// no one. Within a duration and a call timeout of that acquire's sending,
+// a poll that reads the lease as held releases the retired ID again
+// (freeUp): one call, which can only end a lease of that ID.
+func (a *attempt) mayHoldRetired() bool {
+	if a.retiredID == "" || a.noReask {
+		return false
+	}
+	d := a.r.cfg.Duration
+	if d != Infinite && time.Since(a.retiredAt) >= d+a.r.cfg.CallTimeout {
+		a.retiredID = ""
+		return false
+	}
+	return true
+}
+
+// freeUp releases the retired ID (see mayHoldRetired) and reports whether
+// storage answered that it released a lease: the lease is then free, and
+// the poll goes on to acquire it with the attempt's current ID.
+func (a *attempt) freeUp(ctx context.Context) bool {
+	rctx, cancel := context.WithTimeout(ctx, a.r.cfg.CallTimeout)
+	err := a.r.l.Release(rctx, a.retiredID)
+	cancel()
+	if err == nil {
+		a.r.log.Debug("released a lease a late acquire of a given-up lease ID had taken")
+		a.retiredID = ""
+		return true
+	}
+	return false
 }
 
 // releaseRetired releases the lease under id, an ID that no holding will
