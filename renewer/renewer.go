@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -323,8 +324,13 @@ type attempt struct {
 	lastSent   time.Time   // when the last acquire whose outcome is unknown was sent
 	rnd        wait.Source // jitter for the release's retries (seeded only in the simulation)
 	noReask    bool        // putback.NoReask: the lost-acquire bug put back (simulation only)
-	retiredID  string      // the last ID retire gave up, while an acquire of it may still land
-	retiredAt  time.Time   // when its last acquire was sent
+	retired    []retiredID // IDs retire gave up, while an acquire of one may still land
+}
+
+// A retiredID is an ID an attempt gave up whose last acquire was sent at.
+type retiredID struct {
+	id string
+	at time.Time
 }
 
 // retireAfter is how many acquires in a row whose outcome is unknown one
@@ -352,8 +358,10 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 	got, err := r.l.Acquire(cctx, a.id, r.cfg.Duration)
 	cancel()
 	noAnswer := err != nil && !definitive(err)
-	if !noAnswer {
-		a.unanswered = 0 // an answer came back
+	if !noAnswer || errors.Is(err, ErrThrottled) {
+		// An answer came back (a throttled request was not applied: it
+		// is an answer too, though a retry may succeed).
+		a.unanswered = 0
 	}
 	switch {
 	case errors.Is(err, ErrLeaseHeld):
@@ -364,6 +372,9 @@ func (a *attempt) try(ctx context.Context) (*Lease, error) {
 		// attempt proposes the same ID, and giveUp releases it; after
 		// retireAfter of these in a row, retire does.
 		a.uncertain, a.lastSent = true, sent
+		if errors.Is(err, ErrThrottled) {
+			return nil, fmt.Errorf("renewer: %w", err)
+		}
 		if a.unanswered++; a.unanswered >= retireAfter && !a.noReask {
 			a.retire(ctx)
 		}
@@ -458,7 +469,7 @@ func (a *attempt) retire(ctx context.Context) {
 	if err != nil && !errors.Is(err, ErrNoLease) {
 		a.r.log.Debug("release of a given-up lease ID failed", zap.Error(err))
 	}
-	a.retiredID, a.retiredAt = a.id, a.lastSent
+	a.retired = append(a.retired, retiredID{a.id, a.lastSent})
 	a.id, a.uncertain, a.unanswered = newLeaseID(), false, 0
 }
 
@@ -469,28 +480,31 @@ func (a *attempt) retire(ctx context.Context) {
 // a poll that reads the lease as held releases the retired ID again
 // (freeUp): one call, which can only end a lease of that ID.
 func (a *attempt) mayHoldRetired() bool {
-	if a.retiredID == "" || a.noReask {
+	if a.noReask {
 		return false
 	}
 	d := a.r.cfg.Duration
-	if d != Infinite && time.Since(a.retiredAt) >= d+a.r.cfg.CallTimeout {
-		a.retiredID = ""
-		return false
-	}
-	return true
+	a.retired = slices.DeleteFunc(a.retired, func(r retiredID) bool {
+		return d != Infinite && time.Since(r.at) >= d+a.r.cfg.CallTimeout
+	})
+	return len(a.retired) > 0
 }
 
-// freeUp releases the retired ID (see mayHoldRetired) and reports whether
-// storage answered that it released a lease: the lease is then free, and
-// the poll goes on to acquire it with the attempt's current ID.
+// freeUp releases the retired IDs (see mayHoldRetired), newest first, and
+// reports whether storage answered that it released a lease: the lease is
+// then free, and the poll goes on to acquire it with the attempt's current
+// ID. One call per retired ID still in its window, at most until one
+// succeeds.
 func (a *attempt) freeUp(ctx context.Context) bool {
-	rctx, cancel := context.WithTimeout(ctx, a.r.cfg.CallTimeout)
-	err := a.r.l.Release(rctx, a.retiredID)
-	cancel()
-	if err == nil {
-		a.r.log.Debug("released a lease a late acquire of a given-up lease ID had taken")
-		a.retiredID = ""
-		return true
+	for i := len(a.retired) - 1; i >= 0; i-- {
+		rctx, cancel := context.WithTimeout(ctx, a.r.cfg.CallTimeout)
+		err := a.r.l.Release(rctx, a.retired[i].id)
+		cancel()
+		if err == nil {
+			a.r.log.Debug("released a lease a late acquire of a given-up lease ID had taken")
+			a.retired = slices.Delete(a.retired, i, i+1)
+			return true
+		}
 	}
 	return false
 }
