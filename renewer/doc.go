@@ -94,8 +94,13 @@
 // P): 3C + 1.2P with a Watcher, 2C + 1.2P without (8.4 s and 5.9 s at the
 // defaults with L = 15 s: C = 2.5 s, P = 750 ms). The candidate then sends
 // no acquire for at least its release's call (C, when the answers are late)
-// and 0.8 P, so a healthy candidate polling meanwhile gets in. If the release is lost too, that
-// lease expires at most T + L after it was taken.
+// and 0.8 P, so a healthy candidate polling meanwhile gets in. If the release is lost too, or
+// the acquire lands after it (late, not lost), the Acquire, for a lease
+// duration and C after that acquire was sent, releases the given-up ID
+// again at each poll that reads the lease as held (one call, which can
+// only end a lease of that ID), so such a lease is freed at the next poll,
+// not after L. A throttled acquire (429, 503: not applied) does not count
+// toward giving an ID up.
 //
 // For an infinite lease ([Infinite]), which only a break can end, each renew
 // proves the lease for one break period ([WithBreakPeriod]) instead of L:
