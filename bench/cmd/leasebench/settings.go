@@ -47,9 +47,9 @@ var (
 	// The other profiles, and the election without a next in line (every
 	// standby polling the leader's lease).
 	settingFastHandover = profileSetting(election.ProfileFastHandover,
-		"election.ProfileFastHandover: the next in line polls every 100 ms")
+		"election.ProfileFastHandover: the two seat holders poll in turns, once per 100 ms between them")
 	settingLowCost = profileSetting(election.ProfileLowCost,
-		"election.ProfileLowCost: R 6 s with heartbeats; the next in line sleeps until a dead leader's lease would expire and polls in a burst then")
+		"election.ProfileLowCost: R 6 s with heartbeats; one seat, whose holder sleeps until a dead leader's lease would expire and polls in a burst then")
 	settingEveryStandby = func() setting {
 		s := newSetting("every-standby-polls", renewer.DefaultDuration, renewer.DefaultDuration/3, renewer.DefaultPollInterval,
 			"no next-in-line lease (election.WithStandby(election.Standby{})): every standby polls the leader's lease every 750 ms")
@@ -100,7 +100,7 @@ func (s setting) electionOptions(l renewer.Leaser) ([]election.Option, error) {
 		}
 		return s.Profile.Options(next), nil
 	}
-	return nil, nil // election.New's default: the next in line beside the election's lease
+	return nil, nil // election.New's default: two next-in-line seats beside the election's lease
 }
 
 // newElection returns candidate id of the election on l at s, over a
