@@ -269,6 +269,16 @@ func (r *Renewer) decide(ctx context.Context, a *attempt, st Status, err error, 
 		return nil, fmt.Errorf("renewer: %w: by %q, term %d, %v", ErrLeaseHeld, st.Holder, st.Term, st.State)
 	case v.StandAside:
 		return nil, fmt.Errorf("renewer: %w: standing aside", ErrLeaseHeld)
+	case err != nil && a.slow():
+		// A failed read after acquires whose answers did not come back:
+		// the link is slow (requests land, answers come late), and an
+		// acquire sent blind would land late too and take a lease that
+		// has just come free, for no one. Give the unanswered ID up (its
+		// release frees a lease it took) and wait for a read that answers.
+		if a.uncertain {
+			a.retire(ctx)
+		}
+		return nil, fmt.Errorf("renewer: %w (no acquire without a read: earlier acquires went unanswered)", err)
 	}
 	return a.try(ctx)
 }
@@ -472,6 +482,10 @@ func (a *attempt) retire(ctx context.Context) {
 	a.retired = append(a.retired, retiredID{a.id, a.lastSent})
 	a.id, a.uncertain, a.unanswered = newLeaseID(), false, 0
 }
+
+// slow reports whether acquires of this attempt went unanswered: one whose
+// outcome is unknown, or an ID given up that a late acquire may still take.
+func (a *attempt) slow() bool { return !a.noReask && (a.uncertain || a.mayHoldRetired()) }
 
 // mayHoldRetired reports whether a lease read as held may be the retired
 // ID's: an acquire of it sent before retire may land after retire's

@@ -18,7 +18,8 @@ const MaxDelay = 30 * time.Second
 // Late delivery: requests that reach storage seconds after their sender gave
 // up on them, and answers that never reach the sender. The HTTP layer sees
 // each request's x-ms-lease-action header, so it can pick out releases and
-// acquires; metadata writes (the term) are PUT ...&comp=metadata.
+// acquires; metadata writes (the term) are PUT ...&comp=metadata. The rules
+// apply to the lock's own lease (the container's), never to a blob beside it.
 
 // DelayReleases holds every release request from now on (on) or from now
 // on no more (off; those already held stay held): the sender's call times
@@ -103,6 +104,12 @@ type heldRequest struct {
 // serveLate handles r if a late-delivery rule applies to it, and reports
 // whether it did.
 func (h *httpFault) serveLate(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.Query().Get("restype") != "container" {
+		// The rules are about the lock's own lease, the container's: a
+		// blob beside it (the mutex's waiting seat, an election's seats)
+		// goes through as usual.
+		return false
+	}
 	action := strings.ToLower(r.Header.Get("x-ms-lease-action"))
 	metadata := r.Method == http.MethodPut && r.URL.Query().Get("comp") == "metadata"
 	h.mu.Lock()
