@@ -96,7 +96,7 @@
 // no acquire for at least its release's call (C, when the answers are late)
 // and 0.8 P, so a healthy candidate polling meanwhile gets in. If the release is lost too, or
 // the acquire lands after it (late, not lost), the Acquire, for a lease
-// duration and C after that acquire was sent, releases the given-up ID
+// duration and C after it gave the ID up, releases the given-up ID
 // again at each poll that reads the lease as held (one call, which can
 // only end a lease of that ID), so such a lease is freed at the next poll,
 // not after L. A throttled acquire (429, 503: not applied) does not count

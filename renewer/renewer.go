@@ -337,7 +337,7 @@ type attempt struct {
 	retired    []retiredID // IDs retire gave up, while an acquire of one may still land
 }
 
-// A retiredID is an ID an attempt gave up whose last acquire was sent at.
+// A retiredID is an ID an attempt gave up at.
 type retiredID struct {
 	id string
 	at time.Time
@@ -479,7 +479,7 @@ func (a *attempt) retire(ctx context.Context) {
 	if err != nil && !errors.Is(err, ErrNoLease) {
 		a.r.log.Debug("release of a given-up lease ID failed", zap.Error(err))
 	}
-	a.retired = append(a.retired, retiredID{a.id, a.lastSent})
+	a.retired = append(a.retired, retiredID{a.id, time.Now()})
 	a.id, a.uncertain, a.unanswered = newLeaseID(), false, 0
 }
 
@@ -490,9 +490,11 @@ func (a *attempt) slow() bool { return !a.noReask && (a.uncertain || a.mayHoldRe
 // mayHoldRetired reports whether a lease read as held may be the retired
 // ID's: an acquire of it sent before retire may land after retire's
 // release (late, not lost), and take a free lease for a duration, held by
-// no one. Within a duration and a call timeout of that acquire's sending,
-// a poll that reads the lease as held releases the retired ID again
-// (freeUp): one call, which can only end a lease of that ID.
+// no one. Within a duration and a call timeout of giving the ID up (an
+// acquire lands some time after it was sent, and the lease it takes lasts
+// a duration from then), a poll that reads the lease as held releases the
+// retired ID again (freeUp): one call, which can only end a lease of that
+// ID.
 func (a *attempt) mayHoldRetired() bool {
 	if a.noReask {
 		return false
