@@ -100,7 +100,10 @@
 // again at each poll that reads the lease as held (one call, which can
 // only end a lease of that ID), so such a lease is freed at the next poll,
 // not after L. A throttled acquire (429, 503: not applied) does not count
-// toward giving an ID up.
+// toward giving an ID up. And a waiting Acquire with a Watcher whose
+// acquires went unanswered sends no acquire after a read that failed (it
+// would land late too, and take a lease just freed, for no one): it gives
+// the unanswered ID up and waits for a read that answers.
 //
 // For an infinite lease ([Infinite]), which only a break can end, each renew
 // proves the lease for one break period ([WithBreakPeriod]) instead of L:
