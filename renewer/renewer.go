@@ -275,7 +275,7 @@ func (r *Renewer) decide(ctx context.Context, a *attempt, st Status, err error, 
 		// acquire sent blind would land late too and take a lease that
 		// has just come free, for no one. Give the unanswered ID up (its
 		// release frees a lease it took) and wait for a read that answers.
-		if a.uncertain {
+		if a.unanswered > 0 {
 			a.retire(ctx)
 		}
 		return nil, fmt.Errorf("renewer: %w (no acquire without a read: earlier acquires went unanswered)", err)
@@ -463,10 +463,10 @@ func (a *attempt) giveUp() {
 // again. A late acquire of it that lands after the release can take a free
 // lease for one duration, held by no one (it is refused on anyone else's),
 // as any late acquire could before; a late release of it that lands on
-// another's lease is refused. While such an acquire may still land (a
-// duration and a call timeout after it was sent), a poll that reads the
-// lease as held releases the retired ID once more (see mayHoldRetired), so
-// that the lease it took is freed at the next poll, not after L.
+// another's lease is refused. For a duration and a call timeout after the
+// ID was given up, a poll that reads the lease as held releases the retired
+// ID once more (see mayHoldRetired), so that a lease such an acquire took
+// is freed at the next poll, not after L.
 func (a *attempt) retire(ctx context.Context) {
 	a.r.log.Debug("acquire answers do not come back in time: giving the lease ID up", zap.Int("unanswered", a.unanswered))
 	// One try, bounded by the call timeout, not releaseRetired's three:
@@ -483,9 +483,10 @@ func (a *attempt) retire(ctx context.Context) {
 	a.id, a.uncertain, a.unanswered = newLeaseID(), false, 0
 }
 
-// slow reports whether acquires of this attempt went unanswered: one whose
-// outcome is unknown, or an ID given up that a late acquire may still take.
-func (a *attempt) slow() bool { return !a.noReask && (a.uncertain || a.mayHoldRetired()) }
+// slow reports whether acquires of this attempt went unanswered (timed
+// out or lost, not throttled: a throttled request was not applied): the
+// last one, or one of an ID given up that a late acquire may still take.
+func (a *attempt) slow() bool { return !a.noReask && (a.unanswered > 0 || a.mayHoldRetired()) }
 
 // mayHoldRetired reports whether a lease read as held may be the retired
 // ID's: an acquire of it sent before retire may land after retire's
