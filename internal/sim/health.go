@@ -172,15 +172,30 @@ func (c *cands) do(h Holder, k Kind, f func(*Cand)) {
 	f(c.get(h, k))
 }
 
-// list returns the records in a stable order, each one's spans sorted.
-func (c *cands) list() []Cand {
+// sentBefore returns those of as sent before end (nil if none: a seed's
+// result must compare equal however its slices were made).
+func sentBefore(as []AcquireSend, end time.Duration) []AcquireSend {
+	var out []AcquireSend
+	for _, a := range as {
+		if a.At < end {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// list returns the records in a stable order, each one's spans sorted,
+// without the acquires and give-ups sent at or after end: the run stops
+// at end, and whether a poll due at that instant still sends is the
+// scheduler's choice (a seed must replay).
+func (c *cands) list(end time.Duration) []Cand {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []Cand
 	for _, x := range c.m {
 		y := *x
 		y.Waits, y.Faulty, y.SeatFaulty = merge(x.Waits), merge(x.Faulty), merge(x.SeatFaulty)
-		y.Acquires, y.GaveUp = slices.Clone(x.Acquires), slices.Clone(x.GaveUp)
+		y.Acquires, y.GaveUp = sentBefore(x.Acquires, end), sentBefore(x.GaveUp, end)
 		slices.SortStableFunc(y.GaveUp, func(a, b AcquireSend) int { return cmp.Compare(a.At, b.At) })
 		slices.SortStableFunc(y.Acquires, func(a, b AcquireSend) int { return cmp.Compare(a.At, b.At) })
 		out = append(out, y)

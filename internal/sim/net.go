@@ -282,7 +282,7 @@ func (l *link) Release(ctx context.Context, leaseID string) error {
 	})
 	if l.log != nil && l.log == l.w.log {
 		l.w.relMu.Lock()
-		l.w.relReturned[l.holder()] = l.w.since()
+		l.w.relReturned[l.holder()] = append(l.w.relReturned[l.holder()], l.w.since())
 		l.w.relMu.Unlock()
 	}
 	return err

@@ -88,7 +88,7 @@ type world struct {
 
 	relMu       sync.Mutex                 // guards released, relReturned
 	released    map[Holder][]time.Duration // successful releases applied, per incarnation
-	relReturned map[Holder]time.Duration   // when the last Release call on the main lease returned, per incarnation
+	relReturned map[Holder][]time.Duration // when each Release call on the main lease returned, per incarnation
 }
 
 // releasedBy records a successful release of p's incarnation inc, now.
@@ -126,7 +126,7 @@ func (w *world) spawn(f func()) {
 // time, then waits for every request in flight.
 func Run(seed uint64, opts Options) Result {
 	w := &world{plan: NewPlan(seed), start: time.Now(), store: leasetest.New(), next: leasetest.New(), second: leasetest.New(), opts: opts,
-		released: map[Holder][]time.Duration{}, relReturned: map[Holder]time.Duration{}, group: map[string]*leasetest.Container{},
+		released: map[Holder][]time.Duration{}, relReturned: map[Holder][]time.Duration{}, group: map[string]*leasetest.Container{},
 		leading: map[uint64]bool{}, resigners: map[uint64]func(){}}
 	w.rec.w = w
 	w.log, w.nextLog = newLeaseLog(w, w.store), newLeaseLog(w, w.next)
@@ -152,7 +152,7 @@ func Run(seed uint64, opts Options) Result {
 	w.bg.Wait()
 	hs := w.rec.history()
 	b := w.plan.Bounds(w.released)
-	b.Free, b.Cands = w.log.spans(b.End), w.cands.list()
+	b.Free, b.Cands = w.log.spans(b.End), w.cands.list(b.End)
 	b.Broken = w.log.broken
 	for name, g := range w.groupLogs {
 		if b.SlotFree == nil {
@@ -474,7 +474,7 @@ func (w *world) elect(ctx context.Context, l, next, second renewer.Leaser, base 
 		mu.Lock()
 		defer mu.Unlock()
 		if ended >= 0 {
-			from = max(ended, w.releaseReturned(Holder{base.Proc, base.Inc})) + 2*Poll
+			from = max(ended, w.releaseReturned(Holder{base.Proc, base.Inc}, ended)) + 2*Poll
 			ended = -1
 		}
 		if w.since() > from {
@@ -501,13 +501,17 @@ func (w *world) elect(ctx context.Context, l, next, second renewer.Leaser, base 
 	g.Wait()
 }
 
-// releaseReturned is when the last Release call of h's incarnation on the
-// main lease returned, or -1.
-func (w *world) releaseReturned(h Holder) time.Duration {
+// releaseReturned is when the first Release call of h's incarnation on the
+// main lease that returned at or after after returned (a term's release,
+// not a later release of an acquire given up: one sent as the run stops
+// would otherwise decide the last wait by the scheduler's order), or -1.
+func (w *world) releaseReturned(h Holder, after time.Duration) time.Duration {
 	w.relMu.Lock()
 	defer w.relMu.Unlock()
-	if t, ok := w.relReturned[h]; ok {
-		return t
+	for _, t := range w.relReturned[h] {
+		if t >= after {
+			return t
+		}
 	}
 	return -1
 }
