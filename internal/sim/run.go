@@ -474,7 +474,7 @@ func (w *world) elect(ctx context.Context, l, next, second renewer.Leaser, base 
 		mu.Lock()
 		defer mu.Unlock()
 		if ended >= 0 {
-			from = max(ended, w.releaseReturned(Holder{base.Proc, base.Inc}, ended)) + 2*Poll
+			from = max(ended, w.releaseReturned(Holder{base.Proc, base.Inc}, w.plan.end())) + 2*Poll
 			ended = -1
 		}
 		if w.since() > from {
@@ -501,19 +501,20 @@ func (w *world) elect(ctx context.Context, l, next, second renewer.Leaser, base 
 	g.Wait()
 }
 
-// releaseReturned is when the first Release call of h's incarnation on the
-// main lease that returned at or after after returned (a term's release,
-// not a later release of an acquire given up: one sent as the run stops
-// would otherwise decide the last wait by the scheduler's order), or -1.
-func (w *world) releaseReturned(h Holder, after time.Duration) time.Duration {
+// releaseReturned is when the last Release call of h's incarnation on the
+// main lease that returned before end returned, or -1. (A release sent as
+// the run stops, at end, would otherwise decide the last wait by the
+// scheduler's order.)
+func (w *world) releaseReturned(h Holder, end time.Duration) time.Duration {
 	w.relMu.Lock()
 	defer w.relMu.Unlock()
+	last := time.Duration(-1)
 	for _, t := range w.relReturned[h] {
-		if t >= after {
-			return t
+		if t < end {
+			last = t
 		}
 	}
-	return -1
+	return last
 }
 
 // waited records that h's incarnation waited for the main lease from from
